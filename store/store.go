@@ -1,0 +1,144 @@
+// Package store defines the storage interface of the news server. The
+// protocol layer reads through nntp.Reader; injection, transit, expiry and
+// feeds write through Store. Two implementations pass the same suite
+// (store/storetest): sqlite, the embedded default, and postgres, the
+// production store.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/altcrypt/altcrypt/nntp"
+)
+
+// Errors a Store returns besides the nntp sentinels (ErrNoSuchGroup,
+// ErrNoSuchArticle, ErrNoNextArticle, ErrNoPrevArticle).
+var (
+	// ErrReplay: a pending post's body hash was already injected within the
+	// replay window.
+	ErrReplay = errors.New("replay: an identical body was already posted")
+	// ErrStampSpent: a hashcash stamp was already used.
+	ErrStampSpent = errors.New("hashcash stamp already spent")
+	// ErrUnavailable wraps failures to reach the database, so callers can
+	// answer a temporary code (436/431, EX_TEMPFAIL) instead of a refusal.
+	ErrUnavailable = errors.New("store unavailable")
+)
+
+// Store is the whole storage of one server (or of several front-ends on one
+// PostgreSQL database). All methods are safe for concurrent use. A method
+// that returns nil after a write has committed it durably.
+type Store interface {
+	nntp.Reader
+
+	// EnsureGroup creates a group if it does not exist (idempotent); an
+	// existing group keeps its numbers and creation time but takes the
+	// new description.
+	EnsureGroup(ctx context.Context, name, description string) error
+
+	// AddPending durably keeps an injected post until release. It claims
+	// p.BodyHash in the replay table first and returns ErrReplay if an
+	// identical body was injected after replaySince.
+	AddPending(ctx context.Context, p *Pending, replaySince time.Time) error
+	// PendingArticles returns up to limit posts awaiting release, oldest first.
+	PendingArticles(ctx context.Context, limit int) ([]*Pending, error)
+
+	// Insert stores articles in one transaction: each claims its
+	// message-id in the history (a known id gives StatusDuplicate and is
+	// not stored), is numbered in each of its groups in slice order (under
+	// the groups' row locks, so numbers commit in order), and is queued for
+	// each peer in its Peers. The pending posts listed in release are
+	// deleted in the same transaction. Results are in the order of arts.
+	Insert(ctx context.Context, arts []*NewArticle, release []int64) ([]InsertResult, error)
+
+	// Seen reports which of the message-ids are in the history (stored,
+	// expired or refused), for IHAVE and CHECK.
+	Seen(ctx context.Context, messageIDs []string) (map[string]bool, error)
+	// Remember adds message-ids to the history without an article (a
+	// refused transit article, so it is not offered again).
+	Remember(ctx context.Context, messageIDs []string, at time.Time) error
+
+	// SpendStamp records a hashcash stamp, or returns ErrStampSpent.
+	SpendStamp(ctx context.Context, stamp string, at time.Time) error
+
+	// Expire removes articles that arrived before articlesBefore (their
+	// history stays), history entries, replay hashes and stamps older than
+	// historyBefore, and fixes the groups' low-water marks and counts.
+	Expire(ctx context.Context, articlesBefore, historyBefore time.Time) (ExpireStats, error)
+
+	// ClaimQueue leases up to limit queued articles for peer, oldest first,
+	// skipping rows another sender holds, and hides them from other
+	// claimers until lease has passed.
+	ClaimQueue(ctx context.Context, peer string, limit int, lease time.Duration) ([]*Queued, error)
+	// AckQueue removes articles from peer's queue (the peer took or refused them).
+	AckQueue(ctx context.Context, peer string, articleIDs []int64) error
+	// RetryQueue makes leased articles available again at the given time.
+	RetryQueue(ctx context.Context, peer string, articleIDs []int64, at time.Time) error
+
+	// Exclusive runs fn only if no other front-end on the same database is
+	// running the job named job; ran is false when another holds it.
+	Exclusive(ctx context.Context, job string, fn func(ctx context.Context) error) (ran bool, err error)
+
+	// Changes delivers a wake-up (never blocking; coalesced) after articles
+	// are inserted, by this or another front-end on the same database.
+	Changes() <-chan struct{}
+
+	Close() error
+}
+
+// Pending is an injected post awaiting release. The final header set is
+// built at release time (Date and Injection-Date are the release time).
+type Pending struct {
+	ID        int64 // assigned by AddPending
+	MessageID string
+	Groups    []string
+	Subject   string
+	Body      []byte // canonical armor, CRLF line endings
+	BodyHash  []byte // SHA-256 of the canonical body, for replay refusal
+	Received  time.Time
+}
+
+// Status is the outcome of inserting one article.
+type Status int
+
+const (
+	StatusStored    Status = iota + 1
+	StatusDuplicate        // message-id already in history; nothing stored
+)
+
+// NewArticle is an article to store byte for byte.
+type NewArticle struct {
+	MessageID string
+	Groups    []string // groups we carry, in Newsgroups order; unknown ones are skipped
+	Header    []byte   // header lines as received, each ending in CRLF
+	Body      []byte   // CRLF line endings, not dot-stuffed
+	Arrived   time.Time
+	Expires   time.Time
+	Peers     []string // feed queue entries to create
+
+	// Overview fields, taken from Header by the caller.
+	Subject, From, Date, References string
+	Bytes, Lines                    int64
+}
+
+// InsertResult reports what Insert did with one article.
+type InsertResult struct {
+	Status    Status
+	ArticleID int64
+	Numbers   map[string]int64 // group -> number
+}
+
+// ExpireStats counts what Expire removed.
+type ExpireStats struct {
+	Articles, History int64
+}
+
+// Queued is one article leased to a feed sender.
+type Queued struct {
+	ArticleID int64
+	MessageID string
+	Header    []byte
+	Body      []byte
+	Attempts  int
+}
