@@ -1,0 +1,2 @@
+/remember/:11
+*:A:1:10:never
