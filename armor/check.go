@@ -1,0 +1,338 @@
+package armor
+
+import (
+	"bytes"
+	"encoding/base64"
+)
+
+const (
+	beginLine = "-----BEGIN PGP MESSAGE-----"
+	endLine   = "-----END PGP MESSAGE-----"
+	maxLine   = 76 // RFC 4880 §6.3, RFC 9580 §6
+)
+
+// strictB64 rejects non-zero unused bits. Go's decoder skips CR and LF, which
+// lets Check decode the data lines in place; the line structure is checked
+// separately.
+var strictB64 = base64.StdEncoding.Strict()
+
+// Check decides whether body (one article body after dot-unstuffing, CRLF or
+// LF lines) is exactly one armored PGP MESSAGE carrying only encrypted data.
+// The error, when not nil, is an *Error.
+func Check(body []byte, p Policy) (*Verdict, error) {
+	v := new(Verdict)
+	if _, err := check(body, p, v, nil, false); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// check is Check returning the decoded packets as well.
+func check(body []byte, p Policy, v *Verdict, wr *walkResult, deferVisible bool) ([]byte, *Error) {
+	if len(body) > p.maxBody() {
+		return nil, reject(CodeBodyTooLarge, "the body is %d bytes; this server accepts at most %d", len(body), p.maxBody())
+	}
+	v.BodyBytes = len(body)
+	raw, err := parseArmor(body, v)
+	if err != nil {
+		return nil, err
+	}
+	v.PacketBytes = len(raw)
+	if err := walk(raw, p, v, wr, deferVisible); err != nil {
+		return nil, err
+	}
+	return raw, nil
+}
+
+// line returns the line at pos without its ending, the offset of the next
+// line, and whether the ending was CRLF. At the end of input next is len(b).
+func line(b []byte, pos int) (l []byte, next int, crlf bool) {
+	i := bytes.IndexByte(b[pos:], '\n')
+	if i < 0 {
+		return b[pos:], len(b), false
+	}
+	l = b[pos : pos+i]
+	if len(l) > 0 && l[len(l)-1] == '\r' {
+		return l[:len(l)-1], pos + i + 1, true
+	}
+	return l, pos + i + 1, false
+}
+
+// lineDefect reports the R-A1/R-A9 defect of a line, or nil.
+func lineDefect(l []byte) *Error {
+	if len(l) > 0 && (isBlank(l[0]) || isBlank(l[len(l)-1])) {
+		return reject(CodeWhitespace, "a line starts or ends with a space or tab (indented, quoted or padded armor)")
+	}
+	for _, c := range l {
+		if c == '\r' {
+			return reject(CodeBareCR, "a carriage return is not followed by a line feed")
+		}
+		if !isPrintable(c) {
+			return reject(CodeNonASCII, "the body contains byte 0x%02x; armor is printable US-ASCII only", c)
+		}
+	}
+	return nil
+}
+
+func isBlank(c byte) bool { return c == ' ' || c == '\t' }
+
+func trimBlank(l []byte) []byte {
+	for len(l) > 0 && isBlank(l[0]) {
+		l = l[1:]
+	}
+	for len(l) > 0 && isBlank(l[len(l)-1]) {
+		l = l[:len(l)-1]
+	}
+	return l
+}
+
+// parseArmor applies R-A1..R-A7 and R-A9 and returns the decoded packets.
+func parseArmor(b []byte, v *Verdict) ([]byte, *Error) {
+	pos := 0
+	// R-A2: empty lines, then BEGIN.
+	var l []byte
+	for {
+		if pos >= len(b) {
+			return nil, reject(CodeEmptyBody, "the body is empty; it must be one armored PGP MESSAGE")
+		}
+		l, pos, _ = line(b, pos)
+		if len(l) != 0 {
+			break
+		}
+	}
+	if string(l) != beginLine {
+		if bytes.IndexByte(l, '\r') >= 0 {
+			return nil, reject(CodeBareCR, "a carriage return is not followed by a line feed")
+		}
+		t := trimBlank(l)
+		switch {
+		case string(t) == beginLine || len(t) == 0:
+			return nil, reject(CodeWhitespace, "a line starts or ends with a space or tab (indented, quoted or padded armor)")
+		case bytes.HasPrefix(t, []byte("-----BEGIN ")):
+			return nil, reject(CodeArmorLabel, "the armor is %q; only %q is carried", labelOf(t), beginLine)
+		}
+		return nil, reject(CodeTextBefore, "the body must start with %q; text before the armor is not allowed", beginLine)
+	}
+	// R-A3, R-A4: exactly one empty line, no headers.
+	if pos >= len(b) {
+		return nil, reject(CodeArmorEnd, "the armor ends after its BEGIN line")
+	}
+	l, pos, _ = line(b, pos)
+	if len(l) != 0 {
+		if i := bytes.IndexByte(l, ':'); i > 0 {
+			return nil, reject(CodeArmorHeader, "the armor has a header (%q); armor headers are not allowed", headerKey(l[:i]))
+		}
+		if e := lineDefect(l); e != nil {
+			return nil, e
+		}
+		return nil, reject(CodeBlankLine, "the BEGIN line must be followed by exactly one empty line")
+	}
+	if pos < len(b) && (b[pos] == '\n' || (b[pos] == '\r' && pos+1 < len(b) && b[pos+1] == '\n')) {
+		return nil, reject(CodeBlankLine, "the BEGIN line must be followed by exactly one empty line, not several")
+	}
+	// R-A5: data lines.
+	dataStart := pos
+	dataEnd, lines, crlfs, width, err := scanData(b, pos, true)
+	_ = lines
+	if err == nil && (bytes.Count(b[dataStart:dataEnd], []byte{'\n'}) != lines ||
+		bytes.Count(b[dataStart:dataEnd], []byte{'\r'}) != crlfs) {
+		// The fast scan assumed line breaks it did not see; scan line by line.
+		dataEnd, lines, _, width, err = scanData(b, dataStart, false)
+	}
+	if err != nil {
+		return nil, err
+	}
+	v.LineWidth = width
+	// R-A6: optional checksum, then R-A7: END.
+	pos = dataEnd
+	var crcLine []byte
+	if pos >= len(b) {
+		return nil, reject(CodeArmorEnd, "the armor has no %q line", endLine)
+	}
+	l, pos, _ = line(b, pos)
+	if len(l) > 0 && l[0] == '=' {
+		if e := lineDefect(l); e != nil {
+			return nil, e
+		}
+		if len(l) != 5 {
+			return nil, reject(CodeChecksum, "the checksum line must be \"=\" and 4 base64 characters")
+		}
+		crcLine = l[1:]
+		if pos >= len(b) {
+			return nil, reject(CodeArmorEnd, "the armor has no %q line", endLine)
+		}
+		l, pos, _ = line(b, pos)
+	}
+	if string(l) != endLine {
+		if e := lineDefect(l); e != nil {
+			return nil, e
+		}
+		if len(l) == 0 {
+			return nil, reject(CodeBlankLine, "an empty line inside the armor")
+		}
+		return nil, reject(CodeArmorEnd, "expected %q, found %q", endLine, clip(l))
+	}
+	// After END: only empty lines.
+	for pos < len(b) {
+		l, pos, _ = line(b, pos)
+		if len(l) == 0 {
+			continue
+		}
+		if t := trimBlank(l); bytes.HasPrefix(t, []byte("-----BEGIN ")) {
+			return nil, reject(CodeMultipleBlocks, "a second armored block follows the message; one message per article")
+		} else if len(t) == 0 {
+			return nil, reject(CodeWhitespace, "a line after the armor holds only spaces or tabs")
+		}
+		return nil, reject(CodeTextAfter, "text follows the END line (%q); nothing may follow the armor", clip(l))
+	}
+	// Decode in one pass (CR and LF are skipped by the decoder).
+	data := b[dataStart:dataEnd]
+	raw := make([]byte, base64.StdEncoding.DecodedLen(len(data)))
+	n, derr := strictB64.Decode(raw, data)
+	if derr != nil {
+		return nil, diagnoseBase64(data)
+	}
+	raw = raw[:n]
+	if crcLine != nil {
+		v.Checksum = true
+		var sum [3]byte
+		if m, err := strictB64.Decode(sum[:], crcLine); err != nil || m != 3 {
+			return nil, reject(CodeChecksum, "the checksum line is not valid base64")
+		}
+		want := uint32(sum[0])<<16 | uint32(sum[1])<<8 | uint32(sum[2])
+		if got := crc24(raw); got != want {
+			return nil, reject(CodeChecksum, "the CRC24 checksum does not match the data (the armor was damaged or altered)")
+		}
+	}
+	return raw, nil
+}
+
+// scanData walks the data lines from pos up to the first line that starts
+// with '=' or '-' and returns its offset. In fast mode, once the first line
+// has set the width, lines of that width are taken by looking only at the
+// expected line break; the caller verifies the count of CR and LF octets in
+// the region afterwards (the base64 decoder validates every other byte).
+func scanData(b []byte, pos int, fast bool) (end, lines, crlfs, width int, err *Error) {
+	for {
+		if pos >= len(b) {
+			return 0, 0, 0, 0, reject(CodeArmorEnd, "the armor has no %q line", endLine)
+		}
+		c := b[pos]
+		if c == '=' || c == '-' {
+			if lines == 0 {
+				return 0, 0, 0, 0, reject(CodeNoDataPacket, "the armor contains no data")
+			}
+			return pos, lines, crlfs, width, nil
+		}
+		if fast && width > 0 {
+			e := pos + width
+			if e < len(b) && b[e] == '\n' {
+				pos = e + 1
+				lines++
+				continue
+			}
+			if e+1 < len(b) && b[e] == '\r' && b[e+1] == '\n' {
+				pos = e + 2
+				lines++
+				crlfs++
+				continue
+			}
+		}
+		l, next, crlf := line(b, pos)
+		if next == len(b) && (len(b) == 0 || b[len(b)-1] != '\n') {
+			if e := lineDefect(l); e != nil {
+				return 0, 0, 0, 0, e
+			}
+			return 0, 0, 0, 0, reject(CodeArmorEnd, "the armor has no %q line", endLine)
+		}
+		if len(l) == 0 {
+			// An empty line inside the data: missing END, or a blank line.
+			for p := next; p < len(b); {
+				var m []byte
+				m, p, _ = line(b, p)
+				if len(m) > 0 {
+					return 0, 0, 0, 0, reject(CodeBlankLine, "an empty line inside the base64 data")
+				}
+			}
+			return 0, 0, 0, 0, reject(CodeArmorEnd, "the armor has no %q line", endLine)
+		}
+		if len(l) > maxLine || !fast {
+			if e := lineDefect(l); e != nil {
+				return 0, 0, 0, 0, e
+			}
+			if len(l) > maxLine {
+				return 0, 0, 0, 0, reject(CodeLineLength, "a base64 line is %d characters long; at most %d are allowed", len(l), maxLine)
+			}
+		}
+		if width == 0 {
+			width = len(l)
+		}
+		if crlf {
+			crlfs++
+		}
+		lines++
+		pos = next
+	}
+}
+
+// diagnoseBase64 explains why the data lines do not decode.
+func diagnoseBase64(data []byte) *Error {
+	for pos := 0; pos < len(data); {
+		var l []byte
+		l, pos, _ = line(data, pos)
+		if e := lineDefect(l); e != nil {
+			return e
+		}
+		for i, c := range l {
+			if !isB64(c) {
+				if c == '=' {
+					if pos == len(data) && allEq(l[i:]) {
+						continue
+					}
+					return reject(CodeBase64, "base64 padding \"=\" in the middle of the data")
+				}
+				return reject(CodeBase64, "character %q is not in the base64 alphabet", c)
+			}
+		}
+	}
+	return reject(CodeBase64, "the data is not strict base64 (length not a multiple of 4, misplaced padding or non-zero unused bits)")
+}
+
+func allEq(l []byte) bool {
+	for _, c := range l {
+		if c != '=' {
+			return false
+		}
+	}
+	return true
+}
+
+func isB64(c byte) bool {
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/'
+}
+
+func labelOf(t []byte) string {
+	return clip(t)
+}
+
+func headerKey(k []byte) string {
+	return clip(trimBlank(k))
+}
+
+// clip shortens a line quoted in an error message, replacing anything that is
+// not printable ASCII.
+func clip(l []byte) string {
+	const max = 40
+	var out []byte
+	for i, c := range l {
+		if i == max {
+			out = append(out, "..."...)
+			break
+		}
+		if !isPrintable(c) {
+			c = '?'
+		}
+		out = append(out, c)
+	}
+	return string(out)
+}

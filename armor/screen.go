@@ -1,0 +1,120 @@
+package armor
+
+// The R-H1 screen: cheap tests that catch bytes which sit where ciphertext
+// goes but are obviously not random. It is a screen, not a proof.
+//
+// The run tests look at every byte but probe only one position in runLen:
+// any run of L equal-class bytes covers exactly one index ≡ L-1 (mod L), so
+// probing those indices and extending around a hit finds every run of length
+// ≥ L in about n/L steps. The byte-frequency test (chi-square over 256 bins)
+// catches low-entropy data without long runs (UTF-16 text, short text lines,
+// sparse tables) and runs on a bounded sample so its cost does not grow with
+// the message.
+
+const (
+	printableRun = 32 // P(random run) ≈ (95/256)^32 ≈ 2·10⁻¹⁴ per offset
+	identicalRun = 16 // P ≈ 256^-15 per offset
+	// chiMinBytes is the smallest sample the frequency test is run on, and
+	// chiSampleBytes the largest (taken as chiStripes stripes spread over
+	// the body).
+	chiMinBytes    = 512
+	chiSampleBytes = 4096
+	chiStripes     = 8
+	// chiLimit: for 255 degrees of freedom the statistic has mean 255 and
+	// standard deviation ≈ 22.6; 560 is ≈ 13 standard deviations out, where
+	// the Wilson-Hilferty tail probability is below 10⁻²⁰. Low-entropy data
+	// scores in the thousands (see TestScreen).
+	chiLimit = 560
+)
+
+func isPrintable(c byte) bool { return c-0x20 < 0x5f }
+
+// screen returns a reason sentence when data does not look like ciphertext,
+// or "" when it passes. freq enables the byte-frequency test.
+func screen(data []byte, freq bool) string {
+	if i := findPrintableRun(data); i >= 0 {
+		return "the encrypted data contains a run of at least 32 printable ASCII characters; it is not ciphertext"
+	}
+	if i := findIdenticalRun(data); i >= 0 {
+		return "the encrypted data contains a run of at least 16 identical bytes; it is not ciphertext"
+	}
+	if freq && len(data) >= chiMinBytes && chiSquare(data) > chiLimit {
+		return "the byte frequencies of the encrypted data are far from uniform; it is not ciphertext"
+	}
+	return ""
+}
+
+func findPrintableRun(s []byte) int {
+	for i := printableRun - 1; i < len(s); i += printableRun {
+		if !isPrintable(s[i]) {
+			continue
+		}
+		lo := i
+		for lo > 0 && isPrintable(s[lo-1]) {
+			lo--
+		}
+		hi := i + 1
+		for hi < len(s) && hi-lo < printableRun && isPrintable(s[hi]) {
+			hi++
+		}
+		if hi-lo >= printableRun {
+			return lo
+		}
+	}
+	return -1
+}
+
+func findIdenticalRun(s []byte) int {
+	for i := identicalRun - 1; i < len(s); i += identicalRun {
+		c := s[i]
+		lo := i
+		for lo > 0 && s[lo-1] == c {
+			lo--
+		}
+		hi := i + 1
+		for hi < len(s) && hi-lo < identicalRun && s[hi] == c {
+			hi++
+		}
+		if hi-lo >= identicalRun {
+			return lo
+		}
+	}
+	return -1
+}
+
+// chiSquare returns Pearson's statistic for a uniform byte distribution over
+// a sample of at most chiSampleBytes bytes of s.
+func chiSquare(s []byte) float64 {
+	var h [4][256]uint32
+	n := 0
+	add := func(p []byte) {
+		for len(p) >= 4 {
+			h[0][p[0]]++
+			h[1][p[1]]++
+			h[2][p[2]]++
+			h[3][p[3]]++
+			p = p[4:]
+		}
+		for _, c := range p {
+			h[0][c]++
+		}
+	}
+	if len(s) <= chiSampleBytes {
+		add(s)
+		n = len(s)
+	} else {
+		stripe := chiSampleBytes / chiStripes
+		step := (len(s) - stripe) / (chiStripes - 1)
+		for k := 0; k < chiStripes; k++ {
+			add(s[k*step : k*step+stripe])
+		}
+		n = chiSampleBytes
+	}
+	var sum uint64
+	for i := 0; i < 256; i++ {
+		c := uint64(h[0][i] + h[1][i] + h[2][i] + h[3][i])
+		sum += c * c
+	}
+	// Σ (c-E)²/E = (256/n)·Σc² − n
+	return float64(sum)*256/float64(n) - float64(n)
+}
