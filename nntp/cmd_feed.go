@@ -1,0 +1,261 @@
+package nntp
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+)
+
+// feedResponse maps a Feeder error for one of the transit commands. Besides
+// ResponseFor it folds codes that belong to other stages into the codes the
+// command may answer: IHAVE's first stage knows only 435/436, its second
+// only 235/436/437; CHECK only 238/431/438; TAKETHIS only 239/439 (and 400,
+// which closes the connection).
+func feedResponse(err error, ctx Context, second bool) *Error {
+	e := ResponseFor(err, ctx)
+	code := e.Code
+	switch ctx {
+	case CtxIHave:
+		switch {
+		case !second && (code == 437 || code == 438 || code == 439 || code == 441):
+			code = 435
+		case second && (code == 435 || code == 438 || code == 439 || code == 441):
+			code = 437
+		case code == 431 || code == 400:
+			code = 436
+		}
+	case CtxCheck:
+		switch code {
+		case 435, 437, 439, 441:
+			code = 438
+		case 436, 400:
+			code = 431
+		}
+	case CtxTakeThis:
+		switch code {
+		case 435, 437, 438, 441:
+			code = 439
+		case 436, 431:
+			code = 400
+		}
+	}
+	if code != e.Code {
+		return &Error{Code: code, Msg: e.Msg, Err: e.Err}
+	}
+	return e
+}
+
+// feedAllowed answers a transit command the session may not use and
+// reports whether it may.
+func (c *conn) feedAllowed() bool {
+	if _, ok := c.feeder(); !ok {
+		c.reply(502, "Transit not available")
+		return false
+	}
+	if !c.perms.Feed {
+		c.refuseUnpermitted()
+		return false
+	}
+	return true
+}
+
+// cmdIHave serves IHAVE (RFC 3977 section 6.3.2).
+func cmdIHave(c *conn, r request) error {
+	if len(r.args) != 1 || !IsMessageID(r.args[0]) {
+		c.reply(501, "Syntax: IHAVE message-id")
+		return nil
+	}
+	if !c.feedAllowed() {
+		return nil
+	}
+	f, _ := c.feeder()
+	id := r.args[0]
+	if err := f.Wanted(c.ctx, id); err != nil {
+		e := feedResponse(err, CtxIHave, false)
+		c.logFault(e)
+		c.reply(e.Code, e.Msg)
+		return nil
+	}
+	c.reply(335, "Send it")
+	art, err := c.readArticle(true)
+	switch {
+	case errors.Is(err, errTooLarge):
+		c.reply(437, "Article too large")
+		return nil
+	case errors.Is(err, errLineTooLong):
+		c.reply(437, "Article has a line that is too long")
+		return nil
+	case err != nil:
+		return err
+	}
+	if err := f.Receive(c.ctx, id, art); err != nil {
+		e := feedResponse(err, CtxIHave, true)
+		c.logFault(e)
+		c.reply(e.Code, e.Msg)
+		return nil
+	}
+	c.reply(235, "Article transferred OK")
+	return nil
+}
+
+// The streaming commands (RFC 4644) are pipelined: the reading loop parses
+// each CHECK or TAKETHIS (with its article), hands the backend call to a
+// worker and goes on reading; a writer goroutine writes the responses
+// strictly in command order. Up to StreamWindow commands are in flight, so
+// a backend may commit many articles at once.
+
+type future struct {
+	ready chan struct{}
+	code  int
+	msg   string
+	fatal bool // close the connection after writing
+}
+
+type pipeline struct {
+	c           *conn
+	queue       chan *future
+	sem         chan struct{}
+	outstanding sync.WaitGroup
+	done        chan struct{}
+	dead        atomic.Bool
+}
+
+func (c *conn) pipeline() *pipeline {
+	if c.pipe == nil {
+		n := c.srv.streamWindow()
+		p := &pipeline{
+			c:     c,
+			queue: make(chan *future, n),
+			sem:   make(chan struct{}, n),
+			done:  make(chan struct{}),
+		}
+		go p.writer()
+		c.pipe = p
+	}
+	return c.pipe
+}
+
+// submit queues a response computed by fn on a worker.
+func (p *pipeline) submit(fn func() (code int, msg string, fatal bool)) {
+	f := &future{ready: make(chan struct{})}
+	p.outstanding.Add(1)
+	p.queue <- f
+	p.sem <- struct{}{}
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				p.c.logPanic(r)
+				f.code, f.msg, f.fatal = 403, "Internal fault", true
+			}
+			<-p.sem
+			close(f.ready)
+		}()
+		f.code, f.msg, f.fatal = fn()
+	}()
+}
+
+// answer queues a response known at once.
+func (p *pipeline) answer(code int, msg string) {
+	p.submit(func() (int, string, bool) { return code, msg, false })
+}
+
+func (p *pipeline) writer() {
+	defer close(p.done)
+	bw := p.c.bw
+	for f := range p.queue {
+		<-f.ready
+		if !p.dead.Load() {
+			writeStatus(bw, f.code, f.msg)
+			if f.fatal || len(p.queue) == 0 {
+				if err := bw.Flush(); err != nil || f.fatal {
+					p.dead.Store(true)
+					p.c.nc.Close()
+				}
+			}
+		}
+		p.outstanding.Done()
+	}
+}
+
+// stop ends the writer after the queued responses.
+func (p *pipeline) stop() {
+	close(p.queue)
+	<-p.done
+}
+
+func cmdCheck(c *conn, r request) error {
+	p := c.pipeline()
+	if len(r.args) != 1 || !IsMessageID(r.args[0]) {
+		p.answer(501, "Syntax: CHECK message-id")
+		return nil
+	}
+	id := r.args[0]
+	if !c.canFeed() {
+		c.streamRefusal(p)
+		return nil
+	}
+	f, _ := c.feeder()
+	ctx := c.ctx
+	p.submit(func() (int, string, bool) {
+		if err := f.Wanted(ctx, id); err != nil {
+			e := feedResponse(err, CtxCheck, false)
+			c.logFault(e)
+			if e.Code == 438 || e.Code == 431 {
+				return e.Code, id, false
+			}
+			return e.Code, e.Msg, false
+		}
+		return 238, id, false
+	})
+	return nil
+}
+
+// streamRefusal answers a streaming command the session may not use.
+func (c *conn) streamRefusal(p *pipeline) {
+	if _, ok := c.feeder(); ok && c.authPossible() {
+		p.answer(480, "Authentication required")
+		return
+	}
+	p.answer(502, "Transit not permitted")
+}
+
+// cmdTakeThis serves TAKETHIS. The article that follows is always read,
+// even when the command is refused, so the stream stays in sync.
+func cmdTakeThis(c *conn, r request) error {
+	art, err := c.readArticle(false)
+	if err != nil && !errors.Is(err, errTooLarge) && !errors.Is(err, errLineTooLong) {
+		return err
+	}
+	p := c.pipeline()
+	if len(r.args) != 1 || !IsMessageID(r.args[0]) {
+		p.answer(501, "Syntax: TAKETHIS message-id")
+		return nil
+	}
+	id := r.args[0]
+	if !c.canFeed() {
+		c.streamRefusal(p)
+		return nil
+	}
+	if err != nil {
+		p.answer(439, id+" "+err.Error())
+		return nil
+	}
+	f, _ := c.feeder()
+	ctx := c.ctx
+	p.submit(func() (int, string, bool) {
+		if err := f.Receive(ctx, id, art); err != nil {
+			e := feedResponse(err, CtxTakeThis, true)
+			c.logFault(e)
+			switch e.Code {
+			case 439:
+				return 439, fmt.Sprintf("%s %s", id, e.Msg), false
+			case 400:
+				return 400, e.Msg, true
+			}
+			return e.Code, e.Msg, false
+		}
+		return 239, id, false
+	})
+	return nil
+}

@@ -1,0 +1,483 @@
+package nntp
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+var (
+	errQuit   = errors.New("nntp: quit")
+	errKicked = errors.New("nntp: server shutting down")
+	errPanic  = errors.New("nntp: handler panicked")
+)
+
+// deadlineConn sets a deadline before every read and write, so that each
+// operation gets the current timeout: IdleTimeout while waiting for a
+// command, ReadTimeout while receiving an article, WriteTimeout always.
+type deadlineConn struct {
+	net.Conn
+	readTimeout  atomic.Int64 // time.Duration
+	writeTimeout time.Duration
+	kicked       atomic.Bool
+}
+
+func (d *deadlineConn) Read(p []byte) (int, error) {
+	if t := time.Duration(d.readTimeout.Load()); t > 0 {
+		d.Conn.SetReadDeadline(time.Now().Add(t))
+	}
+	if d.kicked.Load() {
+		return 0, errKicked
+	}
+	return d.Conn.Read(p)
+}
+
+func (d *deadlineConn) Write(p []byte) (int, error) {
+	if d.writeTimeout > 0 {
+		d.Conn.SetWriteDeadline(time.Now().Add(d.writeTimeout))
+	}
+	return d.Conn.Write(p)
+}
+
+// conn is the state of one client connection.
+type conn struct {
+	srv *Server
+	nc  net.Conn // as accepted (a *tls.Conn for NNTPS)
+	dc  *deadlineConn
+	br  *bufio.Reader
+	bw  *bufio.Writer
+	out dotWriter
+	log *slog.Logger
+
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	sess     Session
+	perms    Permissions
+	tlsState *tls.ConnectionState
+
+	authed      bool
+	pendingUser string
+	haveUser    bool
+
+	group string // selected newsgroup, "" if none
+	cur   int64  // current article number, 0 if invalid
+
+	errs  int  // consecutive errors
+	wrote bool // a response was started for the current command
+	pipe  *pipeline
+
+	lineBuf []byte
+	scratch []byte
+
+	mu   sync.Mutex // guards idle against Shutdown
+	idle bool
+}
+
+func newConn(s *Server, nc net.Conn) *conn {
+	dc := &deadlineConn{Conn: nc, writeTimeout: s.writeTimeout()}
+	dc.readTimeout.Store(int64(s.readTimeout()))
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &conn{
+		srv:    s,
+		nc:     nc,
+		dc:     dc,
+		br:     bufio.NewReaderSize(dc, 8<<10),
+		bw:     bufio.NewWriterSize(dc, 16<<10),
+		ctx:    ctx,
+		cancel: cancel,
+	}
+	c.out = dotWriter{c.bw}
+	c.log = s.logger().With("conn", s.nextID.Add(1))
+	if s.LogAddresses {
+		c.log = c.log.With("remote", nc.RemoteAddr().String())
+	}
+	return c
+}
+
+// enterIdle marks the connection as waiting for a command; it reports
+// false if the server is shutting down.
+func (c *conn) enterIdle() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.srv.closing.Load() {
+		return false
+	}
+	c.idle = true
+	c.dc.readTimeout.Store(int64(c.srv.idleTimeout()))
+	return true
+}
+
+func (c *conn) leaveIdle() {
+	c.mu.Lock()
+	c.idle = false
+	c.mu.Unlock()
+	c.dc.readTimeout.Store(int64(c.srv.readTimeout()))
+}
+
+// kickIfIdle wakes a connection blocked waiting for a command, for Shutdown.
+func (c *conn) kickIfIdle() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.idle {
+		c.dc.kicked.Store(true)
+		c.nc.SetReadDeadline(time.Now())
+	}
+}
+
+func (c *conn) connInfo() ConnInfo {
+	return ConnInfo{RemoteAddr: c.nc.RemoteAddr(), LocalAddr: c.nc.LocalAddr(), TLS: c.tlsState}
+}
+
+func (c *conn) serve() {
+	start := time.Now()
+	c.log.Info("nntp: connection opened")
+	defer func() {
+		if r := recover(); r != nil {
+			c.logPanic(r)
+		}
+		c.cancel()
+		if c.pipe != nil {
+			c.pipe.stop()
+		}
+		if c.sess != nil {
+			c.closeSession()
+		}
+		c.nc.Close()
+		c.log.Info("nntp: connection closed", "duration", time.Since(start).Round(time.Millisecond))
+	}()
+
+	if tc, ok := c.nc.(*tls.Conn); ok {
+		tc.SetDeadline(time.Now().Add(c.srv.readTimeout()))
+		if err := tc.HandshakeContext(c.ctx); err != nil {
+			c.log.Debug("nntp: TLS handshake failed", "err", err)
+			return
+		}
+		st := tc.ConnectionState()
+		c.tlsState = &st
+		tc.SetDeadline(time.Time{})
+	}
+	if err := c.openSession(); err != nil {
+		c.log.Error("nntp: cannot open session", "err", err)
+		c.reply(400, "Service temporarily unavailable")
+		c.bw.Flush()
+		return
+	}
+	name := c.srv.Name
+	if name == "" {
+		name = "altcrypt"
+	}
+	if c.canPost() {
+		c.reply(200, name+" NNTP service ready, posting allowed")
+	} else {
+		c.reply(201, name+" NNTP service ready, posting prohibited")
+	}
+	if c.bw.Flush() != nil {
+		return
+	}
+
+	for {
+		if !c.enterIdle() {
+			c.sync()
+			c.reply(400, "Server shutting down")
+			c.bw.Flush()
+			return
+		}
+		line, err := readLine(c.br, c.srv.maxLine(), 64<<10, c.lineBuf)
+		c.leaveIdle()
+		if err != nil {
+			c.sync()
+			var ne net.Error
+			switch {
+			case errors.Is(err, errLineTooLong):
+				c.reply(501, "Command line too long")
+			case errors.Is(err, errDrainLimit):
+				c.reply(501, "Command line too long")
+				c.bw.Flush()
+				return
+			case errors.Is(err, errKicked) || (c.dc.kicked.Load() && errors.As(err, &ne)):
+				c.reply(400, "Server shutting down")
+				c.bw.Flush()
+				return
+			case errors.As(err, &ne) && ne.Timeout():
+				c.reply(400, "Idle timeout, closing connection")
+				c.bw.Flush()
+				return
+			default:
+				return
+			}
+		} else {
+			c.lineBuf = line[:0]
+			stream, err := c.handle(line)
+			if err != nil {
+				c.sync()
+				c.bw.Flush()
+				return
+			}
+			if stream {
+				continue
+			}
+		}
+		if c.errs >= c.srv.maxErrors() {
+			c.reply(400, "Too many errors, closing connection")
+			c.bw.Flush()
+			return
+		}
+		if c.br.Buffered() == 0 {
+			if c.bw.Flush() != nil {
+				return
+			}
+		}
+	}
+}
+
+func (c *conn) openSession() error {
+	sess, err := c.srv.Backend.NewSession(c.ctx, c.connInfo())
+	if err != nil {
+		return err
+	}
+	if sess == nil {
+		return errors.New("nntp: backend returned a nil session")
+	}
+	c.sess = sess
+	c.perms = sess.Permissions()
+	return nil
+}
+
+func (c *conn) closeSession() {
+	defer func() {
+		if r := recover(); r != nil {
+			c.logPanic(r)
+		}
+	}()
+	if err := c.sess.Close(); err != nil {
+		c.log.Warn("nntp: closing session", "err", err)
+	}
+	c.sess = nil
+}
+
+func (c *conn) logPanic(r any) {
+	c.log.Error("nntp: panic serving connection", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+}
+
+// handle parses and runs one command. stream reports that the command was
+// queued to the streaming pipeline (its response is written later). A
+// non-nil error closes the connection.
+func (c *conn) handle(line []byte) (stream bool, err error) {
+	kw, args, perr := parseCommand(line)
+	if perr != nil {
+		c.sync()
+		c.reply(501, "Syntax error in command")
+		return false, nil
+	}
+	cmd, ok := commands[kw]
+	if !ok {
+		c.sync()
+		c.reply(500, "Unknown command")
+		return false, nil
+	}
+	if !cmd.stream {
+		c.sync()
+	}
+	c.wrote = false
+	defer func() {
+		if r := recover(); r != nil {
+			c.logPanic(r)
+			c.sync()
+			if !c.wrote {
+				c.reply(403, "Internal fault")
+			}
+			err = errPanic
+		}
+	}()
+	return cmd.stream, cmd.fn(c, request{kw: kw, args: args, line: string(line)})
+}
+
+// sync waits until every pipelined response has been written, so that the
+// caller may write to the connection.
+func (c *conn) sync() {
+	if c.pipe != nil {
+		c.pipe.outstanding.Wait()
+	}
+}
+
+// writeStatus writes one status line, keeping msg on one line.
+func writeStatus(bw *bufio.Writer, code int, msg string) {
+	var buf [8]byte
+	bw.Write(strconv.AppendInt(buf[:0], int64(code), 10))
+	if msg != "" {
+		bw.WriteByte(' ')
+		msg = sanitizeText(msg)
+		bw.WriteString(msg)
+	}
+	bw.WriteString("\r\n")
+}
+
+// sanitizeText removes line breaks and control characters from response
+// text and bounds its length.
+func sanitizeText(s string) string {
+	if len(s) > 400 {
+		s = s[:400]
+	}
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+// reply writes a status line and keeps the error count.
+func (c *conn) reply(code int, msg string) {
+	c.wrote = true
+	switch {
+	case code >= 500 || code == 481 || code == 482 || code == 483:
+		c.errs++
+	case code < 400:
+		c.errs = 0
+	}
+	writeStatus(c.bw, code, msg)
+}
+
+func (c *conn) replyf(code int, format string, args ...any) {
+	c.reply(code, fmt.Sprintf(format, args...))
+}
+
+// replyErr answers err as ResponseFor maps it; internal faults are logged
+// and never shown to the client.
+func (c *conn) replyErr(err error, ctx Context) {
+	e := ResponseFor(err, ctx)
+	c.logFault(e)
+	c.reply(e.Code, e.Msg)
+}
+
+func (c *conn) logFault(e *Error) {
+	if e.Code == 403 {
+		c.log.Error("nntp: backend error", "err", e.Err)
+	}
+}
+
+// writeErr reports whether the output stream has failed.
+func (c *conn) writeErr() error {
+	_, err := c.bw.Write(nil)
+	return err
+}
+
+// readArticle reads a dot-terminated article after a 340 or 335 (flushing
+// that prompt first) or after TAKETHIS (flush false: the pipeline writer
+// owns the output then). Errors errTooLarge and errLineTooLong leave the
+// session in sync; any other error means the connection must be closed.
+func (c *conn) readArticle(flush bool) ([]byte, error) {
+	if flush {
+		if err := c.bw.Flush(); err != nil {
+			return nil, err
+		}
+	}
+	return readDot(c.br, c.srv.maxArticle(), c.srv.maxArticleLine(), c.srv.drainLimit())
+}
+
+// Capability checks.
+
+func (c *conn) poster() (Poster, bool) {
+	p, ok := c.sess.(Poster)
+	return p, ok
+}
+
+func (c *conn) feeder() (Feeder, bool) {
+	f, ok := c.sess.(Feeder)
+	return f, ok
+}
+
+func (c *conn) authenticator() (Authenticator, bool) {
+	a, ok := c.sess.(Authenticator)
+	return a, ok
+}
+
+func (c *conn) canPost() bool {
+	_, ok := c.poster()
+	return ok && c.perms.Post
+}
+
+func (c *conn) canFeed() bool {
+	_, ok := c.feeder()
+	return ok && c.perms.Feed
+}
+
+// authPossible reports whether AUTHINFO could still change permissions.
+func (c *conn) authPossible() bool {
+	_, ok := c.authenticator()
+	return ok && !c.authed
+}
+
+func (c *conn) authAllowedNow() bool {
+	return c.authPossible() && (c.tlsState != nil || c.srv.AllowInsecureAuth)
+}
+
+func (c *conn) starttlsAvailable() bool {
+	return c.srv.TLSConfig != nil && c.tlsState == nil && !c.authed
+}
+
+// refuseUnpermitted answers a command the session may not use: 480 if
+// logging in could help, else 502.
+func (c *conn) refuseUnpermitted() {
+	if c.authPossible() {
+		c.reply(480, "Authentication required")
+		return
+	}
+	c.reply(502, "Permission denied")
+}
+
+// request is one parsed command line.
+type request struct {
+	kw   string   // upper-cased keyword
+	args []string // arguments
+	line string   // the whole line
+}
+
+type command struct {
+	fn     func(c *conn, r request) error
+	stream bool
+}
+
+var commands map[string]command
+
+func init() {
+	commands = map[string]command{
+		"CAPABILITIES": {fn: cmdCapabilities},
+		"MODE":         {fn: cmdMode},
+		"DATE":         {fn: cmdDate},
+		"HELP":         {fn: cmdHelp},
+		"QUIT":         {fn: cmdQuit},
+		"GROUP":        {fn: cmdGroup},
+		"LISTGROUP":    {fn: cmdListGroup},
+		"NEXT":         {fn: cmdNext},
+		"LAST":         {fn: cmdLast},
+		"ARTICLE":      {fn: cmdArticle},
+		"HEAD":         {fn: cmdArticle},
+		"BODY":         {fn: cmdArticle},
+		"STAT":         {fn: cmdArticle},
+		"OVER":         {fn: cmdOver},
+		"XOVER":        {fn: cmdOver},
+		"HDR":          {fn: cmdHdr},
+		"XHDR":         {fn: cmdHdr},
+		"LIST":         {fn: cmdList},
+		"NEWGROUPS":    {fn: cmdNewGroups},
+		"NEWNEWS":      {fn: cmdNewNews},
+		"POST":         {fn: cmdPost},
+		"AUTHINFO":     {fn: cmdAuthInfo},
+		"STARTTLS":     {fn: cmdStartTLS},
+		"IHAVE":        {fn: cmdIHave},
+		"CHECK":        {fn: cmdCheck, stream: true},
+		"TAKETHIS":     {fn: cmdTakeThis, stream: true},
+	}
+}

@@ -1,0 +1,313 @@
+// Package nntp is altcrypt's NNTP protocol layer: a server (RFC 3977
+// reader commands, RFC 4643 AUTHINFO USER/PASS, RFC 4642 STARTTLS and NNTPS,
+// RFC 4644 streaming feeds, RFC 6048 LIST COUNTS) and a client, both built on
+// bounded line and article readers. Storage and policy live behind Backend;
+// nntpmem is an in-memory reference backend.
+package nntp
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// ErrServerClosed is returned by Serve after Shutdown or Close.
+var ErrServerClosed = errors.New("nntp: server closed")
+
+// Defaults for the zero values of Server's limits.
+const (
+	DefaultMaxLineLength        = 512 // RFC 3977 section 3.1, including CRLF
+	DefaultMaxArticleLineLength = 16 << 10
+	DefaultMaxArticleSize       = 1 << 20
+	DefaultReadTimeout          = time.Minute
+	DefaultWriteTimeout         = time.Minute
+	DefaultIdleTimeout          = 3 * time.Minute // RFC 3977 section 3.1: at least three minutes
+	DefaultMaxErrors            = 10
+	DefaultStreamWindow         = 64
+)
+
+// Server serves NNTP on the listeners given to Serve. Set its fields before
+// the first Serve; they must not change afterwards. Zero limits take the
+// defaults above; MaxConnections and MaxConnectionsPerIP of 0 mean no limit.
+type Server struct {
+	Backend Backend
+	// Name is the host name in the greeting.
+	Name   string
+	Logger *slog.Logger
+
+	// TLSConfig enables STARTTLS and is required by ServeTLS.
+	TLSConfig *tls.Config
+	// AllowInsecureAuth permits AUTHINFO without TLS (tests, loopback).
+	AllowInsecureAuth bool
+
+	// MaxLineLength bounds a command line, excluding CRLF.
+	MaxLineLength int
+	// MaxArticleLineLength bounds one line of an article being received.
+	MaxArticleLineLength int
+	// MaxArticleSize bounds a received article, headers included.
+	MaxArticleSize int
+
+	// ReadTimeout bounds each read while a command is being served (an
+	// article being received); WriteTimeout bounds each write. IdleTimeout
+	// bounds the wait for the next command.
+	ReadTimeout  time.Duration
+	WriteTimeout time.Duration
+	IdleTimeout  time.Duration
+
+	MaxConnections      int
+	MaxConnectionsPerIP int
+	// MaxErrors consecutive error responses (5xx and authentication
+	// failures) close the connection with 400.
+	MaxErrors int
+	// StreamWindow is how many pipelined CHECK/TAKETHIS commands are
+	// served concurrently per connection.
+	StreamWindow int
+
+	// LogAddresses allows client addresses in logs. Off by default: the
+	// server never logs who connects.
+	LogAddresses bool
+
+	mu        sync.Mutex
+	listeners map[net.Listener]struct{}
+	conns     map[*conn]struct{}
+	perIP     map[string]int
+	connWG    sync.WaitGroup
+	closing   atomic.Bool
+	nextID    atomic.Uint64
+}
+
+func (s *Server) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func orInt(v, def int) int {
+	if v > 0 {
+		return v
+	}
+	return def
+}
+
+func orDur(v, def time.Duration) time.Duration {
+	if v > 0 {
+		return v
+	}
+	return def
+}
+
+func (s *Server) maxLine() int { return orInt(s.MaxLineLength, DefaultMaxLineLength) }
+func (s *Server) maxArticleLine() int {
+	return orInt(s.MaxArticleLineLength, DefaultMaxArticleLineLength)
+}
+func (s *Server) maxArticle() int { return orInt(s.MaxArticleSize, DefaultMaxArticleSize) }
+func (s *Server) readTimeout() time.Duration {
+	return orDur(s.ReadTimeout, DefaultReadTimeout)
+}
+func (s *Server) writeTimeout() time.Duration {
+	return orDur(s.WriteTimeout, DefaultWriteTimeout)
+}
+func (s *Server) idleTimeout() time.Duration {
+	return orDur(s.IdleTimeout, DefaultIdleTimeout)
+}
+func (s *Server) maxErrors() int    { return orInt(s.MaxErrors, DefaultMaxErrors) }
+func (s *Server) streamWindow() int { return orInt(s.StreamWindow, DefaultStreamWindow) }
+
+// drainLimit is how much of an oversized article we read and throw away
+// to stay in sync before giving up on the connection.
+func (s *Server) drainLimit() int64 { return 4*int64(s.maxArticle()) + 1<<20 }
+
+// Serve accepts connections on l until Shutdown or Close, serving each in
+// its own goroutine. It always returns a non-nil error.
+func (s *Server) Serve(l net.Listener) error {
+	if !s.trackListener(l, true) {
+		return ErrServerClosed
+	}
+	defer s.trackListener(l, false)
+	var delay time.Duration
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			if s.closing.Load() {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				time.Sleep(delay)
+				continue
+			}
+			return err
+		}
+		delay = 0
+		s.accept(c)
+	}
+}
+
+// ServeTLS serves implicit TLS (NNTPS, port 563) on l using TLSConfig.
+func (s *Server) ServeTLS(l net.Listener) error {
+	if s.TLSConfig == nil {
+		return errors.New("nntp: ServeTLS needs TLSConfig")
+	}
+	return s.Serve(tls.NewListener(l, s.TLSConfig))
+}
+
+// ListenAndServe listens on addr (":119" if empty) and serves.
+func (s *Server) ListenAndServe(addr string) error {
+	if addr == "" {
+		addr = ":119"
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return s.Serve(l)
+}
+
+// ListenAndServeTLS listens on addr (":563" if empty) and serves NNTPS.
+func (s *Server) ListenAndServeTLS(addr string) error {
+	if addr == "" {
+		addr = ":563"
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return s.ServeTLS(l)
+}
+
+func (s *Server) trackListener(l net.Listener, add bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if add {
+		if s.closing.Load() {
+			return false
+		}
+		if s.listeners == nil {
+			s.listeners = map[net.Listener]struct{}{}
+		}
+		s.listeners[l] = struct{}{}
+	} else {
+		delete(s.listeners, l)
+	}
+	return true
+}
+
+// ipKey is the per-IP counting key: the host part of the address.
+func ipKey(a net.Addr) string {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		return ta.IP.String()
+	}
+	if a == nil {
+		return ""
+	}
+	host, _, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	return host
+}
+
+// accept admits c under the connection caps and starts serving it.
+func (s *Server) accept(nc net.Conn) {
+	key := ipKey(nc.RemoteAddr())
+	s.mu.Lock()
+	if s.conns == nil {
+		s.conns = map[*conn]struct{}{}
+		s.perIP = map[string]int{}
+	}
+	refuse := ""
+	switch {
+	case s.closing.Load():
+		refuse = "400 Server shutting down"
+	case s.MaxConnections > 0 && len(s.conns) >= s.MaxConnections:
+		refuse = "400 Too many connections, try again later"
+	case s.MaxConnectionsPerIP > 0 && s.perIP[key] >= s.MaxConnectionsPerIP:
+		refuse = "400 Too many connections from your address, try again later"
+	}
+	if refuse != "" {
+		s.mu.Unlock()
+		s.logger().Info("nntp: connection refused", "reason", refuse[4:])
+		go func() {
+			// The greeting of a refused connection; never block Accept.
+			nc.SetWriteDeadline(time.Now().Add(5 * time.Second))
+			nc.Write([]byte(refuse + "\r\n"))
+			nc.Close()
+		}()
+		return
+	}
+	c := newConn(s, nc)
+	s.conns[c] = struct{}{}
+	s.perIP[key]++
+	s.connWG.Add(1)
+	s.mu.Unlock()
+	go func() {
+		defer s.connWG.Done()
+		defer func() {
+			s.mu.Lock()
+			delete(s.conns, c)
+			if s.perIP[key]--; s.perIP[key] <= 0 {
+				delete(s.perIP, key)
+			}
+			s.mu.Unlock()
+		}()
+		c.serve()
+	}()
+}
+
+// Close closes every listener and connection at once.
+func (s *Server) Close() error {
+	s.closing.Store(true)
+	s.mu.Lock()
+	var err error
+	for l := range s.listeners {
+		if e := l.Close(); e != nil && err == nil {
+			err = e
+		}
+	}
+	for c := range s.conns {
+		c.nc.Close()
+	}
+	s.mu.Unlock()
+	return err
+}
+
+// Shutdown stops accepting, lets each connection finish the command it is
+// serving, closes idle connections with "400 Server shutting down", and
+// waits for all to end or ctx to be done (then it closes the rest).
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.closing.Store(true)
+	s.mu.Lock()
+	var err error
+	for l := range s.listeners {
+		if e := l.Close(); e != nil && err == nil {
+			err = e
+		}
+	}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() { s.connWG.Wait(); close(done) }()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		s.mu.Lock()
+		for c := range s.conns {
+			c.kickIfIdle()
+		}
+		s.mu.Unlock()
+		select {
+		case <-done:
+			return err
+		case <-ctx.Done():
+			s.Close()
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
