@@ -353,24 +353,42 @@ var ErrNotOurs = errors.New("trial: not for any local key")
 // Open fully decrypts msg with what Probe found, checking integrity (MDC or
 // AEAD). Hits that are only possible are tried with every fitting key.
 func (k *Keys) Open(msg []byte, hit Hit) (*Message, error) {
-	var ring openpgp.EntityList
+	if hit.Symmetric {
+		// go-crypto gives up on the first wrong passphrase rather than
+		// asking for another, so each passphrase gets its own attempt.
+		var last error = ErrNotOurs
+		for _, p := range k.passphrases {
+			m, err := k.open(msg, nil, p)
+			if err == nil {
+				return m, nil
+			}
+			last = err
+		}
+		return nil, last
+	}
+	ring := k.entities
 	if hit.Entity != nil {
 		ring = openpgp.EntityList{hit.Entity}
-	} else if !hit.Symmetric {
-		ring = k.entities
 	}
-	tried := 0
+	return k.open(msg, ring, nil)
+}
+
+func (k *Keys) open(msg []byte, ring openpgp.EntityList, passphrase []byte) (*Message, error) {
+	asked := false
 	prompt := func(keys []openpgp.Key, symmetric bool) ([]byte, error) {
-		if !symmetric || tried >= len(k.passphrases) {
+		if !symmetric || passphrase == nil || asked {
 			return nil, ErrNotOurs
 		}
-		tried++
-		return k.passphrases[tried-1], nil
+		asked = true
+		return passphrase, nil
 	}
 	limit := int64(MaxPlaintext)
 	cfg := &packet.Config{MaxDecompressedMessageSize: &limit}
 	md, err := openpgp.ReadMessage(bytes.NewReader(msg), ring, prompt, cfg)
 	if err != nil {
+		if errors.Is(err, ErrNotOurs) {
+			return nil, ErrNotOurs
+		}
 		return nil, fmt.Errorf("%w (%v)", ErrNotOurs, err)
 	}
 	if !md.IsEncrypted {
