@@ -1,0 +1,169 @@
+package mail2news
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+
+	"github.com/altcrypt/altcrypt/nntp"
+)
+
+// Exit codes from sysexits.h, the only language an MTA's pipe transport
+// understands: 0 delivered, 65 bounce with our reason, 75 keep the mail in
+// the queue and retry.
+const (
+	ExitOK        = 0
+	ExitUsage     = 64 // EX_USAGE: bad command line
+	ExitDataErr   = 65 // EX_DATAERR: the mail is refused for good
+	ExitTempFail  = 75 // EX_TEMPFAIL: try again later
+	ExitConfigErr = 78 // EX_CONFIG: the gateway is misconfigured
+)
+
+// Reason codes of refusals made by the gateway itself, kebab-case like the
+// armor gate's codes (text-after-armor, ...), which refusals by the gate
+// carry. A refusal by the news server carries the code its 441 text starts
+// with, or server-refused.
+const (
+	ReasonTooLarge      = "mail-too-large"
+	ReasonMalformed     = "mail-malformed"
+	ReasonEncoding      = "mail-transfer-encoding"
+	ReasonNoCiphertext  = "mail-no-ciphertext"
+	ReasonSignatureOnly = "mail-signature-only"
+	ReasonOtherBlock    = "mail-other-pgp-block"
+	ReasonTwoMessages   = "mail-multiple-messages"
+	ReasonPGPMIME       = "mail-pgp-mime"
+	ReasonControl       = "mail-control"
+	ReasonNoGroup       = "mail-no-group"
+	ReasonGroup         = "mail-group-not-carried"
+	ReasonServerRefused = "server-refused"
+)
+
+// Refusal is a permanent refusal of one mail: the sender gets Code and Msg
+// back in the bounce (exit 65, SMTP 554). Nothing about it will change on a
+// retry.
+type Refusal struct {
+	Code string
+	Msg  string
+	Err  error // the cause, if any
+}
+
+func (r *Refusal) Error() string { return r.Code + ": " + r.Msg }
+func (r *Refusal) Unwrap() error { return r.Err }
+
+func refuse(code, format string, args ...any) *Refusal {
+	return &Refusal{Code: code, Msg: fmt.Sprintf(format, args...)}
+}
+
+// TempError is a failure that says nothing about the mail: the server is
+// down, slow, or busy. The MTA keeps the mail and retries (exit 75, SMTP 451).
+type TempError struct {
+	Msg string
+	Err error
+}
+
+func (e *TempError) Error() string {
+	if e.Err == nil {
+		return e.Msg
+	}
+	return e.Msg + ": " + e.Err.Error()
+}
+func (e *TempError) Unwrap() error { return e.Err }
+
+// ErrAlreadyPosted reports that the server refused the article as a replay
+// of a body it already injected. For a gateway that is a retry of a post
+// whose 240 answer was lost (the connection broke after the server stored
+// it): the ciphertext is in the pool, so the mail counts as delivered.
+var ErrAlreadyPosted = errors.New("an identical ciphertext is already in the pool")
+
+// Class is what became of one mail.
+type Class int
+
+const (
+	Posted  Class = iota // the server answered 240 (or already has the body)
+	Refused              // permanent: bounce with the reason
+	Deferred             // temporary: keep the mail and retry
+)
+
+func (c Class) String() string {
+	switch c {
+	case Posted:
+		return "posted"
+	case Refused:
+		return "refused"
+	}
+	return "deferred"
+}
+
+// Classify sorts the result of one delivery. Anything it does not recognise
+// is Deferred: a mail that is retried is never lost, a bounced one may be.
+func Classify(err error) Class {
+	if err == nil || errors.Is(err, ErrAlreadyPosted) {
+		return Posted
+	}
+	var r *Refusal
+	if errors.As(err, &r) {
+		return Refused
+	}
+	return Deferred
+}
+
+// ExitCode maps the result of one delivery to the sysexits code an MTA
+// expects.
+func ExitCode(err error) int {
+	switch Classify(err) {
+	case Posted:
+		return ExitOK
+	case Refused:
+		return ExitDataErr
+	}
+	return ExitTempFail
+}
+
+// classifyPostError turns what the NNTP conversation returned into a
+// Refusal, a TempError or ErrAlreadyPosted. Only a 441 answer to the article
+// itself is a refusal, and only when its text does not say the failure is
+// temporary; every other failure (connection refused, timeout, 400, 436,
+// 440, 48x, 5xx) defers the mail, since it says nothing about the mail.
+func classifyPostError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ne *nntp.Error
+	if errors.As(err, &ne) {
+		if ne.Code == 441 {
+			text := strings.ToLower(ne.Msg)
+			switch {
+			case strings.Contains(text, "try again") || strings.Contains(text, "temporar") ||
+				strings.Contains(text, "later") || strings.Contains(text, "unavailable"):
+				return &TempError{Msg: fmt.Sprintf("server deferred the article (%d %s)", ne.Code, ne.Msg), Err: err}
+			case strings.Contains(text, "replay") || strings.Contains(text, "duplicate"):
+				return fmt.Errorf("%w (server: %d %s)", ErrAlreadyPosted, ne.Code, ne.Msg)
+			}
+			return &Refusal{Code: serverReasonCode(ne.Msg), Msg: "the news server refused the article: " + ne.Msg, Err: err}
+		}
+		return &TempError{Msg: fmt.Sprintf("news server answered %d %s", ne.Code, ne.Msg), Err: err}
+	}
+	var nerr net.Error
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &nerr) && nerr.Timeout():
+		return &TempError{Msg: "news server timed out", Err: err}
+	}
+	return &TempError{Msg: "news server unreachable", Err: err}
+}
+
+// serverReasonCode picks the reason code out of a 441 text such as
+// "text-after-armor: ..." (armor's codes) and falls back to server-refused.
+func serverReasonCode(msg string) string {
+	tok, _, ok := strings.Cut(msg, ":")
+	if !ok || tok == "" || len(tok) > 40 || strings.ContainsAny(tok, " \t") {
+		return ReasonServerRefused
+	}
+	for _, c := range tok {
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return ReasonServerRefused
+		}
+	}
+	return tok
+}
