@@ -81,9 +81,9 @@ var ErrAlreadyPosted = errors.New("an identical ciphertext is already in the poo
 type Class int
 
 const (
-	Posted  Class = iota // the server answered 240 (or already has the body)
-	Refused              // permanent: bounce with the reason
-	Deferred             // temporary: keep the mail and retry
+	Posted   Class = iota // the server answered 240 (or already has the body)
+	Refused               // permanent: bounce with the reason
+	Deferred              // temporary: keep the mail and retry
 )
 
 func (c Class) String() string {
