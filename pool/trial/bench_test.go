@@ -31,9 +31,9 @@ func benchProbe(b *testing.B, nkeys int, v6 bool) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "articles/s")
 }
 
-func BenchmarkProbe1Key(b *testing.B)    { benchProbe(b, 1, false) }
-func BenchmarkProbe10Keys(b *testing.B)  { benchProbe(b, 10, false) }
-func BenchmarkProbe1KeyV6(b *testing.B)  { benchProbe(b, 1, true) }
+func BenchmarkProbe1Key(b *testing.B)   { benchProbe(b, 1, false) }
+func BenchmarkProbe10Keys(b *testing.B) { benchProbe(b, 10, false) }
+func BenchmarkProbe1KeyV6(b *testing.B) { benchProbe(b, 1, true) }
 func BenchmarkProbeHitOpen(b *testing.B) {
 	e := newKey(b, false)
 	k := mustKeys(b, openpgp.EntityList{e}, nil)
