@@ -1,0 +1,242 @@
+// Package backend is the news server's policy: it serves readers from a
+// store.Store and is the injecting agent (RFC 5537) for posts. A post
+// passes the ciphertext gate, loses every header its sender's software
+// wrote, waits durably in the store, and is released with a fresh header
+// set in a shuffled batch, so neither headers nor timing tell who sent it
+// (shared/design/anonymity.md).
+package backend
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/altcrypt/altcrypt/armor"
+	"github.com/altcrypt/altcrypt/article"
+	"github.com/altcrypt/altcrypt/nntp"
+	"github.com/altcrypt/altcrypt/store"
+)
+
+// Defaults of Config.
+const (
+	DefaultName             = "altcrypt.invalid"
+	DefaultFrom             = "Anonymous <nobody@invalid>"
+	DefaultGroup            = "alt.crypt.messages"
+	DefaultReleaseInterval  = time.Minute
+	DefaultRetention        = 30 * 24 * time.Hour
+	DefaultHistoryRetention = 60 * 24 * time.Hour
+	DefaultExpireInterval   = time.Hour
+	// DefaultReleaseBatch bounds the posts taken per Insert transaction.
+	DefaultReleaseBatch = 1000
+	// immediateSweep is how often Run looks for stranded pending posts
+	// when ReleaseInterval is 0 (Post releases its own).
+	immediateSweep = 10 * time.Second
+)
+
+// Config is the server's injection and reading policy.
+type Config struct {
+	// Name is the server's path identity (Path, Injection-Info, Xref).
+	Name string
+	// Domain is the right-hand side of the Message-IDs we make; Name when empty.
+	Domain string
+	// From is the one From every injected article carries.
+	From string
+	// Groups are the groups carried; DefaultGroup when empty.
+	Groups []string
+	// ReleaseInterval is how often pending posts are released in a
+	// shuffled batch. 0 releases each post at once (after it is durable).
+	ReleaseInterval time.Duration
+	// Retention is how long articles stay (DefaultRetention when 0).
+	Retention time.Duration
+	// HistoryRetention is how long message-ids and body hashes are
+	// remembered (DefaultHistoryRetention when 0); at least Retention.
+	HistoryRetention time.Duration
+	// ReplayWindow is how long an identical body is refused
+	// (HistoryRetention when 0).
+	ReplayWindow time.Duration
+	// ExpireInterval is how often expiry runs (DefaultExpireInterval when 0).
+	ExpireInterval time.Duration
+	// Policy is the ciphertext gate's policy.
+	Policy armor.Policy
+	// Accounts may log in with AUTHINFO; nil means nobody can.
+	Accounts *Accounts
+	// RequireAuthToPost refuses POST (440) until the session logged in.
+	RequireAuthToPost bool
+	// MailComplaintsTo, if set, is announced in Injection-Info. It names
+	// the operator, never the poster.
+	MailComplaintsTo string
+	// ReleaseBatch bounds the posts released per transaction.
+	ReleaseBatch int
+	Logger       *slog.Logger
+
+	// Now and Rand replace the clock and crypto/rand.Reader in tests.
+	Now  func() time.Time
+	Rand io.Reader
+}
+
+// Backend implements nntp.Backend on a store.
+type Backend struct {
+	st      store.Store
+	cfg     Config
+	log     *slog.Logger
+	carried map[string]bool
+	release batcher
+}
+
+// New checks cfg, fills in its defaults and makes sure every carried group
+// exists in the store.
+func New(ctx context.Context, st store.Store, cfg Config) (*Backend, error) {
+	if cfg.Name == "" {
+		cfg.Name = DefaultName
+	}
+	if cfg.Domain == "" {
+		cfg.Domain = cfg.Name
+	}
+	if cfg.From == "" {
+		cfg.From = DefaultFrom
+	}
+	if len(cfg.Groups) == 0 {
+		cfg.Groups = []string{DefaultGroup}
+	}
+	if cfg.ReleaseInterval < 0 {
+		return nil, errors.New("backend: negative release interval")
+	}
+	if cfg.Retention <= 0 {
+		cfg.Retention = DefaultRetention
+	}
+	if cfg.HistoryRetention <= 0 {
+		cfg.HistoryRetention = DefaultHistoryRetention
+	}
+	if cfg.HistoryRetention < cfg.Retention {
+		cfg.HistoryRetention = cfg.Retention
+	}
+	if cfg.ReplayWindow <= 0 {
+		cfg.ReplayWindow = cfg.HistoryRetention
+	}
+	if cfg.ExpireInterval <= 0 {
+		cfg.ExpireInterval = DefaultExpireInterval
+	}
+	if cfg.ReleaseBatch <= 0 {
+		cfg.ReleaseBatch = DefaultReleaseBatch
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Reader
+	}
+	if err := checkPathIdentity(cfg.Name); err != nil {
+		return nil, err
+	}
+	if !article.ValidMessageID("<x@" + cfg.Domain + ">") {
+		return nil, fmt.Errorf("backend: domain %q cannot appear in a Message-ID", cfg.Domain)
+	}
+	if strings.ContainsAny(cfg.From, "\r\n") || strings.ContainsAny(cfg.MailComplaintsTo, "\r\n\"\\") {
+		return nil, errors.New("backend: From and MailComplaintsTo must be one line")
+	}
+	b := &Backend{st: st, cfg: cfg, log: cfg.Logger, carried: make(map[string]bool)}
+	for _, g := range cfg.Groups {
+		if _, err := article.ParseNewsgroups(g); err != nil || strings.Contains(g, ",") {
+			return nil, fmt.Errorf("backend: bad group name %q", g)
+		}
+		if err := st.EnsureGroup(ctx, g, ""); err != nil {
+			return nil, fmt.Errorf("backend: creating group %s: %w", g, err)
+		}
+		b.carried[g] = true
+	}
+	return b, nil
+}
+
+// checkPathIdentity refuses names that would break Path or Xref.
+func checkPathIdentity(name string) error {
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		ok := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '-' || c == '_'
+		if !ok {
+			return fmt.Errorf("backend: server name %q must be letters, digits, '.', '-' or '_'", name)
+		}
+	}
+	return nil
+}
+
+// Config returns the configuration in use, defaults filled in.
+func (b *Backend) Config() Config { return b.cfg }
+
+// NewSession opens a session for one connection. The remote address is
+// not kept or logged.
+func (b *Backend) NewSession(ctx context.Context, info nntp.ConnInfo) (nntp.Session, error) {
+	return &Session{b: b, tls: info.TLS != nil}, nil
+}
+
+// Run runs the release and expiry loops until ctx ends. It releases what
+// is pending and expires once at start.
+func (b *Backend) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		b.loop(ctx, b.releaseEvery(), func(ctx context.Context) {
+			if _, err := b.Release(ctx); err != nil && ctx.Err() == nil {
+				b.log.Error("release failed", "err", err)
+			}
+		})
+	}()
+	go func() {
+		defer wg.Done()
+		b.loop(ctx, b.cfg.ExpireInterval, func(ctx context.Context) {
+			if err := b.Expire(ctx); err != nil && ctx.Err() == nil {
+				b.log.Error("expiry failed", "err", err)
+			}
+		})
+	}()
+	wg.Wait()
+	b.release.wg.Wait()
+	return ctx.Err()
+}
+
+func (b *Backend) releaseEvery() time.Duration {
+	if b.cfg.ReleaseInterval == 0 {
+		return immediateSweep
+	}
+	return b.cfg.ReleaseInterval
+}
+
+// loop runs fn now and then every interval until ctx ends.
+func (b *Backend) loop(ctx context.Context, every time.Duration, fn func(context.Context)) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		fn(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Expire removes articles older than Retention and history older than
+// HistoryRetention, once across every front-end of the store.
+func (b *Backend) Expire(ctx context.Context) error {
+	now := b.cfg.Now()
+	_, err := b.st.Exclusive(ctx, "expire", func(ctx context.Context) error {
+		stats, err := b.st.Expire(ctx, now.Add(-b.cfg.Retention), now.Add(-b.cfg.HistoryRetention))
+		if err != nil {
+			return err
+		}
+		if stats.Articles > 0 || stats.History > 0 {
+			b.log.Info("expired", "articles", stats.Articles, "history", stats.History)
+		}
+		return nil
+	})
+	return err
+}

@@ -1,0 +1,146 @@
+package backend
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base32"
+	"errors"
+	"io"
+	"strings"
+
+	"github.com/altcrypt/altcrypt/armor"
+	"github.com/altcrypt/altcrypt/article"
+	"github.com/altcrypt/altcrypt/hsub"
+	"github.com/altcrypt/altcrypt/nntp"
+	"github.com/altcrypt/altcrypt/store"
+)
+
+// Reason codes of POST refusals, besides armor's and article's codes.
+const (
+	CodeUnknownGroup = "unknown-group"
+	CodeControl      = "control"
+	CodeReplay       = "replay"
+	CodeTemporary    = "temporary"
+)
+
+// refuse makes the 441 answer "code: sentence" that POST has for every
+// failure (RFC 3977 has no other POST failure code).
+func refuse(code, msg string, cause error) error {
+	return &nntp.Error{Code: 441, Msg: code + ": " + msg, Err: cause}
+}
+
+// Post injects an article: it is parsed, checked, stripped to its
+// Newsgroups, Subject (if it is an hSub tag) and canonical ciphertext
+// body, and kept durably until release. It returns nil (240) only once
+// the store has committed the post.
+func (s *Session) Post(ctx context.Context, raw []byte) error {
+	if !s.Permissions().Post {
+		return nntp.ErrPostingNotPermitted
+	}
+	b := s.b
+	p, err := b.prepare(raw)
+	if err != nil {
+		return err
+	}
+	now := b.cfg.Now()
+	p.Received = now
+	if err := b.st.AddPending(ctx, p, now.Add(-b.cfg.ReplayWindow)); err != nil {
+		switch {
+		case errors.Is(err, store.ErrReplay):
+			return refuse(CodeReplay, "an identical body was already posted", err)
+		case errors.Is(err, store.ErrUnavailable):
+			b.log.Warn("post not stored: store unavailable", "err", err)
+			return refuse(CodeTemporary, "the server cannot store posts right now, try again later", err)
+		}
+		b.log.Error("post not stored", "err", err)
+		return refuse(CodeTemporary, "the post could not be stored, try again later", err)
+	}
+	if b.cfg.ReleaseInterval == 0 {
+		// The post is durable: a failed release only delays it until the
+		// next sweep, so the poster still gets 240.
+		if _, err := b.Release(context.WithoutCancel(ctx)); err != nil {
+			b.log.Error("release after post failed; the release loop will retry", "err", err)
+		}
+	}
+	return nil
+}
+
+// prepare turns a posted article into a pending post, or refuses it.
+func (b *Backend) prepare(raw []byte) (*store.Pending, error) {
+	a, err := article.Parse(raw, article.Limits{})
+	if err != nil {
+		return nil, articleRefusal(err)
+	}
+	if a.Has("Control") {
+		return nil, refuse(CodeControl, "control messages are not accepted", nil)
+	}
+	groups, err := a.Newsgroups()
+	if err != nil {
+		return nil, articleRefusal(err)
+	}
+	for _, g := range groups {
+		if !b.carried[g] {
+			return nil, refuse(CodeUnknownGroup, "this server does not carry "+sanitizeLine(g), nil)
+		}
+	}
+	canon, err := armor.Canonicalize(a.Body, armor.CanonOptions{Policy: b.cfg.Policy, Anonymize: true})
+	if err != nil {
+		var ae *armor.Error
+		if errors.As(err, &ae) {
+			return nil, refuse(ae.Code, ae.Msg, err)
+		}
+		return nil, refuse("not-ciphertext", "the body is not an OpenPGP message", err)
+	}
+	subject := a.Get("Subject")
+	if !hsub.Shaped(subject) {
+		if subject, err = hsub.Random(b.cfg.Rand); err != nil {
+			return nil, refuse(CodeTemporary, "no randomness, try again later", err)
+		}
+	}
+	id, err := b.newMessageID()
+	if err != nil {
+		return nil, refuse(CodeTemporary, "no randomness, try again later", err)
+	}
+	sum := sha256.Sum256(canon.Body)
+	return &store.Pending{
+		MessageID: id,
+		Groups:    groups,
+		Subject:   subject,
+		Body:      canon.Body,
+		BodyHash:  sum[:],
+	}, nil
+}
+
+func articleRefusal(err error) error {
+	var e *article.Error
+	if errors.As(err, &e) {
+		return refuse(e.Code, e.Msg, err)
+	}
+	return refuse(article.CodeMalformed, "the article cannot be parsed", err)
+}
+
+var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+// newMessageID makes <random@Domain>: 160 random bits, nothing about the
+// poster or the time.
+func (b *Backend) newMessageID() (string, error) {
+	var r [20]byte
+	if _, err := io.ReadFull(b.cfg.Rand, r[:]); err != nil {
+		return "", err
+	}
+	return "<" + idEncoding.EncodeToString(r[:]) + "@" + b.cfg.Domain + ">", nil
+}
+
+// sanitizeLine keeps a client-supplied string printable and short enough
+// to echo in a response line.
+func sanitizeLine(s string) string {
+	var sb strings.Builder
+	for i := 0; i < len(s) && sb.Len() < 80; i++ {
+		c := s[i]
+		if c < ' ' || c > '~' {
+			c = '?'
+		}
+		sb.WriteByte(c)
+	}
+	return sb.String()
+}

@@ -1,0 +1,203 @@
+package backend
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math/bits"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/altcrypt/altcrypt/article"
+	"github.com/altcrypt/altcrypt/store"
+)
+
+// Release publishes every pending post now, in shuffled batches with one
+// release time each, once across the front-ends of the store. It returns
+// how many posts it released (0 when another front-end holds the job).
+// Concurrent calls in this process share rounds: a caller returns after a
+// round that began after it called.
+func (b *Backend) Release(ctx context.Context) (int, error) {
+	return b.release.do(ctx, b.releaseRound)
+}
+
+func (b *Backend) releaseRound(ctx context.Context) (int, error) {
+	released := 0
+	_, err := b.st.Exclusive(ctx, "release", func(ctx context.Context) error {
+		for {
+			ps, err := b.st.PendingArticles(ctx, b.cfg.ReleaseBatch)
+			if err != nil {
+				return err
+			}
+			if len(ps) == 0 {
+				return nil
+			}
+			if err := shuffle(ps, b.cfg.Rand); err != nil {
+				return err
+			}
+			now := b.cfg.Now()
+			arts := make([]*store.NewArticle, len(ps))
+			ids := make([]int64, len(ps))
+			for i, p := range ps {
+				arts[i] = b.finalArticle(p, now)
+				ids[i] = p.ID
+			}
+			res, err := b.st.Insert(ctx, arts, ids)
+			if err != nil {
+				return err
+			}
+			for i, r := range res {
+				if r.Status == store.StatusDuplicate {
+					// A random 160-bit id collided, or the post was
+					// released before: either way it is in the history.
+					b.log.Warn("released post was a duplicate", "message_id", arts[i].MessageID)
+				}
+			}
+			released += len(ps)
+			b.log.Info("released", "posts", len(ps))
+			if len(ps) < b.cfg.ReleaseBatch {
+				return nil
+			}
+		}
+	})
+	return released, err
+}
+
+// finalArticle builds the article as readers will see it.
+func (b *Backend) finalArticle(p *store.Pending, now time.Time) *store.NewArticle {
+	header := b.buildHeader(p, now)
+	date := formatDate(now)
+	return &store.NewArticle{
+		MessageID: p.MessageID,
+		Groups:    p.Groups,
+		Header:    header,
+		Body:      p.Body,
+		Arrived:   now,
+		Expires:   now.Add(b.cfg.Retention),
+		Subject:   p.Subject,
+		From:      b.cfg.From,
+		Date:      date,
+		Bytes:     int64(len(header) + 2 + len(p.Body)),
+		Lines:     article.CountLines(p.Body),
+	}
+}
+
+// buildHeader makes the fresh header set of an injected article, in a
+// fixed order, with nothing from the poster but the groups and the tag.
+func (b *Backend) buildHeader(p *store.Pending, now time.Time) []byte {
+	date := formatDate(now)
+	var h strings.Builder
+	h.Grow(512)
+	line := func(name, value string) {
+		h.WriteString(name)
+		h.WriteString(": ")
+		h.WriteString(value)
+		h.WriteString("\r\n")
+	}
+	line("Path", b.cfg.Name+"!not-for-mail")
+	line("From", b.cfg.From)
+	line("Newsgroups", strings.Join(p.Groups, ","))
+	line("Subject", p.Subject)
+	line("Message-ID", p.MessageID)
+	line("Date", date)
+	line("Injection-Date", date)
+	info := b.cfg.Name
+	if b.cfg.MailComplaintsTo != "" {
+		info += fmt.Sprintf("; mail-complaints-to=%q", b.cfg.MailComplaintsTo)
+	}
+	line("Injection-Info", info)
+	return []byte(h.String())
+}
+
+// formatDate writes an RFC 5322 date in UTC, so the server's time zone
+// says nothing either.
+func formatDate(t time.Time) string {
+	return t.UTC().Format("Mon, 02 Jan 2006 15:04:05 +0000")
+}
+
+// shuffle permutes ps uniformly (Fisher-Yates) with randomness from rnd,
+// so the release order says nothing about the arrival order.
+func shuffle(ps []*store.Pending, rnd io.Reader) error {
+	for i := len(ps) - 1; i > 0; i-- {
+		j, err := uniform(rnd, uint64(i+1))
+		if err != nil {
+			return err
+		}
+		ps[i], ps[j] = ps[j], ps[i]
+	}
+	return nil
+}
+
+// uniform returns a uniform integer in [0, n) from rnd, without modulo bias.
+func uniform(rnd io.Reader, n uint64) (int, error) {
+	if rnd == nil {
+		rnd = rand.Reader
+	}
+	var buf [8]byte
+	for {
+		if _, err := io.ReadFull(rnd, buf[:]); err != nil {
+			return 0, err
+		}
+		v := binary.BigEndian.Uint64(buf[:])
+		hi, lo := bits.Mul64(v, n)
+		if lo >= n || lo >= (-n)%n {
+			return int(hi), nil
+		}
+	}
+}
+
+// batcher runs rounds of a job one at a time and lets callers share them:
+// a caller waits for the end of a round that started after it arrived.
+type batcher struct {
+	mu      sync.Mutex
+	running bool
+	waiters []chan roundResult
+	wg      sync.WaitGroup // the leader goroutine, for a clean stop
+}
+
+type roundResult struct {
+	n   int
+	err error
+}
+
+func (bt *batcher) do(ctx context.Context, round func(context.Context) (int, error)) (int, error) {
+	ch := make(chan roundResult, 1)
+	bt.mu.Lock()
+	bt.waiters = append(bt.waiters, ch)
+	lead := !bt.running
+	bt.running = true
+	bt.mu.Unlock()
+	if lead {
+		// The leader runs rounds for whoever is waiting until nobody is;
+		// a round must not die with the leader's connection.
+		rctx := context.WithoutCancel(ctx)
+		bt.wg.Add(1)
+		go func() {
+			defer bt.wg.Done()
+			for {
+				bt.mu.Lock()
+				ws := bt.waiters
+				bt.waiters = nil
+				if len(ws) == 0 {
+					bt.running = false
+					bt.mu.Unlock()
+					return
+				}
+				bt.mu.Unlock()
+				n, err := round(rctx)
+				for _, w := range ws {
+					w <- roundResult{n, err}
+				}
+			}
+		}()
+	}
+	select {
+	case r := <-ch:
+		return r.n, r.err
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}

@@ -1,0 +1,114 @@
+package backend
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/altcrypt/altcrypt/nntp"
+)
+
+// Session serves one connection: reading from the store, AUTHINFO against
+// the accounts, and POST through the injection path.
+type Session struct {
+	b   *Backend
+	tls bool
+
+	mu   sync.Mutex
+	user string // logged-in user, "" before AUTHINFO
+}
+
+var (
+	_ nntp.Session       = (*Session)(nil)
+	_ nntp.Poster        = (*Session)(nil)
+	_ nntp.Authenticator = (*Session)(nil)
+)
+
+// Permissions allow POST unless the operator requires a login first.
+func (s *Session) Permissions() nntp.Permissions {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return nntp.Permissions{Post: !s.b.cfg.RequireAuthToPost || s.user != ""}
+}
+
+// Authenticate checks user and pass against the accounts file in constant
+// time per account kind; unknown users cost the same as known ones.
+func (s *Session) Authenticate(ctx context.Context, user, pass string) error {
+	if !s.b.cfg.Accounts.Verify(user, pass) {
+		return nntp.ErrAuthRejected
+	}
+	s.mu.Lock()
+	s.user = user
+	s.mu.Unlock()
+	return nil
+}
+
+// Close ends the session.
+func (s *Session) Close() error { return nil }
+
+// The read side is the store's, with Xref in the full form newsreaders
+// want ("name group:number ..."): tin ignores a short one.
+
+func (s *Session) Groups(ctx context.Context) ([]nntp.Group, error) { return s.b.st.Groups(ctx) }
+
+func (s *Session) Group(ctx context.Context, name string) (nntp.Group, error) {
+	return s.b.st.Group(ctx, name)
+}
+
+func (s *Session) Numbers(ctx context.Context, group string, r nntp.Range) ([]int64, error) {
+	return s.b.st.Numbers(ctx, group, r)
+}
+
+func (s *Session) Overview(ctx context.Context, group string, r nntp.Range, fn func(*nntp.Overview) error) error {
+	return s.b.st.Overview(ctx, group, r, func(o *nntp.Overview) error {
+		s.b.fullXref(o, group)
+		return fn(o)
+	})
+}
+
+func (s *Session) OverviewByID(ctx context.Context, messageID string) (*nntp.Overview, error) {
+	o, err := s.b.st.OverviewByID(ctx, messageID)
+	if err != nil {
+		return nil, err
+	}
+	s.b.fullXref(o, "")
+	return o, nil
+}
+
+func (s *Session) Article(ctx context.Context, group string, n int64) (*nntp.Article, error) {
+	return s.b.st.Article(ctx, group, n)
+}
+
+func (s *Session) ArticleByID(ctx context.Context, messageID string) (*nntp.Article, error) {
+	return s.b.st.ArticleByID(ctx, messageID)
+}
+
+func (s *Session) Next(ctx context.Context, group string, n int64) (int64, error) {
+	return s.b.st.Next(ctx, group, n)
+}
+
+func (s *Session) Prev(ctx context.Context, group string, n int64) (int64, error) {
+	return s.b.st.Prev(ctx, group, n)
+}
+
+func (s *Session) NewGroups(ctx context.Context, since time.Time) ([]nntp.Group, error) {
+	return s.b.st.NewGroups(ctx, since)
+}
+
+func (s *Session) NewNews(ctx context.Context, since time.Time) ([]nntp.NewsEntry, error) {
+	return s.b.st.NewNews(ctx, since)
+}
+
+// fullXref turns the store's "group:number ..." into "name group:number
+// ...". A store that keeps no Xref gets one from the group and number.
+func (b *Backend) fullXref(o *nntp.Overview, group string) {
+	x := o.Xref
+	if x == "" {
+		if group == "" || o.Number <= 0 {
+			return
+		}
+		x = group + ":" + strconv.FormatInt(o.Number, 10)
+	}
+	o.Xref = b.cfg.Name + " " + x
+}
