@@ -1,0 +1,323 @@
+package nntp_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/altcrypt/altcrypt/nntp"
+	"github.com/altcrypt/altcrypt/nntp/nntpmem"
+)
+
+// faulty wraps nntpmem sessions with failures triggered by names:
+// group "panic.now" panics, "fail.now" returns an internal error with a
+// secret in it, Overview of range 2-2 panics after the first line,
+// message-ids starting with "<later" are ErrTryLater, and Receive sleeps
+// a little so streaming responses complete out of order.
+type faulty struct {
+	b         *nntpmem.Backend
+	openError bool
+}
+
+func (f faulty) NewSession(ctx context.Context, info nntp.ConnInfo) (nntp.Session, error) {
+	if f.openError {
+		return nil, errors.New("database unreachable")
+	}
+	s, err := f.b.NewSession(ctx, info)
+	if err != nil {
+		return nil, err
+	}
+	return faultySession{s.(*nntpmem.Session)}, nil
+}
+
+type faultySession struct{ *nntpmem.Session }
+
+func (s faultySession) Group(ctx context.Context, name string) (nntp.Group, error) {
+	switch name {
+	case "panic.now":
+		panic("boom")
+	case "fail.now":
+		return nntp.Group{}, errors.New("secret: database at 10.0.0.1 is down")
+	}
+	return s.Session.Group(ctx, name)
+}
+
+func (s faultySession) Overview(ctx context.Context, g string, r nntp.Range, fn func(*nntp.Overview) error) error {
+	if r.Low == 1 && r.High == 2 {
+		n := 0
+		return s.Session.Overview(ctx, g, r, func(o *nntp.Overview) error {
+			if n++; n == 2 {
+				panic("boom in the middle")
+			}
+			return fn(o)
+		})
+	}
+	return s.Session.Overview(ctx, g, r, fn)
+}
+
+func (s faultySession) Wanted(ctx context.Context, id string) error {
+	if strings.HasPrefix(id, "<later") {
+		return nntp.ErrTryLater
+	}
+	return s.Session.Wanted(ctx, id)
+}
+
+func (s faultySession) Receive(ctx context.Context, id string, a []byte) error {
+	if strings.HasPrefix(id, "<later") {
+		return nntp.ErrTryLater
+	}
+	if strings.HasPrefix(id, "<slow") {
+		var n int
+		fmt.Sscanf(id, "<slow%d@", &n)
+		time.Sleep(time.Duration(7-n%7) * time.Millisecond)
+	}
+	return s.Session.Receive(ctx, id, a)
+}
+
+func TestOverlongAndJunkCommandLines(t *testing.T) {
+	_, addr := startServer(t, newMem(t), nil)
+	tc := dial(t, addr)
+	tc.cmd("GROUP "+strings.Repeat("x", 600), "501 ")
+	tc.cmd("DATE", "111 ")
+	tc.cmd("GROUP "+strings.Repeat("x", 20000), "501 ")
+	tc.cmd("GROUP alt.test", "211 ")
+	tc.cmd("GROUP alt.\x00test", "501 ")
+	tc.cmd("GROUP \xff\xfe", "501 ")
+	tc.cmd("\x01\x02", "501 ")
+	tc.cmd("", "501 ")
+	tc.cmd("   ", "501 ")
+	tc.cmd("GROUP\talt.test", "211 3 1 3 alt.test")
+	tc.cmd("group   alt.test", "211 3 1 3 alt.test")
+
+	// A line that never ends is drained only so far: 501, then closed.
+	tc2 := dial(t, addr)
+	tc2.send(strings.Repeat("y", 200<<10))
+	if l := tc2.line(); !strings.HasPrefix(l, "501 ") {
+		t.Fatalf("got %q", l)
+	}
+	tc2.expectClosed()
+}
+
+func TestArticleTooLarge(t *testing.T) {
+	_, addr := startServer(t, newMem(t), func(s *nntp.Server) {
+		s.MaxArticleSize = 2000
+		s.MaxArticleLineLength = 200
+	})
+	big := "Newsgroups: alt.test\r\nMessage-ID: <big@x>\r\n\r\n" + strings.Repeat("0123456789abcdef\r\n", 1000) + ".\r\n"
+	longLine := "Newsgroups: alt.test\r\nMessage-ID: <long@x>\r\n\r\n" + strings.Repeat("z", 300) + "\r\n.\r\n"
+	tc := dial(t, addr)
+	tc.cmd("POST", "340 ")
+	tc.send(big)
+	if l := tc.line(); l != "441 Article too large" {
+		t.Fatalf("got %q", l)
+	}
+	tc.cmd("GROUP alt.test", "211 3 1 3 alt.test") // drained: in sync
+	tc.cmd("POST", "340 ")
+	tc.send(longLine)
+	if l := tc.line(); !strings.HasPrefix(l, "441 ") {
+		t.Fatalf("got %q", l)
+	}
+	tc.cmd("IHAVE <big@x>", "335 ")
+	tc.send(big)
+	if l := tc.line(); !strings.HasPrefix(l, "437 ") {
+		t.Fatalf("IHAVE too large: %q", l)
+	}
+	tc.cmd("MODE STREAM", "203 ")
+	tc.send("TAKETHIS <big@x>\r\n" + big)
+	if l := tc.line(); !strings.HasPrefix(l, "439 <big@x>") {
+		t.Fatalf("TAKETHIS too large: %q", l)
+	}
+	tc.cmd("STAT <big@x>", "430 ")
+	tc.cmd("GROUP alt.test", "211 3 1 3 alt.test")
+}
+
+func TestIdleTimeout(t *testing.T) {
+	_, addr := startServer(t, newMem(t), func(s *nntp.Server) { s.IdleTimeout = 200 * time.Millisecond })
+	tc := dial(t, addr)
+	tc.cmd("DATE", "111 ")
+	if l := tc.line(); !strings.HasPrefix(l, "400 ") {
+		t.Fatalf("got %q", l)
+	}
+	tc.expectClosed()
+}
+
+// TestReadTimeout: a client that stops in the middle of an article is cut
+// off after ReadTimeout.
+func TestReadTimeout(t *testing.T) {
+	_, addr := startServer(t, newMem(t), func(s *nntp.Server) { s.ReadTimeout = 200 * time.Millisecond })
+	tc := dial(t, addr)
+	tc.cmd("POST", "340 ")
+	tc.send("Newsgroups: alt.test\r\n")
+	tc.expectClosed()
+}
+
+func TestConcurrentConnections(t *testing.T) {
+	_, addr := startServer(t, newMem(t), nil)
+	var wg sync.WaitGroup
+	errs := make(chan error, 200)
+	for i := 0; i < 200; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := nntp.Dial(context.Background(), addr, nil)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer c.Close()
+			ctx := context.Background()
+			g, err := c.Group(ctx, "alt.test")
+			if err != nil || g.Count != 3 {
+				errs <- fmt.Errorf("group %v %v", g, err)
+				return
+			}
+			n := 0
+			if err := c.Over(ctx, "1-3", func(o *nntp.Overview) error { n++; return nil }); err != nil || n != 3 {
+				errs <- fmt.Errorf("over %d %v", n, err)
+				return
+			}
+			_, _, raw, err := c.Article(ctx, "1")
+			if err != nil || string(raw) != string(art1) {
+				errs <- fmt.Errorf("article %q %v", raw, err)
+				return
+			}
+			if err := c.Quit(ctx); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+func TestPanicRecovery(t *testing.T) {
+	_, addr := startServer(t, faulty{b: newMem(t)}, nil)
+	tc := dial(t, addr)
+	tc.cmd("GROUP panic.now", "403 ")
+	tc.expectClosed()
+
+	// A panic in the middle of a multi-line response closes the
+	// connection without writing anything that could pass for data.
+	tc = dial(t, addr)
+	tc.cmd("GROUP alt.test", "211 ")
+	tc.cmd("OVER 1-2", "224 ")
+	l, err := tc.readLine()
+	if err != nil || !strings.HasPrefix(l, "1\t") {
+		t.Fatalf("first line %q %v", l, err)
+	}
+	tc.expectClosed()
+
+	// The server is still up.
+	tc = dial(t, addr)
+	tc.cmd("GROUP alt.test", "211 3 1 3 alt.test")
+}
+
+func TestBackendErrorNotLeaked(t *testing.T) {
+	_, addr := startServer(t, faulty{b: newMem(t)}, nil)
+	tc := dial(t, addr)
+	l := tc.cmd("GROUP fail.now", "403 ")
+	if strings.Contains(l, "secret") || strings.Contains(l, "10.0.0.1") {
+		t.Fatalf("leaked: %q", l)
+	}
+	tc.cmd("GROUP alt.test", "211 ")
+}
+
+func TestSessionOpenError(t *testing.T) {
+	_, addr := startServer(t, faulty{b: newMem(t), openError: true}, nil)
+	tc := dialRaw(t, addr)
+	if l := tc.line(); l != "400 Service temporarily unavailable" {
+		t.Fatalf("got %q", l)
+	}
+	tc.expectClosed()
+}
+
+func TestConnectionCaps(t *testing.T) {
+	srv, addr := startServer(t, newMem(t), func(s *nntp.Server) { s.MaxConnections = 2 })
+	a := dial(t, addr)
+	b := dial(t, addr)
+	c := dialRaw(t, addr)
+	if l := c.line(); !strings.HasPrefix(l, "400 ") {
+		t.Fatalf("third connection: %q", l)
+	}
+	c.expectClosed()
+	a.cmd("QUIT", "205 ")
+	a.expectClosed()
+	b.cmd("DATE", "111 ")
+	// Once the first connection is gone a new one is admitted.
+	waitFor(t, func() bool {
+		d := dialRaw(t, addr)
+		l := d.line()
+		return strings.HasPrefix(l, "200 ")
+	})
+	_ = srv
+
+	_, addr2 := startServer(t, newMem(t), func(s *nntp.Server) { s.MaxConnectionsPerIP = 1 })
+	dial(t, addr2).cmd("DATE", "111 ")
+	d := dialRaw(t, addr2)
+	if l := d.line(); !strings.HasPrefix(l, "400 ") {
+		t.Fatalf("second connection from one address: %q", l)
+	}
+	d.expectClosed()
+}
+
+func waitFor(t *testing.T, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestMaxErrors(t *testing.T) {
+	_, addr := startServer(t, newMem(t), func(s *nntp.Server) { s.MaxErrors = 3 })
+	tc := dial(t, addr)
+	tc.cmd("FOO", "500 ")
+	tc.cmd("BAR", "500 ")
+	tc.cmd("DATE", "111 ") // a success resets the count
+	tc.cmd("FOO", "500 ")
+	tc.cmd("GROUP", "501 ")
+	tc.cmd("AUTHINFO PASS x", "482 ")
+	if l := tc.line(); !strings.HasPrefix(l, "400 ") {
+		t.Fatalf("got %q", l)
+	}
+	tc.expectClosed()
+}
+
+func TestShutdown(t *testing.T) {
+	mem := newMem(t)
+	srv := &nntp.Server{Backend: mem, Logger: testLogger(t)}
+	_, addr := serveOn(t, srv)
+	tc := dial(t, addr)
+	tc.cmd("DATE", "111 ")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if l := tc.line(); l != "400 Server shutting down" {
+		t.Fatalf("got %q", l)
+	}
+	tc.expectClosed()
+}
+
+func serveOn(t *testing.T, srv *nntp.Server) (chan error, string) {
+	t.Helper()
+	done := make(chan error, 1)
+	l, err := netListen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { done <- srv.Serve(l) }()
+	t.Cleanup(func() { srv.Close() })
+	return done, l.Addr().String()
+}
