@@ -1,0 +1,572 @@
+// Package transit accepts articles that peers relay to us (IHAVE, CHECK and
+// TAKETHIS). We are a relaying agent (RFC 5537): an article is verified and
+// stored exactly as received, or refused with a reason; it is never
+// rewritten. Concurrent arrivals, from the protocol's pipeline workers and
+// from other connections, are committed together in one store transaction
+// (group commit), and each caller is answered only once its transaction
+// has committed.
+package transit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/altcrypt/altcrypt/armor"
+	"github.com/altcrypt/altcrypt/article"
+	"github.com/altcrypt/altcrypt/nntp"
+	"github.com/altcrypt/altcrypt/peers"
+	"github.com/altcrypt/altcrypt/store"
+)
+
+// Defaults of Config.
+const (
+	DefaultHistoryWindow  = 10 * 24 * time.Hour
+	DefaultFutureSkew     = 24 * time.Hour
+	DefaultRetention      = 30 * 24 * time.Hour
+	DefaultMaxBatch       = 64
+	DefaultMaxQueue       = 4096
+	DefaultOfferTimeout   = 60 * time.Second
+	DefaultCommitTimeout  = 30 * time.Second
+	DefaultGroupsCacheTTL = 5 * time.Second
+)
+
+// Config configures a Receiver. Store and PathName are required.
+type Config struct {
+	Store store.Store
+	// PathName is our Path entry; an article whose Path already holds it
+	// has been here (a loop) and is refused. Also names that are ours.
+	PathName string
+	Aliases  []string
+	// Peers gives the outgoing feeds to queue stored articles for (nil:
+	// none).
+	Peers *peers.File
+	// Armor is the ciphertext gate's policy; the zero value means
+	// armor.DefaultPolicy().
+	Armor *armor.Policy
+	// HistoryWindow: articles dated before now-HistoryWindow are refused,
+	// since the history may no longer remember them. The store's history
+	// must be kept at least this long.
+	HistoryWindow time.Duration
+	// FutureSkew: articles dated after now+FutureSkew are refused.
+	FutureSkew time.Duration
+	// Retention sets NewArticle.Expires = arrival + Retention.
+	Retention time.Duration
+	// MaxBatch bounds the articles of one transaction; MaxQueue the
+	// articles waiting for one (beyond it Receive answers try-later).
+	MaxBatch, MaxQueue int
+	// Linger, if positive, lets the committer wait that long for more
+	// articles when fewer than MaxBatch are waiting. Zero: commit what is
+	// waiting as soon as the previous transaction ends (batches then grow
+	// with the load by themselves).
+	Linger time.Duration
+	// OfferTimeout is how long a "send it" (335/238) reserves a
+	// message-id against other offers.
+	OfferTimeout time.Duration
+	// CommitTimeout bounds one store transaction.
+	CommitTimeout time.Duration
+	Limits        article.Limits
+	Logger        *slog.Logger
+	Now           func() time.Time
+}
+
+// Stats counts what a Receiver did.
+type Stats struct {
+	Transactions int64 // store.Insert calls
+	Stored       int64
+	Duplicates   int64
+	Rejected     int64
+	Failed       int64 // answered try-later after a store failure
+}
+
+// Receiver verifies and stores transit articles. It implements the
+// nntp.Feeder methods; a session that serves a recognised peer delegates
+// to it. Close it to stop its committer.
+type Receiver struct {
+	cfg    Config
+	policy armor.Policy
+	log    *slog.Logger
+	now    func() time.Time
+
+	mu       sync.Mutex
+	inflight map[string]*flight
+	offers   int
+	queue    []*item
+	wake     chan struct{}
+	closed   bool
+	stats    Stats
+	groups   map[string]bool
+	groupsAt time.Time
+
+	seen *seenBatcher
+
+	stop     chan struct{}
+	finished chan struct{}
+}
+
+// flight is a message-id offered to a peer ("send it") or being received.
+type flight struct {
+	deadline  time.Time // for offers: when the reservation lapses
+	receiving bool
+	done      chan struct{} // closed when receiving ends
+	stored    bool
+}
+
+// item is one article (or one refused id to remember) waiting for the
+// committer.
+type item struct {
+	art      *store.NewArticle // nil: remember only
+	remember string
+	done     chan error
+}
+
+// New starts a Receiver.
+func New(cfg Config) (*Receiver, error) {
+	if cfg.Store == nil || cfg.PathName == "" {
+		return nil, errors.New("transit: Config needs Store and PathName")
+	}
+	if cfg.HistoryWindow <= 0 {
+		cfg.HistoryWindow = DefaultHistoryWindow
+	}
+	if cfg.FutureSkew <= 0 {
+		cfg.FutureSkew = DefaultFutureSkew
+	}
+	if cfg.Retention <= 0 {
+		cfg.Retention = DefaultRetention
+	}
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = DefaultMaxBatch
+	}
+	if cfg.MaxQueue <= 0 {
+		cfg.MaxQueue = DefaultMaxQueue
+	}
+	if cfg.OfferTimeout <= 0 {
+		cfg.OfferTimeout = DefaultOfferTimeout
+	}
+	if cfg.CommitTimeout <= 0 {
+		cfg.CommitTimeout = DefaultCommitTimeout
+	}
+	r := &Receiver{
+		cfg:      cfg,
+		policy:   armor.DefaultPolicy(),
+		log:      cfg.Logger,
+		now:      cfg.Now,
+		inflight: map[string]*flight{},
+		wake:     make(chan struct{}, 1),
+		stop:     make(chan struct{}),
+		finished: make(chan struct{}),
+	}
+	if cfg.Armor != nil {
+		r.policy = *cfg.Armor
+	}
+	if r.log == nil {
+		r.log = slog.Default()
+	}
+	if r.now == nil {
+		r.now = time.Now
+	}
+	r.seen = newSeenBatcher(cfg.Store, cfg.MaxBatch*4)
+	go r.commitLoop()
+	return r, nil
+}
+
+// Close stops accepting articles, commits what is waiting and stops.
+func (r *Receiver) Close() error {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		<-r.finished
+		return nil
+	}
+	r.closed = true
+	r.mu.Unlock()
+	close(r.stop)
+	<-r.finished
+	return nil
+}
+
+// Stats returns the counters so far.
+func (r *Receiver) Stats() Stats {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.stats
+}
+
+// Wanted answers IHAVE's first stage and CHECK: nil means "send it".
+// Known ids (stored, expired or refused) give nntp.ErrDuplicate; an id
+// that another connection was just told to send, or is sending, gives
+// nntp.ErrTryLater so that exactly one peer sends it.
+func (r *Receiver) Wanted(ctx context.Context, messageID string) error {
+	if err := article.CheckMessageID(messageID); err != nil {
+		return fmt.Errorf("%w: %v", nntp.ErrDuplicate, err)
+	}
+	now := r.now()
+	r.mu.Lock()
+	if f, ok := r.inflight[messageID]; ok && (f.receiving || now.Before(f.deadline)) {
+		r.mu.Unlock()
+		return nntp.ErrTryLater
+	}
+	f := &flight{deadline: now.Add(r.cfg.OfferTimeout)}
+	r.inflight[messageID] = f
+	if r.offers++; r.offers%1024 == 0 {
+		r.sweepOffers(now)
+	}
+	r.mu.Unlock()
+
+	seen, err := r.seen.lookup(ctx, messageID)
+	if err != nil || seen {
+		r.mu.Lock()
+		if r.inflight[messageID] == f {
+			delete(r.inflight, messageID)
+		}
+		r.mu.Unlock()
+	}
+	if err != nil {
+		r.log.Warn("transit: history lookup failed", "err", err)
+		return fmt.Errorf("%w: %v", nntp.ErrTryLater, err)
+	}
+	if seen {
+		return nntp.ErrDuplicate
+	}
+	return nil
+}
+
+// sweepOffers forgets offers whose peer never sent the article.
+func (r *Receiver) sweepOffers(now time.Time) {
+	for id, f := range r.inflight {
+		if !f.receiving && !now.Before(f.deadline) {
+			delete(r.inflight, id)
+		}
+	}
+}
+
+// Receive verifies and stores one transit article (the whole article,
+// header and body, CRLF line endings, not dot-stuffed). It returns nil
+// only once the article is committed; nntp.ErrDuplicate if the id is
+// known; an error wrapping nntp.ErrRejected, with the reason, if the
+// article will never be accepted (the id is then remembered); and
+// nntp.ErrTryLater on temporary trouble.
+func (r *Receiver) Receive(ctx context.Context, messageID string, raw []byte) error {
+	// One receipt per id at a time: a second one waits for the first.
+	r.mu.Lock()
+	if f, ok := r.inflight[messageID]; ok && f.receiving {
+		r.mu.Unlock()
+		select {
+		case <-f.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if f.stored {
+			return nntp.ErrDuplicate
+		}
+		return nntp.ErrTryLater
+	}
+	f := &flight{receiving: true, done: make(chan struct{})}
+	r.inflight[messageID] = f
+	r.mu.Unlock()
+
+	err := r.receive(ctx, messageID, raw)
+
+	r.mu.Lock()
+	f.stored = err == nil || errors.Is(err, nntp.ErrDuplicate)
+	if r.inflight[messageID] == f {
+		delete(r.inflight, messageID)
+	}
+	r.mu.Unlock()
+	close(f.done)
+	return err
+}
+
+func (r *Receiver) receive(ctx context.Context, messageID string, raw []byte) error {
+	na, err := r.verify(ctx, messageID, raw)
+	var rej *rejection
+	if err != nil && !errors.As(err, &rej) {
+		r.log.Warn("transit: cannot check an article now", "err", err)
+		return fmt.Errorf("%w: %v", nntp.ErrTryLater, err)
+	}
+	if rej != nil {
+		r.log.Info("transit: article refused", "message_id", messageID, "reason", rej.Error())
+		r.count(func(s *Stats) { s.Rejected++ })
+		// Remember the id so the article is not offered again. A failure
+		// here does not change the answer: the article is refused anyway.
+		if article.ValidMessageID(messageID) {
+			if err := r.enqueue(ctx, &item{remember: messageID, done: make(chan error, 1)}); err != nil {
+				r.log.Warn("transit: could not remember a refused id", "err", err)
+			}
+		}
+		return rej
+	}
+	return r.enqueue(ctx, &item{art: na, done: make(chan error, 1)})
+}
+
+// rejection is an article we will never take; it wraps nntp.ErrRejected.
+type rejection struct {
+	code, msg string
+}
+
+func (e *rejection) Error() string { return e.code + ": " + e.msg }
+func (e *rejection) Unwrap() error { return nntp.ErrRejected }
+
+func reject(code, format string, args ...any) *rejection {
+	return &rejection{code: code, msg: fmt.Sprintf(format, args...)}
+}
+
+// Reason returns the short reason code of a refusal made by Receive
+// ("path-loop", "too-old", an armor or article code...), or "".
+func Reason(err error) string {
+	var rj *rejection
+	if errors.As(err, &rj) {
+		return rj.code
+	}
+	return ""
+}
+
+// verify checks an article and builds what to store, or says why not.
+// A *rejection is final; any other error is temporary.
+func (r *Receiver) verify(ctx context.Context, messageID string, raw []byte) (*store.NewArticle, error) {
+	a, err := article.Parse(raw, r.cfg.Limits)
+	if err != nil {
+		return nil, articleRejection(err)
+	}
+	if err := a.CheckTransit(); err != nil {
+		return nil, articleRejection(err)
+	}
+	if got := a.Get("Message-ID"); got != messageID {
+		return nil, reject("message-id-mismatch", "the command named %s but the article's Message-ID is %s", messageID, got)
+	}
+	path := a.Get("Path")
+	for _, name := range append([]string{r.cfg.PathName}, r.cfg.Aliases...) {
+		if peers.InPath(path, name) {
+			return nil, reject("path-loop", "the Path already holds our name %s", name)
+		}
+	}
+	now := r.now()
+	date, _ := a.Date() // CheckTransit parsed it
+	if date.Before(now.Add(-r.cfg.HistoryWindow)) {
+		return nil, reject("too-old", "dated %s, before our history window of %s", date.UTC().Format(time.RFC3339), r.cfg.HistoryWindow)
+	}
+	if date.After(now.Add(r.cfg.FutureSkew)) {
+		return nil, reject("too-new", "dated %s, in the future", date.UTC().Format(time.RFC3339))
+	}
+	all, _ := a.Newsgroups() // CheckTransit parsed it
+	carried, err := r.carried(ctx, all)
+	if err != nil {
+		return nil, err // cannot tell which groups we carry: retry later
+	}
+	if len(carried) == 0 {
+		return nil, reject("no-carried-group", "none of the groups %v is carried here", all)
+	}
+	if _, err := armor.Check(a.Body, r.policy); err != nil {
+		var ae *armor.Error
+		if errors.As(err, &ae) {
+			return nil, reject(ae.Code, "%s", ae.Msg)
+		}
+		return nil, reject("not-ciphertext", "%v", err)
+	}
+	ov := a.Overview()
+	na := &store.NewArticle{
+		MessageID:  messageID,
+		Groups:     carried,
+		Header:     a.Header,
+		Body:       a.Body,
+		Arrived:    now,
+		Expires:    now.Add(r.cfg.Retention),
+		Subject:    ov.Subject,
+		From:       ov.From,
+		Date:       ov.Date,
+		References: ov.References,
+		Bytes:      ov.Bytes,
+		Lines:      ov.Lines,
+	}
+	if r.cfg.Peers != nil {
+		for _, p := range r.cfg.Peers.Senders() {
+			if p.Wants(all, path) {
+				na.Peers = append(na.Peers, p.Name)
+			}
+		}
+	}
+	return na, nil
+}
+
+func articleRejection(err error) *rejection {
+	var ae *article.Error
+	if errors.As(err, &ae) {
+		return reject(ae.Code, "%s", ae.Msg)
+	}
+	return reject("malformed-article", "%v", err)
+}
+
+// carried returns the groups of all that we carry, in order. The list of
+// groups is cached briefly and re-read once when nothing matches, so a
+// group created a moment ago is seen.
+func (r *Receiver) carried(ctx context.Context, all []string) ([]string, error) {
+	for attempt := 0; attempt < 2; attempt++ {
+		r.mu.Lock()
+		stale := r.groups == nil || r.now().Sub(r.groupsAt) > DefaultGroupsCacheTTL
+		if attempt == 1 && r.now().Sub(r.groupsAt) < 100*time.Millisecond {
+			stale = false // re-read just now; do not hammer the store
+		}
+		groups := r.groups
+		r.mu.Unlock()
+		if stale || attempt == 1 {
+			gs, err := r.cfg.Store.Groups(ctx)
+			if err != nil {
+				return nil, err
+			}
+			m := make(map[string]bool, len(gs))
+			for _, g := range gs {
+				m[g.Name] = true
+			}
+			r.mu.Lock()
+			r.groups, r.groupsAt, groups = m, r.now(), m
+			r.mu.Unlock()
+		}
+		var out []string
+		for _, g := range all {
+			if groups[g] {
+				out = append(out, g)
+			}
+		}
+		if len(out) > 0 || stale {
+			return out, nil
+		}
+	}
+	return nil, nil
+}
+
+func (r *Receiver) count(fn func(*Stats)) {
+	r.mu.Lock()
+	fn(&r.stats)
+	r.mu.Unlock()
+}
+
+// enqueue hands an item to the committer and waits for its transaction.
+func (r *Receiver) enqueue(ctx context.Context, it *item) error {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return fmt.Errorf("%w: shutting down", nntp.ErrTryLater)
+	}
+	if len(r.queue) >= r.cfg.MaxQueue {
+		r.mu.Unlock()
+		return fmt.Errorf("%w: too many articles waiting", nntp.ErrTryLater)
+	}
+	r.queue = append(r.queue, it)
+	r.mu.Unlock()
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+	select {
+	case err := <-it.done:
+		return err
+	case <-ctx.Done():
+		// The article may still commit; the peer is gone and will offer
+		// it again (then it is a duplicate).
+		return ctx.Err()
+	}
+}
+
+// commitLoop is the group committer: it takes what is waiting (up to
+// MaxBatch) and commits it in one transaction, again and again.
+func (r *Receiver) commitLoop() {
+	defer close(r.finished)
+	for {
+		select {
+		case <-r.wake:
+		case <-r.stop:
+			// Commit what is left, then stop.
+			for r.commitBatch() {
+			}
+			return
+		}
+		if r.cfg.Linger > 0 {
+			r.mu.Lock()
+			n := len(r.queue)
+			r.mu.Unlock()
+			if n < r.cfg.MaxBatch {
+				time.Sleep(r.cfg.Linger)
+			}
+		}
+		for r.commitBatch() {
+		}
+	}
+}
+
+// commitBatch commits one batch and reports whether there was one.
+func (r *Receiver) commitBatch() bool {
+	r.mu.Lock()
+	n := min(len(r.queue), r.cfg.MaxBatch)
+	if n == 0 {
+		r.mu.Unlock()
+		return false
+	}
+	batch := make([]*item, n)
+	copy(batch, r.queue)
+	r.queue = append(r.queue[:0], r.queue[n:]...)
+	r.mu.Unlock()
+
+	var arts []*store.NewArticle
+	var stored []*item
+	var remember []string
+	var remembered []*item
+	for _, it := range batch {
+		if it.art != nil {
+			arts = append(arts, it.art)
+			stored = append(stored, it)
+		} else {
+			remember = append(remember, it.remember)
+			remembered = append(remembered, it)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.CommitTimeout)
+	defer cancel()
+	if len(arts) > 0 {
+		r.insert(ctx, arts, stored)
+	}
+	if len(remember) > 0 {
+		err := r.cfg.Store.Remember(ctx, remember, r.now())
+		for _, it := range remembered {
+			it.done <- err
+		}
+	}
+	return true
+}
+
+func (r *Receiver) insert(ctx context.Context, arts []*store.NewArticle, items []*item) {
+	res, err := r.cfg.Store.Insert(ctx, arts, nil)
+	r.count(func(s *Stats) { s.Transactions++ })
+	if err == nil && len(res) != len(arts) {
+		err = fmt.Errorf("store returned %d results for %d articles", len(res), len(arts))
+	}
+	if err != nil {
+		if len(arts) > 1 && !errors.Is(err, store.ErrUnavailable) && ctx.Err() == nil {
+			// One article may have spoilt the batch: commit them one by
+			// one so the others are not held back.
+			for i := range arts {
+				r.insert(ctx, arts[i:i+1], items[i:i+1])
+			}
+			return
+		}
+		r.log.Warn("transit: storing failed, peers will retry", "articles", len(arts), "err", err)
+		r.count(func(s *Stats) { s.Failed += int64(len(arts)) })
+		for _, it := range items {
+			it.done <- fmt.Errorf("%w: %v", nntp.ErrTryLater, err)
+		}
+		return
+	}
+	var st, dup int64
+	for i, it := range items {
+		if res[i].Status == store.StatusDuplicate {
+			dup++
+			it.done <- nntp.ErrDuplicate
+			continue
+		}
+		st++
+		it.done <- nil
+	}
+	r.count(func(s *Stats) { s.Stored += st; s.Duplicates += dup })
+}
