@@ -1,0 +1,277 @@
+package pool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/altcrypt/altcrypt/hsub"
+	"github.com/altcrypt/altcrypt/pool/home"
+	"github.com/altcrypt/altcrypt/pool/spool"
+	"github.com/altcrypt/altcrypt/pool/trial"
+)
+
+// ReadOptions tune Read.
+type ReadOptions struct {
+	// Workers is the number of trial-decryption workers; GOMAXPROCS when 0.
+	Workers int
+	// Again examines every stored article, not only the new ones, and does
+	// not move the examined mark.
+	Again bool
+	// KeyPassphrase unlocks secret keys protected by a passphrase.
+	KeyPassphrase []byte
+}
+
+// Found is one message that a local key or passphrase opened.
+type Found struct {
+	Server    string // the server the article came from
+	Number    int64  // its article number there
+	Date      time.Time
+	MessageID string
+	Subject   string
+	Hsub      bool // the Subject matched a contact's hsub secret
+	Symmetric bool // opened with a passphrase
+	Key       string
+	Plaintext []byte
+}
+
+// ReadStats sums up a Read.
+type ReadStats struct {
+	Examined   int64 // articles looked at
+	HsubMatch  int64 // of which the Subject matched an hsub secret
+	Found      int64 // messages opened
+	Unreadable int64 // stored bodies that are not OpenPGP
+	Elapsed    time.Duration
+}
+
+// Keys loads the local secret keys, unlocked with passphrase where needed,
+// and the passphrases for symmetric messages, ready for trial decryption.
+func (c *Client) Keys(passphrase []byte) (*trial.Keys, error) {
+	el, err := c.Home.SecretKeys()
+	if err != nil {
+		return nil, err
+	}
+	locked := home.Unlock(el, passphrase)
+	pass, err := c.Home.Passphrases()
+	if err != nil {
+		return nil, err
+	}
+	k, err := trial.New(el, pass)
+	if err != nil {
+		return nil, err
+	}
+	if k.Len() == 0 && len(pass) == 0 {
+		if locked > 0 {
+			return nil, fmt.Errorf("pool: %d secret keys are protected by a passphrase; give it with --key-passphrase-file", locked)
+		}
+		return nil, errors.New("pool: no secret key (pool keygen, or pool import FILE)")
+	}
+	if locked > 0 {
+		c.progressf("pool: %d secret keys stay locked (wrong or missing passphrase); their messages will not be found", locked)
+	}
+	return k, nil
+}
+
+// Read examines the stored articles not yet examined, in every local store:
+// articles whose Subject matches a contact's hsub secret first, then trial
+// decryption of all the rest with every local key, on all cores. It calls fn
+// for each message found, in article order within each store, and records
+// progress after each window of articles, so an interrupted Read resumes
+// where it stopped.
+func (c *Client) Read(ctx context.Context, opt ReadOptions, fn func(*Found) error) (ReadStats, error) {
+	start := time.Now()
+	var st ReadStats
+	keys, err := c.Keys(opt.KeyPassphrase)
+	if err != nil {
+		return st, err
+	}
+	secrets, err := c.Home.HsubSecrets()
+	if err != nil {
+		return st, err
+	}
+	dirs, err := filepath.Glob(filepath.Join(c.Home.SpoolDir(), "*", "sync.json"))
+	if err != nil {
+		return st, err
+	}
+	if len(dirs) == 0 {
+		return st, errors.New("pool: nothing downloaded yet (pool sync --server HOST:PORT)")
+	}
+	sort.Strings(dirs)
+	sc := &scanner{keys: keys, matcher: hsub.NewMatcher(secrets...), workers: opt.Workers}
+	if sc.workers <= 0 {
+		sc.workers = runtime.GOMAXPROCS(0)
+	}
+	for _, f := range dirs {
+		if err := c.readSpool(ctx, filepath.Dir(f), opt, sc, &st, fn); err != nil {
+			st.Elapsed = time.Since(start)
+			return st, err
+		}
+	}
+	st.Elapsed = time.Since(start)
+	return st, nil
+}
+
+func (c *Client) readSpool(ctx context.Context, dir string, opt ReadOptions, sc *scanner, st *ReadStats, fn func(*Found) error) error {
+	r, err := spool.OpenReader(dir)
+	if err != nil {
+		return err
+	}
+	server := r.State().Server
+	var from spool.Position
+	if !opt.Again {
+		unlock, err := r.LockRead()
+		if err != nil {
+			return err
+		}
+		defer unlock()
+		if from, err = r.Examined(); err != nil {
+			return err
+		}
+	}
+	if from == r.End() {
+		return nil
+	}
+	total := r.Pending(from)
+	var done atomic.Int64
+	stop := make(chan struct{})
+	defer close(stop)
+	if c.Progress != nil {
+		go func() {
+			t := time.NewTicker(c.every())
+			defer t.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-t.C:
+					c.progressf("pool read %s: %d of about %d articles examined", server, done.Load(), total)
+				}
+			}
+		}()
+	}
+	sc.done = &done
+	return r.Scan(from, func(batch []spool.Record, end spool.Position) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		found, bs := sc.batch(batch)
+		st.Examined += int64(len(batch))
+		st.HsubMatch += bs.hsub
+		st.Unreadable += bs.unreadable
+		for _, f := range found {
+			f.Server = server
+			st.Found++
+			if err := fn(f); err != nil {
+				return err
+			}
+		}
+		if !opt.Again {
+			return r.SetExamined(end)
+		}
+		return nil
+	})
+}
+
+// scanner runs one window of records through hsub matching and trial
+// decryption.
+type scanner struct {
+	keys    *trial.Keys
+	matcher *hsub.Matcher
+	workers int
+	done    *atomic.Int64
+}
+
+type batchStats struct{ hsub, unreadable int64 }
+
+func (sc *scanner) batch(recs []spool.Record) ([]*Found, batchStats) {
+	var bs batchStats
+	// Work order: hsub matches first, then everything else.
+	order := make([]int32, 0, len(recs))
+	isHsub := make([]bool, len(recs))
+	for i := range recs {
+		if sc.matcher.Match(recs[i].Subject) >= 0 {
+			isHsub[i] = true
+			order = append(order, int32(i))
+			bs.hsub++
+		}
+	}
+	for i := range recs {
+		if !isHsub[i] {
+			order = append(order, int32(i))
+		}
+	}
+	results := make([]*Found, len(recs))
+	var next atomic.Int64
+	var unreadable atomic.Int64
+	const chunk = 32
+	var wg sync.WaitGroup
+	for w := 0; w < sc.workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				lo := int(next.Add(chunk)) - chunk
+				if lo >= len(order) {
+					return
+				}
+				hi := min(lo+chunk, len(order))
+				for _, idx := range order[lo:hi] {
+					rec := &recs[idx]
+					if rec.Kind != spool.KindOpenPGP {
+						unreadable.Add(1)
+						continue
+					}
+					results[idx] = sc.examine(rec, isHsub[idx])
+				}
+				if sc.done != nil {
+					sc.done.Add(int64(hi - lo))
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	bs.unreadable = unreadable.Load()
+	var found []*Found
+	for _, f := range results {
+		if f != nil {
+			found = append(found, f)
+		}
+	}
+	return found, bs
+}
+
+func (sc *scanner) examine(rec *spool.Record, tagged bool) *Found {
+	hit, ok := sc.keys.Probe(rec.Body)
+	if !ok {
+		if !tagged {
+			return nil
+		}
+		// The tag says a contact sent it: try everything we have.
+		hit = trial.Hit{}
+	}
+	m, err := sc.keys.Open(rec.Body, hit)
+	if err != nil {
+		return nil
+	}
+	f := &Found{
+		Number:    rec.Number,
+		MessageID: rec.MessageID,
+		Subject:   rec.Subject,
+		Hsub:      tagged,
+		Symmetric: m.Entity == nil,
+		Plaintext: m.Plaintext,
+	}
+	if rec.Date != 0 {
+		f.Date = time.Unix(rec.Date, 0).UTC()
+	}
+	if m.Entity != nil {
+		f.Key = fmt.Sprintf("%X", m.Entity.PrimaryKey.Fingerprint)
+	}
+	return f
+}
