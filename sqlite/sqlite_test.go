@@ -1,0 +1,71 @@
+package sqlite_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/altcrypt/altcrypt/sqlite"
+	"github.com/altcrypt/altcrypt/store"
+	"github.com/altcrypt/altcrypt/store/storetest"
+)
+
+func open(t testing.TB) store.Store {
+	t.Helper()
+	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "news.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestStore(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store { return open(t) })
+}
+
+// TestReopen checks that data and numbering survive a restart and that
+// migrations are applied once.
+func TestReopen(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "news.db")
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.EnsureGroup(ctx, "g", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Insert(ctx, []*store.NewArticle{storetest.Article("<1@x>", 500, "g")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, err = sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	res, err := s.Insert(ctx, []*store.NewArticle{storetest.Article("<2@x>", 500, "g")}, nil)
+	if err != nil || res[0].Numbers["g"] != 2 {
+		t.Fatalf("after reopen: %v %+v", err, res)
+	}
+}
+
+// TestUnavailable: a database file that cannot be opened is a temporary
+// failure (store.ErrUnavailable), not a refusal.
+func TestUnavailable(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "ro")
+	if err := os.Mkdir(dir, 0o500); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "missing", "news.db")
+	_, err := sqlite.Open(t.Context(), path)
+	if !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("Open(%s): %v, want ErrUnavailable", path, err)
+	}
+	if _, err := sqlite.Open(t.Context(), "bad?path"); err == nil || errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("Open(bad?path): %v, want a plain error", err)
+	}
+}
