@@ -254,3 +254,5 @@ type readPost struct {
 func (r readPost) Post(ctx context.Context, a []byte) error { return r.p.Post(ctx, a) }
 
 func netListen() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }
+
+func newReader(c net.Conn) *bufio.Reader { return bufio.NewReader(c) }
