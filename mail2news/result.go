@@ -135,13 +135,18 @@ func classifyPostError(err error) error {
 		if ne.Code == 441 {
 			text := strings.ToLower(ne.Msg)
 			switch {
-			case strings.Contains(text, "try again") || strings.Contains(text, "temporar") ||
+			case serverReasonCode(ne.Msg) == "temporary" || strings.Contains(text, "try again") || strings.Contains(text, "temporar") ||
 				strings.Contains(text, "later") || strings.Contains(text, "unavailable"):
 				return &TempError{Msg: fmt.Sprintf("server deferred the article (%d %s)", ne.Code, ne.Msg), Err: err}
 			case strings.Contains(text, "replay") || strings.Contains(text, "duplicate"):
 				return fmt.Errorf("%w (server: %d %s)", ErrAlreadyPosted, ne.Code, ne.Msg)
 			}
-			return &Refusal{Code: serverReasonCode(ne.Msg), Msg: "the news server refused the article: " + ne.Msg, Err: err}
+			code := serverReasonCode(ne.Msg)
+			msg := ne.Msg
+			if code != ReasonServerRefused {
+				msg = strings.TrimSpace(strings.TrimPrefix(msg, code+":"))
+			}
+			return &Refusal{Code: code, Msg: "the news server refused the article: " + msg, Err: err}
 		}
 		return &TempError{Msg: fmt.Sprintf("news server answered %d %s", ne.Code, ne.Msg), Err: err}
 	}
