@@ -119,6 +119,9 @@ type pipeline struct {
 	outstanding sync.WaitGroup
 	done        chan struct{}
 	dead        atomic.Bool
+
+	mu   sync.Mutex
+	last map[string]*future // latest command in flight per message-id
 }
 
 func (c *conn) pipeline() *pipeline {
@@ -129,6 +132,7 @@ func (c *conn) pipeline() *pipeline {
 			queue: make(chan *future, n),
 			sem:   make(chan struct{}, n),
 			done:  make(chan struct{}),
+			last:  map[string]*future{},
 		}
 		go p.writer()
 		c.pipe = p
@@ -136,28 +140,48 @@ func (c *conn) pipeline() *pipeline {
 	return c.pipe
 }
 
-// submit queues a response computed by fn on a worker.
-func (p *pipeline) submit(fn func() (code int, msg string, fatal bool)) {
+// submit queues a response computed by fn on a worker. Commands about
+// the same message-id run one after the other, in command order, so that
+// a CHECK sent before a TAKETHIS of the same article sees the state before
+// it; others run concurrently.
+func (p *pipeline) submit(id string, fn func() (code int, msg string, fatal bool)) {
 	f := &future{ready: make(chan struct{})}
 	p.outstanding.Add(1)
 	p.queue <- f
 	p.sem <- struct{}{}
+	var prev *future
+	if id != "" {
+		p.mu.Lock()
+		prev = p.last[id]
+		p.last[id] = f
+		p.mu.Unlock()
+	}
 	go func() {
 		defer func() {
 			if r := recover(); r != nil {
 				p.c.logPanic(r)
 				f.code, f.msg, f.fatal = 403, "Internal fault", true
 			}
+			if id != "" {
+				p.mu.Lock()
+				if p.last[id] == f {
+					delete(p.last, id)
+				}
+				p.mu.Unlock()
+			}
 			<-p.sem
 			close(f.ready)
 		}()
+		if prev != nil {
+			<-prev.ready
+		}
 		f.code, f.msg, f.fatal = fn()
 	}()
 }
 
 // answer queues a response known at once.
 func (p *pipeline) answer(code int, msg string) {
-	p.submit(func() (int, string, bool) { return code, msg, false })
+	p.submit("", func() (int, string, bool) { return code, msg, false })
 }
 
 func (p *pipeline) writer() {
@@ -197,7 +221,7 @@ func cmdCheck(c *conn, r request) error {
 	}
 	f, _ := c.feeder()
 	ctx := c.ctx
-	p.submit(func() (int, string, bool) {
+	p.submit(id, func() (int, string, bool) {
 		if err := f.Wanted(ctx, id); err != nil {
 			e := feedResponse(err, CtxCheck, false)
 			c.logFault(e)
@@ -243,7 +267,7 @@ func cmdTakeThis(c *conn, r request) error {
 	}
 	f, _ := c.feeder()
 	ctx := c.ctx
-	p.submit(func() (int, string, bool) {
+	p.submit(id, func() (int, string, bool) {
 		if err := f.Receive(ctx, id, art); err != nil {
 			e := feedResponse(err, CtxTakeThis, true)
 			c.logFault(e)

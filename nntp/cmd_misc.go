@@ -117,6 +117,10 @@ var helpText = []string{
 }
 
 func cmdHelp(c *conn, r request) error {
+	if len(r.args) != 0 {
+		c.reply(501, "Syntax: HELP")
+		return nil
+	}
 	c.reply(100, "Help text follows")
 	for _, l := range helpText {
 		c.out.line(l)
