@@ -130,18 +130,25 @@ func parseArmor(b []byte, v *Verdict) ([]byte, *Error) {
 	if pos < len(b) && (b[pos] == '\n' || (b[pos] == '\r' && pos+1 < len(b) && b[pos+1] == '\n')) {
 		return nil, reject(CodeBlankLine, "the BEGIN line must be followed by exactly one empty line, not several")
 	}
-	// R-A5: data lines.
+	// R-A5: data lines. The fast path decodes lines of one width as it
+	// finds them; anything it does not expect is left to the slow path,
+	// which checks line by line and explains the defect.
 	dataStart := pos
-	dataEnd, lines, crlfs, width, err := scanData(b, pos, true)
-	_ = lines
-	if err == nil && (bytes.Count(b[dataStart:dataEnd], []byte{'\n'}) != lines ||
-		bytes.Count(b[dataStart:dataEnd], []byte{'\r'}) != crlfs) {
-		// The fast scan assumed line breaks it did not see; scan line by line.
-		dataEnd, lines, _, width, err = scanData(b, dataStart, false)
+	raw := make([]byte, (len(b)-dataStart)/4*3+8)
+	dataEnd, n, width, ok := fastData(b, dataStart, raw)
+	if !ok {
+		var err *Error
+		dataEnd, width, err = scanData(b, dataStart)
+		if err != nil {
+			return nil, err
+		}
+		data := b[dataStart:dataEnd]
+		var derr error
+		if n, derr = strictB64.Decode(raw, data); derr != nil {
+			return nil, diagnoseBase64(data)
+		}
 	}
-	if err != nil {
-		return nil, err
-	}
+	raw = raw[:n]
 	v.LineWidth = width
 	// R-A6: optional checksum, then R-A7: END.
 	pos = dataEnd
@@ -185,14 +192,6 @@ func parseArmor(b []byte, v *Verdict) ([]byte, *Error) {
 		}
 		return nil, reject(CodeTextAfter, "text follows the END line (%q); nothing may follow the armor", clip(l))
 	}
-	// Decode in one pass (CR and LF are skipped by the decoder).
-	data := b[dataStart:dataEnd]
-	raw := make([]byte, base64.StdEncoding.DecodedLen(len(data)))
-	n, derr := strictB64.Decode(raw, data)
-	if derr != nil {
-		return nil, diagnoseBase64(data)
-	}
-	raw = raw[:n]
 	if crcLine != nil {
 		v.Checksum = true
 		var sum [3]byte
@@ -207,43 +206,83 @@ func parseArmor(b []byte, v *Verdict) ([]byte, *Error) {
 	return raw, nil
 }
 
-// scanData walks the data lines from pos up to the first line that starts
-// with '=' or '-' and returns its offset. In fast mode, once the first line
-// has set the width, lines of that width are taken by looking only at the
-// expected line break; the caller verifies the count of CR and LF octets in
-// the region afterwards (the base64 decoder validates every other byte).
-func scanData(b []byte, pos int, fast bool) (end, lines, crlfs, width int, err *Error) {
+// fastData decodes data lines of one width, a multiple of 4, straight into
+// dst, and a last line of any length with Go's strict decoder. It returns
+// the offset of the line after the data (which starts with '=' or '-') and
+// the number of octets decoded, or ok == false when the input needs the
+// slow path.
+func fastData(b []byte, pos int, dst []byte) (end, n, width int, ok bool) {
+	i := bytes.IndexByte(b[pos:], '\n')
+	if i <= 0 {
+		return
+	}
+	w := i
+	if b[pos+i-1] == '\r' {
+		w--
+	}
+	if w == 0 || w > maxLine || w%4 != 0 {
+		return
+	}
+	for pos < len(b) {
+		if c := b[pos]; c == '=' || c == '-' {
+			if n == 0 {
+				return
+			}
+			return pos, n, w, true
+		}
+		e := pos + w
+		var next int
+		switch {
+		case e < len(b) && b[e] == '\n':
+			next = e + 1
+		case e+1 < len(b) && b[e] == '\r' && b[e+1] == '\n':
+			next = e + 2
+		}
+		if next == 0 || !decodeLine(dst[n:], b[pos:e]) {
+			return lastLine(b, pos, dst, n, w)
+		}
+		n += w / 4 * 3
+		pos = next
+	}
+	return
+}
+
+// lastLine decodes the last data line (shorter, or padded) at pos.
+func lastLine(b []byte, pos int, dst []byte, n, w int) (end, m, width int, ok bool) {
+	l, next, _ := line(b, pos)
+	if len(l) == 0 || len(l) > w || next >= len(b) || bytes.IndexByte(l, '\r') >= 0 {
+		return
+	}
+	if c := b[next]; c != '=' && c != '-' {
+		return
+	}
+	k, err := strictB64.Decode(dst[n:], l)
+	if err != nil {
+		return
+	}
+	return next, n + k, w, true
+}
+
+// scanData walks the data lines from pos, checking each, up to the first
+// line that starts with '=' or '-', and returns its offset.
+func scanData(b []byte, pos int) (end, width int, err *Error) {
 	for {
 		if pos >= len(b) {
-			return 0, 0, 0, 0, reject(CodeArmorEnd, "the armor has no %q line", endLine)
+			return 0, 0, reject(CodeArmorEnd, "the armor has no %q line", endLine)
 		}
 		c := b[pos]
 		if c == '=' || c == '-' {
-			if lines == 0 {
-				return 0, 0, 0, 0, reject(CodeNoDataPacket, "the armor contains no data")
+			if width == 0 {
+				return 0, 0, reject(CodeNoDataPacket, "the armor contains no data")
 			}
-			return pos, lines, crlfs, width, nil
+			return pos, width, nil
 		}
-		if fast && width > 0 {
-			e := pos + width
-			if e < len(b) && b[e] == '\n' {
-				pos = e + 1
-				lines++
-				continue
-			}
-			if e+1 < len(b) && b[e] == '\r' && b[e+1] == '\n' {
-				pos = e + 2
-				lines++
-				crlfs++
-				continue
-			}
-		}
-		l, next, crlf := line(b, pos)
-		if next == len(b) && (len(b) == 0 || b[len(b)-1] != '\n') {
+		l, next, _ := line(b, pos)
+		if next == len(b) && b[len(b)-1] != '\n' {
 			if e := lineDefect(l); e != nil {
-				return 0, 0, 0, 0, e
+				return 0, 0, e
 			}
-			return 0, 0, 0, 0, reject(CodeArmorEnd, "the armor has no %q line", endLine)
+			return 0, 0, reject(CodeArmorEnd, "the armor has no %q line", endLine)
 		}
 		if len(l) == 0 {
 			// An empty line inside the data: missing END, or a blank line.
@@ -251,26 +290,20 @@ func scanData(b []byte, pos int, fast bool) (end, lines, crlfs, width int, err *
 				var m []byte
 				m, p, _ = line(b, p)
 				if len(m) > 0 {
-					return 0, 0, 0, 0, reject(CodeBlankLine, "an empty line inside the base64 data")
+					return 0, 0, reject(CodeBlankLine, "an empty line inside the base64 data")
 				}
 			}
-			return 0, 0, 0, 0, reject(CodeArmorEnd, "the armor has no %q line", endLine)
+			return 0, 0, reject(CodeArmorEnd, "the armor has no %q line", endLine)
 		}
-		if len(l) > maxLine || !fast {
-			if e := lineDefect(l); e != nil {
-				return 0, 0, 0, 0, e
-			}
-			if len(l) > maxLine {
-				return 0, 0, 0, 0, reject(CodeLineLength, "a base64 line is %d characters long; at most %d are allowed", len(l), maxLine)
-			}
+		if e := lineDefect(l); e != nil {
+			return 0, 0, e
+		}
+		if len(l) > maxLine {
+			return 0, 0, reject(CodeLineLength, "a base64 line is %d characters long; at most %d are allowed", len(l), maxLine)
 		}
 		if width == 0 {
 			width = len(l)
 		}
-		if crlf {
-			crlfs++
-		}
-		lines++
 		pos = next
 	}
 }

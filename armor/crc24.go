@@ -1,7 +1,7 @@
 package armor
 
 // CRC24 of RFC 9580 §6.1 (init 0xB704CE, generator 0x864CFB), computed
-// slicing-by-8 so that the checksum costs a fraction of the base64 decoding.
+// slicing-by-16 so that the checksum costs a fraction of the base64 decoding.
 // The register is kept left-aligned in 32 bits (crc << 8).
 
 const (
@@ -13,8 +13,8 @@ const (
 // zero bytes. It is computed once and never written again.
 var crc24Tables = makeCRC24Tables()
 
-func makeCRC24Tables() *[8][256]uint32 {
-	var t [8][256]uint32
+func makeCRC24Tables() *[16][256]uint32 {
+	var t [16][256]uint32
 	for i := 0; i < 256; i++ {
 		crc := uint32(i) << 16
 		for j := 0; j < 8; j++ {
@@ -25,7 +25,7 @@ func makeCRC24Tables() *[8][256]uint32 {
 		}
 		t[0][i] = crc << 8
 	}
-	for k := 1; k < 8; k++ {
+	for k := 1; k < 16; k++ {
 		for i := 0; i < 256; i++ {
 			prev := t[k-1][i]
 			t[k][i] = (prev << 8) ^ t[0][prev>>24]
@@ -38,11 +38,14 @@ func makeCRC24Tables() *[8][256]uint32 {
 func crc24(data []byte) uint32 {
 	t := crc24Tables
 	c := uint32(crc24Init) << 8
-	for len(data) >= 8 {
-		c ^= uint32(data[0])<<24 | uint32(data[1])<<16 | uint32(data[2])<<8 | uint32(data[3])
-		c = t[7][c>>24] ^ t[6][(c>>16)&0xff] ^ t[5][(c>>8)&0xff] ^ t[4][c&0xff] ^
-			t[3][data[4]] ^ t[2][data[5]] ^ t[1][data[6]] ^ t[0][data[7]]
-		data = data[8:]
+	for len(data) >= 16 {
+		d := data[:16:16]
+		c ^= uint32(d[0])<<24 | uint32(d[1])<<16 | uint32(d[2])<<8 | uint32(d[3])
+		c = t[15][c>>24] ^ t[14][(c>>16)&0xff] ^ t[13][(c>>8)&0xff] ^ t[12][c&0xff] ^
+			t[11][d[4]] ^ t[10][d[5]] ^ t[9][d[6]] ^ t[8][d[7]] ^
+			t[7][d[8]] ^ t[6][d[9]] ^ t[5][d[10]] ^ t[4][d[11]] ^
+			t[3][d[12]] ^ t[2][d[13]] ^ t[1][d[14]] ^ t[0][d[15]]
+		data = data[16:]
 	}
 	for _, b := range data {
 		c = (c << 8) ^ t[0][byte(c>>24)^b]

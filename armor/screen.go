@@ -18,7 +18,7 @@ const (
 	// chiSampleBytes the largest (taken as chiStripes stripes spread over
 	// the body).
 	chiMinBytes    = 512
-	chiSampleBytes = 4096
+	chiSampleBytes = 2048
 	chiStripes     = 8
 	// chiLimit: for 255 degrees of freedom the statistic has mean 255 and
 	// standard deviation ≈ 22.6; 560 is ≈ 13 standard deviations out, where
@@ -85,7 +85,7 @@ func findIdenticalRun(s []byte) int {
 // chiSquare returns Pearson's statistic for a uniform byte distribution over
 // a sample of at most chiSampleBytes bytes of s.
 func chiSquare(s []byte) float64 {
-	var h [4][256]uint32
+	var h [4][256]uint16
 	n := 0
 	add := func(p []byte) {
 		for len(p) >= 4 {
@@ -112,7 +112,7 @@ func chiSquare(s []byte) float64 {
 	}
 	var sum uint64
 	for i := 0; i < 256; i++ {
-		c := uint64(h[0][i] + h[1][i] + h[2][i] + h[3][i])
+		c := uint64(h[0][i]) + uint64(h[1][i]) + uint64(h[2][i]) + uint64(h[3][i])
 		sum += c * c
 	}
 	// Σ (c-E)²/E = (256/n)·Σc² − n
