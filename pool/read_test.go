@@ -192,3 +192,16 @@ func TestReadStopsAndResumes(t *testing.T) {
 		t.Fatalf("found %d then %d, want 4 in all, each once", len(first), len(rest))
 	}
 }
+
+type sprec struct {
+	n       int64
+	subject string
+}
+
+func toRecords(rs []sprec) []spool.Record {
+	var out []spool.Record
+	for _, r := range rs {
+		out = append(out, spool.Record{Kind: spool.KindRaw, Number: r.n, Subject: r.subject, Body: []byte("x")})
+	}
+	return out
+}

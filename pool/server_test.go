@@ -1,0 +1,404 @@
+package pool
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/altcrypt/altcrypt/backend"
+	"github.com/altcrypt/altcrypt/hsub"
+	"github.com/altcrypt/altcrypt/nntp"
+	"github.com/altcrypt/altcrypt/pool/home"
+	"github.com/altcrypt/altcrypt/pool/internal/gpgtest"
+	"github.com/altcrypt/altcrypt/sqlite"
+)
+
+// newsServer is nntpd's stack, in process: nntp.Server over backend on the
+// embedded SQLite store, on 127.0.0.1:0.
+type newsServer struct {
+	addr    string
+	backend *backend.Backend
+}
+
+func startServer(t testing.TB, wrap func(nntp.Backend) nntp.Backend) *newsServer {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "news.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := backend.New(ctx, st, backend.Config{ReleaseInterval: 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return serve(t, b, wrap, st.Close)
+}
+
+func serve(t testing.TB, b *backend.Backend, wrap func(nntp.Backend) nntp.Backend, closers ...func() error) *newsServer {
+	var nb nntp.Backend = b
+	if wrap != nil {
+		nb = wrap(b)
+	}
+	srv := &nntp.Server{Backend: nb, Name: "test.invalid"}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(l)
+	t.Cleanup(func() {
+		srv.Close()
+		for _, c := range closers {
+			c()
+		}
+	})
+	return &newsServer{addr: l.Addr().String(), backend: b}
+}
+
+// postRaw posts an article as any newsreader would.
+func postRaw(t testing.TB, addr string, article []byte) {
+	t.Helper()
+	ctx := context.Background()
+	cl, err := nntp.Dial(ctx, addr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if err := cl.Post(ctx, article); err != nil {
+		t.Fatalf("post: %v", err)
+	}
+}
+
+func gpgArticle(subject string, armored []byte) []byte {
+	return []byte("From: someone <someone@example.org>\r\nNewsgroups: alt.crypt.messages\r\nSubject: " + subject +
+		"\r\nUser-Agent: gpg by hand\r\n\r\n" + strings.ReplaceAll(string(armored), "\n", "\r\n"))
+}
+
+func sendTo(t testing.TB, from *Client, contact, server, text string) {
+	t.Helper()
+	art, err := from.Compose(contact, []byte(text), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := from.Post(context.Background(), server, art); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRoundTripsThroughServer(t *testing.T) {
+	srv := startServer(t, nil)
+	alice, bob, carol := newClient(t), newClient(t), newClient(t)
+	bobKey, err := bob.Home.Keygen(home.KeyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	carolKey, _ := carol.Home.Keygen(home.KeyOptions{})
+	bobPub, _ := home.ArmoredPublic(bobKey)
+	carolPub, _ := home.ArmoredPublic(carolKey)
+	alice.Home.ImportContact("bob", bytes.NewReader(bobPub))
+	alice.Home.SetHsub("bob", []byte("alice+bob"))
+	alice.Home.ImportContact("carol", bytes.NewReader(carolPub))
+	// Bob knows the hsub secret he shares with alice.
+	bob.Home.ImportContact("alice", bytes.NewReader(carolPub))
+	bob.Home.SetHsub("alice", []byte("alice+bob"))
+
+	// gpg, holding bob's public key, writes to him with a hidden recipient
+	// and with --throw-keyids.
+	g := gpgtest.New(t)
+	g.Must(bobPub, "--import")
+	for i, args := range [][]string{{"-R", "pool"}, {"-r", "pool", "--throw-keyids"}} {
+		r := g.Must([]byte(fmt.Sprintf("gpg says %d", i)), append([]string{"--trust-model", "always", "--armor", "-e"}, args...)...)
+		tag, _ := hsub.Random(nil)
+		postRaw(t, srv.addr, gpgArticle(tag, r.Stdout))
+	}
+	for i := 0; i < 20; i++ {
+		sendTo(t, alice, "carol", srv.addr, fmt.Sprintf("noise %d", i))
+		if i == 10 {
+			sendTo(t, alice, "bob", srv.addr, "hello bob")
+		}
+	}
+
+	st, err := bob.Sync(context.Background(), srv.addr, SyncOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Fetched != 23 || st.Listed != 23 {
+		t.Fatalf("sync: %+v", st)
+	}
+	found, rs := readAll(t, bob, ReadOptions{})
+	if rs.Examined != 23 || rs.HsubMatch != 1 {
+		t.Fatalf("read: %+v", rs)
+	}
+	got := map[string]bool{}
+	for _, f := range found {
+		got[string(f.Plaintext)] = true
+		if f.Date.IsZero() || f.Number == 0 || f.MessageID == "" {
+			t.Errorf("found without number or date: %+v", f)
+		}
+		if string(f.Plaintext) == "hello bob" && !f.Hsub {
+			t.Error("alice's message did not match the hsub secret")
+		}
+	}
+	for _, want := range []string{"hello bob", "gpg says 0", "gpg says 1"} {
+		if !got[want] {
+			t.Errorf("bob did not find %q (found %v)", want, got)
+		}
+	}
+	if len(found) != 3 {
+		t.Errorf("bob found %d messages, want 3", len(found))
+	}
+	// Carol finds her 20 and nothing else.
+	if _, err := carol.Sync(context.Background(), srv.addr, SyncOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if found, _ := readAll(t, carol, ReadOptions{}); len(found) != 20 {
+		t.Fatalf("carol found %d, want 20", len(found))
+	}
+	// A second sync fetches nothing new.
+	if st, err := bob.Sync(context.Background(), srv.addr, SyncOptions{}); err != nil || st.Fetched != 0 {
+		t.Fatalf("second sync: %+v %v", st, err)
+	}
+}
+
+// TestPoolToGPG: what pool posts, fetched back from the server (headers
+// replaced, armor canonicalised by the gate), gpg decrypts.
+func TestPoolToGPG(t *testing.T) {
+	srv := startServer(t, nil)
+	g := gpgtest.New(t)
+	g.Must(nil, "--quick-gen-key", "gpg user <g@example.org>", "future-default", "default", "never")
+	pub := g.Must(nil, "--armor", "--export", "g@example.org").Stdout
+	alice := newClient(t)
+	if _, err := alice.Home.ImportContact("g", bytes.NewReader(pub)); err != nil {
+		t.Fatal(err)
+	}
+	text := "to gpg, through the pool\n"
+	art, err := alice.Compose("g", []byte(text), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range []string{"User-Agent", "Date", "Message-ID", "X-", "Organization"} {
+		if bytes.Contains(art, []byte("\r\n"+h)) {
+			t.Errorf("composed article carries %s", h)
+		}
+	}
+	if err := alice.Post(context.Background(), srv.addr, art); err != nil {
+		t.Fatal(err)
+	}
+	cl, err := nntp.Dial(context.Background(), srv.addr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	grp, err := cl.Group(context.Background(), DefaultGroup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, body, err := cl.Body(context.Background(), strconv.FormatInt(grp.High, 10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := g.Run(body, "--decrypt")
+	if !r.OK("DECRYPTION_OKAY") || !r.OK("GOODMDC") || string(r.Stdout) != text {
+		t.Fatalf("gpg: %v\n%s\n%s\nout %q", r.Err, r.Stderr, r.Status, r.Stdout)
+	}
+}
+
+// countingBackend counts, per article number, how often a body is served,
+// and calls hook before serving.
+type countingBackend struct {
+	nntp.Backend
+	mu    sync.Mutex
+	count map[int64]int
+	hook  func(n int64)
+}
+
+func (b *countingBackend) NewSession(ctx context.Context, info nntp.ConnInfo) (nntp.Session, error) {
+	s, err := b.Backend.NewSession(ctx, info)
+	if err != nil {
+		return nil, err
+	}
+	return &countingSession{Session: s, b: b}, nil
+}
+
+type countingSession struct {
+	nntp.Session
+	b *countingBackend
+}
+
+func (s *countingSession) Article(ctx context.Context, group string, n int64) (*nntp.Article, error) {
+	s.b.mu.Lock()
+	s.b.count[n]++
+	hook := s.b.hook
+	s.b.mu.Unlock()
+	if hook != nil {
+		hook(n)
+	}
+	return s.Session.Article(ctx, group, n)
+}
+
+func TestSyncInterruptedResumes(t *testing.T) {
+	srv := startServer(t, nil)
+	alice, bob := newClient(t), newClient(t)
+	bobKey, _ := bob.Home.Keygen(home.KeyOptions{})
+	pub, _ := home.ArmoredPublic(bobKey)
+	alice.Home.ImportContact("bob", bytes.NewReader(pub))
+	const n = 60
+	for i := 0; i < n; i++ {
+		sendTo(t, alice, "bob", srv.addr, fmt.Sprint(i))
+	}
+	cb := &countingBackend{count: map[int64]int{}}
+	reader := serve(t, srv.backend, func(b nntp.Backend) nntp.Backend { cb.Backend = b; return cb })
+
+	// Interrupt twice, at the 17th and the 41st article.
+	for _, stopAt := range []int64{17, 41} {
+		ctx, cancel := context.WithCancel(context.Background())
+		cb.mu.Lock()
+		cb.hook = func(k int64) {
+			if k == stopAt {
+				cancel()
+			}
+		}
+		cb.mu.Unlock()
+		st, err := bob.Sync(ctx, reader.addr, SyncOptions{OverChunk: 25})
+		cancel()
+		if !errors.Is(err, context.Canceled) || !st.Stopped {
+			t.Fatalf("interrupted sync: %+v, %v", st, err)
+		}
+	}
+	cb.mu.Lock()
+	cb.hook = nil
+	cb.mu.Unlock()
+	st, err := bob.Sync(context.Background(), reader.addr, SyncOptions{OverChunk: 25})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Stopped {
+		t.Fatal("last sync stopped")
+	}
+	for i := int64(1); i <= n; i++ {
+		if cb.count[i] != 1 {
+			t.Errorf("article %d fetched %d times", i, cb.count[i])
+		}
+	}
+	found, _ := readAll(t, bob, ReadOptions{})
+	if len(found) != n {
+		t.Fatalf("found %d of %d after resumed syncs", len(found), n)
+	}
+	seen := map[string]bool{}
+	for _, f := range found {
+		seen[string(f.Plaintext)] = true
+	}
+	if len(seen) != n {
+		t.Fatalf("%d distinct messages, want %d", len(seen), n)
+	}
+}
+
+func TestSyncOnlyMatches(t *testing.T) {
+	srv := startServer(t, nil)
+	alice, bob := newClient(t), newClient(t)
+	bobKey, _ := bob.Home.Keygen(home.KeyOptions{})
+	pub, _ := home.ArmoredPublic(bobKey)
+	alice.Home.ImportContact("bob", bytes.NewReader(pub))
+	alice.Home.ImportContact("bob-tagged", bytes.NewReader(pub))
+	alice.Home.SetHsub("bob-tagged", []byte("tag secret"))
+	bob.Home.SetHsub("alice", []byte("tag secret"))
+	sendTo(t, alice, "bob", srv.addr, "untagged")
+	sendTo(t, alice, "bob-tagged", srv.addr, "tagged")
+	sendTo(t, alice, "bob", srv.addr, "untagged again")
+	st, err := bob.Sync(context.Background(), srv.addr, SyncOptions{OnlyMatches: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Listed != 3 || st.Fetched != 1 {
+		t.Fatalf("only-matches sync: %+v", st)
+	}
+	found, _ := readAll(t, bob, ReadOptions{})
+	if len(found) != 1 || string(found[0].Plaintext) != "tagged" || !found[0].Hsub {
+		t.Fatalf("found %v", found)
+	}
+	if !strings.Contains(OnlyMatchesWarning, "which messages are yours") {
+		t.Fatal("the warning does not say what it reveals")
+	}
+}
+
+// TestHsubVectors: the published hsub vectors select articles in Read.
+func TestHsubVectors(t *testing.T) {
+	c := newClient(t)
+	c.Home.Keygen(home.KeyOptions{})
+	c.Home.SetHsub("nym", []byte("91c5dc4d604c9dee4a4074bbaef4f0fe94d92f406da5aee04d414400dd6d9f42"))
+	c.Home.SetHsub("foo", []byte("foo"))
+	recs := []struct {
+		subject string
+		match   bool
+	}{
+		{"0b07815eac0b4631e8814855af5bf9f5c691f36ddd47c7b4", true},
+		{"00010203040506071387619220b9139b0e25aa0f3b4ec234", true},
+		{"00010203040506071387619220b9139b0e25aa0f3b4ec235", false},
+		{"0b07815eac0b4631e8814855af5bf9f5c691f36ddd47c7b", false}, // 47 digits
+	}
+	var rs []sprec
+	for i, r := range recs {
+		rs = append(rs, sprec{n: int64(i + 1), subject: r.subject})
+	}
+	fillSpool(t, c, "v", toRecords(rs))
+	_, st := readAll(t, c, ReadOptions{})
+	if st.HsubMatch != 2 {
+		t.Fatalf("%d hsub matches, want 2", st.HsubMatch)
+	}
+}
+
+func TestServerDownOrOdd(t *testing.T) {
+	c := newClient(t)
+	// Down: a port nobody listens on.
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := l.Addr().String()
+	l.Close()
+	_, err := c.Sync(context.Background(), addr, SyncOptions{})
+	if err == nil || !strings.Contains(err.Error(), "down or unreachable") {
+		t.Fatalf("down server: %v", err)
+	}
+	// Odd: something that is not a news server.
+	l, _ = net.Listen("tcp", "127.0.0.1:0")
+	defer l.Close()
+	go func() {
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			conn.Write([]byte("HTTP/1.1 400 Bad Request\r\n\r\n"))
+			conn.Close()
+		}
+	}()
+	_, err = c.Sync(context.Background(), l.Addr().String(), SyncOptions{})
+	if err == nil || !strings.Contains(err.Error(), "could not connect to") {
+		t.Fatalf("odd server: %v", err)
+	}
+	t.Logf("odd server: %v", err)
+	// A news server without the group.
+	srv := startServerGroups(t)
+	_, err = c.Sync(context.Background(), srv, SyncOptions{})
+	if err == nil || !strings.Contains(err.Error(), "411") {
+		t.Fatalf("server without the group: %v", err)
+	}
+	t.Logf("no group: %v", err)
+}
+
+func startServerGroups(t *testing.T) string {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "news.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := backend.New(ctx, st, backend.Config{Groups: []string{"alt.test"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return serve(t, b, nil, st.Close).addr
+}

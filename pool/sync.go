@@ -1,0 +1,282 @@
+package pool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/mail"
+	"path/filepath"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/altcrypt/altcrypt/hsub"
+	"github.com/altcrypt/altcrypt/nntp"
+	"github.com/altcrypt/altcrypt/pool/spool"
+	"github.com/altcrypt/altcrypt/pool/trial"
+)
+
+// SyncOptions tune Sync.
+type SyncOptions struct {
+	// OnlyMatches fetches only the articles whose Subject matches a
+	// contact's hsub secret. It is faster and tells the server which
+	// articles are yours; OnlyMatchesWarning says so.
+	OnlyMatches bool
+	// Timeout bounds each NNTP command (60 s when zero).
+	Timeout time.Duration
+	// OverChunk is how many article numbers one OVER asks for (1000 when zero).
+	OverChunk int64
+}
+
+// OnlyMatchesWarning is what --only-matches reveals.
+const OnlyMatchesWarning = "pool sync --only-matches: the server (and anyone watching the connection) sees which articles you fetch, " +
+	"so it learns which messages are yours, links them to your address and to each other, and learns that you use hsub tags. " +
+	"Messages without a matching tag (from senders who do not know your hsub secret) are not downloaded and will not be found."
+
+// SyncStats sums up a Sync.
+type SyncStats struct {
+	Server     string
+	From, To   int64 // article numbers covered (From > To: nothing new)
+	Listed     int64 // articles the overview listed
+	Fetched    int64 // bodies downloaded and stored
+	Missing    int64 // listed but gone when fetched
+	Expired    int64 // new articles that had expired before this sync
+	Bytes      int64
+	Elapsed    time.Duration
+	Stopped    bool // interrupted; what was fetched is stored
+	OnlyTagged bool
+}
+
+// commit thresholds: a sync makes its progress durable at least this often.
+const (
+	commitEvery = time.Second
+	commitBytes = 8 << 20
+)
+
+// Sync downloads every article of the group that is new since the last
+// sync from server into the local store for that server. By default it
+// fetches every body (OVER for the list, then BODY for each), so the server
+// cannot tell which articles matter. Progress is committed as it goes; when
+// ctx is cancelled, Sync finishes the article in flight, commits, and
+// returns with Stopped set and ctx's error, so a later Sync resumes with
+// the next article and no article is fetched twice.
+func (c *Client) Sync(ctx context.Context, server string, opt SyncOptions) (SyncStats, error) {
+	start := time.Now()
+	st := SyncStats{Server: server, OnlyTagged: opt.OnlyMatches}
+	var matcher *hsub.Matcher
+	if opt.OnlyMatches {
+		secrets, err := c.Home.HsubSecrets()
+		if err != nil {
+			return st, err
+		}
+		if len(secrets) == 0 {
+			return st, errors.New("pool: --only-matches needs hsub secrets (pool import --contact NAME --hsub SECRET)")
+		}
+		matcher = hsub.NewMatcher(secrets...)
+	}
+	dir := filepath.Join(c.Home.SpoolDir(), spool.DirName(server))
+	w, err := spool.OpenWriter(dir, server, c.group())
+	if err != nil {
+		return st, err
+	}
+	defer w.Close()
+
+	timeout := opt.Timeout
+	if timeout <= 0 {
+		timeout = time.Minute
+	}
+	// Network commands run on a context that a stop request does not
+	// cancel, so the article in flight is completed and stored.
+	netCtx := context.WithoutCancel(ctx)
+	cl, err := nntp.Dial(ctx, server, &nntp.ClientOptions{Timeout: timeout, DialTimeout: timeout, MaxArticleSize: spool.MaxBody})
+	if err != nil {
+		return st, serverError(server, "connect to", err)
+	}
+	defer cl.Close()
+	g, err := cl.Group(netCtx, c.group())
+	if err != nil {
+		return st, serverError(server, "select "+c.group()+" on", err)
+	}
+	high := w.High()
+	if g.High < high && g.Count > 0 {
+		return st, fmt.Errorf("pool: %s says the last article of %s is %d, but this store already holds up to %d: "+
+			"the server was renumbered or is another server; sync it under another name (e.g. its IP address)", server, c.group(), g.High, high)
+	}
+	from := high + 1
+	if g.Count > 0 && g.Low > from {
+		if high > 0 {
+			st.Expired = g.Low - from
+		}
+		from = g.Low
+	}
+	st.From, st.To = from, g.High
+	if g.Count == 0 || from > g.High {
+		st.Elapsed = time.Since(start)
+		_ = cl.Quit(netCtx)
+		return st, nil
+	}
+
+	chunk := opt.OverChunk
+	if chunk <= 0 {
+		chunk = 1000
+	}
+	total := g.High - from + 1
+	var done, pf, pb atomic.Int64
+	stopProgress := c.startProgress(func() string {
+		return fmt.Sprintf("pool sync %s: %d of %d articles (%d fetched, %d KiB)", server, done.Load(), total, pf.Load(), pb.Load()>>10)
+	})
+	defer stopProgress()
+
+	lastCommit := time.Now()
+	var pendingBytes int64
+	commit := func(upTo int64) error {
+		if err := w.Commit(upTo); err != nil {
+			return fmt.Errorf("pool: saving the local store: %w", err)
+		}
+		lastCommit, pendingBytes = time.Now(), 0
+		return nil
+	}
+	for lo := from; lo <= g.High; lo += chunk {
+		hi := min(lo+chunk-1, g.High)
+		var list []*nntp.Overview
+		err := cl.Over(netCtx, fmt.Sprintf("%d-%d", lo, hi), func(o *nntp.Overview) error {
+			if o.Number >= lo && o.Number <= hi {
+				list = append(list, o)
+			}
+			return nil
+		})
+		if err != nil && !isNoArticles(err) {
+			return st, serverError(server, "list articles (OVER) on", err)
+		}
+		st.Listed += int64(len(list))
+		last := lo - 1
+		for _, o := range list {
+			if ctx.Err() != nil {
+				st.Stopped = true
+				if err := commit(last); err != nil {
+					return st, err
+				}
+				st.Elapsed = time.Since(start)
+				return st, ctx.Err()
+			}
+			if o.Number <= last {
+				continue // out of order or repeated: never store twice
+			}
+			if matcher != nil && matcher.Match(o.Subject) < 0 {
+				last = o.Number
+				done.Store(o.Number - from + 1)
+				continue
+			}
+			_, _, body, err := cl.Body(netCtx, strconv.FormatInt(o.Number, 10))
+			if err != nil {
+				var ne *nntp.Error
+				if errors.As(err, &ne) && (ne.Code == 423 || ne.Code == 430) {
+					st.Missing++
+					last = o.Number
+					continue
+				}
+				// Keep what is complete, then report.
+				if cerr := commit(last); cerr != nil {
+					return st, cerr
+				}
+				return st, serverError(server, fmt.Sprintf("fetch article %d from", o.Number), err)
+			}
+			rec := spool.Record{Kind: spool.KindRaw, Number: o.Number, MessageID: o.MessageID, Subject: o.Subject, Body: body}
+			if t, err := mail.ParseDate(o.Date); err == nil {
+				rec.Date = t.Unix()
+			}
+			if raw, err := trial.Dearmor(body); err == nil {
+				rec.Kind, rec.Body = spool.KindOpenPGP, raw
+			}
+			if err := w.Append(&rec); err != nil {
+				return st, err
+			}
+			st.Fetched++
+			st.Bytes += int64(len(body))
+			pf.Store(st.Fetched)
+			pb.Store(st.Bytes)
+			pendingBytes += int64(len(body))
+			last = o.Number
+			done.Store(o.Number - from + 1)
+			if time.Since(lastCommit) >= commitEvery || pendingBytes >= commitBytes {
+				if err := commit(last); err != nil {
+					return st, err
+				}
+			}
+		}
+		// The whole range is covered, gaps included.
+		if err := commit(hi); err != nil {
+			return st, err
+		}
+		done.Store(hi - from + 1)
+	}
+	_ = cl.Quit(netCtx)
+	st.Elapsed = time.Since(start)
+	return st, nil
+}
+
+func isNoArticles(err error) bool {
+	var ne *nntp.Error
+	return errors.As(err, &ne) && (ne.Code == 423 || ne.Code == 420)
+}
+
+// serverError turns a client error into a message that says what failed.
+func serverError(server, what string, err error) error {
+	var ne *nntp.Error
+	var op *net.OpError
+	switch {
+	case errors.As(err, &ne):
+		return fmt.Errorf("pool: could not %s %s: the server answered %q", what, server, ne.Error())
+	case errors.As(err, &op) && op.Op == "dial":
+		return fmt.Errorf("pool: could not %s %s: the server is down or unreachable (%v)", what, server, op.Err)
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("pool: could not %s %s: no answer in time", what, server)
+	default:
+		return fmt.Errorf("pool: could not %s %s: %w", what, server, err)
+	}
+}
+
+// startProgress prints line() every interval until the returned function is
+// called.
+func (c *Client) startProgress(line func() string) func() {
+	if c.Progress == nil {
+		return func() {}
+	}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(c.every())
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				c.progressf("%s", line())
+			}
+		}
+	}()
+	return func() { close(stop); <-done }
+}
+
+// Post sends a composed article to server.
+func (c *Client) Post(ctx context.Context, server string, article []byte) error {
+	cl, err := nntp.Dial(ctx, server, nil)
+	if err != nil {
+		return serverError(server, "connect to", err)
+	}
+	defer cl.Close()
+	if !cl.PostingAllowed() {
+		// Some servers only say so after MODE READER.
+		if ok, err := cl.ModeReader(ctx); err != nil || !ok {
+			return fmt.Errorf("pool: %s does not allow posting", server)
+		}
+	}
+	if err := cl.Post(ctx, article); err != nil {
+		return serverError(server, "post to", err)
+	}
+	_ = cl.Quit(ctx)
+	return nil
+}
