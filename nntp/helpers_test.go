@@ -256,3 +256,5 @@ func (r readPost) Post(ctx context.Context, a []byte) error { return r.p.Post(ct
 func netListen() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }
 
 func newReader(c net.Conn) *bufio.Reader { return bufio.NewReader(c) }
+
+func nntpConnInfo() nntp.ConnInfo { return nntp.ConnInfo{} }
