@@ -1,0 +1,392 @@
+// Command pool is the user's client for alt.crypt.messages: it sends
+// messages to the pool and finds yours in it.
+//
+//	pool keygen [--name NAME] [--v6]
+//	pool import FILE|-                          secret keys (e.g. gpg --export-secret-keys)
+//	pool import --contact NAME [--hsub SECRET | --hsub-file FILE] [FILE|-]
+//	pool send --to CONTACT [--server HOST:PORT | --print] < message
+//	pool sync [--server HOST:PORT] [--only-matches]
+//	pool read [--out DIR] [--again] [--workers N] [--key-passphrase-file FILE]
+//	pool contacts
+//
+// The pool directory is --home, $ALTCRYPT_HOME, or altcrypt under the user's
+// config directory. The server is --server, $ALTCRYPT_SERVER, or (for sync)
+// every server synced before, else localhost:119.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/altcrypt/altcrypt/pool"
+	"github.com/altcrypt/altcrypt/pool/home"
+	"github.com/altcrypt/altcrypt/pool/seal"
+	"github.com/altcrypt/altcrypt/pool/spool"
+)
+
+const usage = `usage: pool [--home DIR] COMMAND [flags]
+
+commands:
+  keygen    make a key (Curve25519, OpenPGP v4; --v6 for RFC 9580 v6) and print its public key
+  import    store secret keys from FILE, or a contact's public key and hsub secret (--contact NAME)
+  send      encrypt standard input to a contact and post it (--server) or print the article (--print)
+  sync      download every new article of the pool from a server into the local store
+  read      find the messages for you among the articles downloaded, print or save them
+  contacts  list contacts
+
+run "pool COMMAND -h" for the flags of a command.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	top := flag.NewFlagSet("pool", flag.ContinueOnError)
+	top.SetOutput(stderr)
+	top.Usage = func() { fmt.Fprint(stderr, usage) }
+	homeDir := top.String("home", "", "pool directory (default $ALTCRYPT_HOME or the user config directory)")
+	if err := top.Parse(args); err != nil {
+		return 2
+	}
+	if top.NArg() == 0 {
+		top.Usage()
+		return 2
+	}
+	cmd, rest := top.Arg(0), top.Args()[1:]
+	c, err := pool.New(*homeDir)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	c.Progress = stderr
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cmds := map[string]func(context.Context, *pool.Client, []string, io.Reader, io.Writer, io.Writer) error{
+		"keygen":   keygen,
+		"import":   importKeys,
+		"send":     send,
+		"sync":     syncCmd,
+		"read":     read,
+		"contacts": contacts,
+	}
+	f, ok := cmds[cmd]
+	if !ok {
+		fmt.Fprintf(stderr, "pool: unknown command %q\n\n", cmd)
+		top.Usage()
+		return 2
+	}
+	if err := f(ctx, c, rest, stdin, stdout, stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) || errors.Is(err, errUsage) {
+			return 2
+		}
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	return 0
+}
+
+var errUsage = errors.New("usage")
+
+func flags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("pool "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	return nil
+}
+
+func keygen(ctx context.Context, c *pool.Client, args []string, _ io.Reader, stdout, stderr io.Writer) error {
+	fs := flags("keygen", stderr)
+	name := fs.String("name", "pool", "user ID of the key (gpg needs one; it is public)")
+	v6 := fs.Bool("v6", false, "make an RFC 9580 v6 key (Ed25519 + X25519); gpg 2.2 cannot read it")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	e, err := c.Home.Keygen(home.KeyOptions{Name: *name, V6: *v6})
+	if err != nil {
+		return err
+	}
+	pub, err := home.ArmoredPublic(e)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "pool: key %X made in %s; give this public key to your contacts:\n", e.PrimaryKey.Fingerprint, c.Home.Dir)
+	_, err = stdout.Write(pub)
+	return err
+}
+
+func openInput(name string, stdin io.Reader) (io.Reader, func(), error) {
+	if name == "" || name == "-" {
+		return stdin, func() {}, nil
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, func() { f.Close() }, nil
+}
+
+func importKeys(ctx context.Context, c *pool.Client, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flags("import", stderr)
+	contact := fs.String("contact", "", "store FILE as the public key of contact `NAME`")
+	hsubSecret := fs.String("hsub", "", "hsub `SECRET` shared with the contact (visible in ps and shell history; prefer --hsub-file)")
+	hsubFile := fs.String("hsub-file", "", "read the hsub secret from `FILE` (first line)")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "usage: pool import FILE|-\n       pool import --contact NAME [--hsub SECRET | --hsub-file FILE] [FILE|-]\n")
+		fs.PrintDefaults()
+	}
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 1 {
+		fs.Usage()
+		return errUsage
+	}
+	file := fs.Arg(0)
+	secret := []byte(*hsubSecret)
+	if *hsubFile != "" {
+		data, err := os.ReadFile(*hsubFile)
+		if err != nil {
+			return err
+		}
+		secret = []byte(strings.TrimRight(strings.SplitN(string(data), "\n", 2)[0], "\r"))
+	}
+	if *contact == "" {
+		if len(secret) > 0 {
+			return errors.New("pool import: --hsub needs --contact NAME")
+		}
+		r, done, err := openInput(file, stdin)
+		if err != nil {
+			return err
+		}
+		defer done()
+		el, err := c.Home.ImportSecret(r)
+		if err != nil {
+			return err
+		}
+		for _, e := range el {
+			fmt.Fprintf(stdout, "secret key %X imported\n", e.PrimaryKey.Fingerprint)
+		}
+		return nil
+	}
+	if file == "" && len(secret) == 0 {
+		return errors.New("pool import --contact: give the contact's public key FILE (or - for standard input), --hsub, or both")
+	}
+	if file != "" {
+		r, done, err := openInput(file, stdin)
+		if err != nil {
+			return err
+		}
+		defer done()
+		e, err := c.Home.ImportContact(*contact, r)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "contact %s: key %X\n", *contact, e.PrimaryKey.Fingerprint)
+	}
+	if len(secret) > 0 {
+		if err := c.Home.SetHsub(*contact, secret); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "contact %s: hsub secret stored\n", *contact)
+	}
+	return nil
+}
+
+func defaultServer() string {
+	if s := os.Getenv("ALTCRYPT_SERVER"); s != "" {
+		return s
+	}
+	return "localhost:119"
+}
+
+func send(ctx context.Context, c *pool.Client, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flags("send", stderr)
+	to := fs.String("to", "", "the contact `NAME` to encrypt to")
+	server := fs.String("server", "", "post to `HOST:PORT` (default $ALTCRYPT_SERVER or localhost:119)")
+	print := fs.Bool("print", false, "print the whole article instead of posting it (for a mail-to-news gateway)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *to == "" || fs.NArg() > 0 || (*print && *server != "") {
+		fmt.Fprint(stderr, "usage: pool send --to CONTACT [--server HOST:PORT | --print] < message\n")
+		return errUsage
+	}
+	msg, err := io.ReadAll(io.LimitReader(stdin, seal.MaxPlaintext+1))
+	if err != nil {
+		return err
+	}
+	if len(msg) > seal.MaxPlaintext {
+		return fmt.Errorf("pool send: the message is over %d octets", seal.MaxPlaintext)
+	}
+	art, err := c.Compose(*to, msg, nil)
+	if err != nil {
+		return err
+	}
+	if *print {
+		_, err := stdout.Write(art)
+		return err
+	}
+	addr := *server
+	if addr == "" {
+		addr = defaultServer()
+	}
+	if err := c.Post(ctx, addr, art); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "pool: posted to %s\n", addr)
+	return nil
+}
+
+func syncCmd(ctx context.Context, c *pool.Client, args []string, _ io.Reader, stdout, stderr io.Writer) error {
+	fs := flags("sync", stderr)
+	server := fs.String("server", "", "`HOST:PORT` of the news server (default: $ALTCRYPT_SERVER, every server synced before, or localhost:119)")
+	only := fs.Bool("only-matches", false, "fetch only articles whose Subject matches an hsub secret (reveals which are yours)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	servers := []string{*server}
+	if *server == "" {
+		servers = knownServers(c)
+		if os.Getenv("ALTCRYPT_SERVER") != "" || len(servers) == 0 {
+			servers = []string{defaultServer()}
+		}
+	}
+	if *only {
+		fmt.Fprintln(stderr, "WARNING:", pool.OnlyMatchesWarning)
+	}
+	for _, s := range servers {
+		st, err := c.Sync(ctx, s, pool.SyncOptions{OnlyMatches: *only})
+		if st.Fetched > 0 || err == nil {
+			fmt.Fprintf(stderr, "pool sync %s: %d new articles stored (%d KiB) in %s", s, st.Fetched, st.Bytes>>10, st.Elapsed.Round(1e6))
+			if st.Missing > 0 {
+				fmt.Fprintf(stderr, ", %d listed but gone", st.Missing)
+			}
+			if st.Expired > 0 {
+				fmt.Fprintf(stderr, ", %d expired before this sync (sync more often)", st.Expired)
+			}
+			fmt.Fprintln(stderr)
+		}
+		if st.Stopped {
+			fmt.Fprintf(stderr, "pool sync %s: interrupted; what was fetched is kept, run sync again to continue\n", s)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// knownServers lists the servers that have a local store.
+func knownServers(c *pool.Client) []string {
+	files, _ := filepath.Glob(filepath.Join(c.Home.SpoolDir(), "*", "sync.json"))
+	var out []string
+	for _, f := range files {
+		r, err := spool.OpenReader(filepath.Dir(f))
+		if err == nil && r.State().Server != "" {
+			out = append(out, r.State().Server)
+		}
+	}
+	return out
+}
+
+func read(ctx context.Context, c *pool.Client, args []string, _ io.Reader, stdout, stderr io.Writer) error {
+	fs := flags("read", stderr)
+	out := fs.String("out", "", "save each message in `DIR` instead of printing it")
+	again := fs.Bool("again", false, "examine every stored article again, not only the new ones")
+	workers := fs.Int("workers", 0, "trial-decryption workers (default: one per CPU)")
+	passFile := fs.String("key-passphrase-file", "", "unlock protected secret keys with the passphrase in `FILE` (first line)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	opt := pool.ReadOptions{Workers: *workers, Again: *again}
+	if *passFile != "" {
+		data, err := os.ReadFile(*passFile)
+		if err != nil {
+			return err
+		}
+		opt.KeyPassphrase = []byte(strings.TrimRight(strings.SplitN(string(data), "\n", 2)[0], "\r"))
+	}
+	if *out != "" {
+		if err := os.MkdirAll(*out, 0o700); err != nil {
+			return err
+		}
+	}
+	st, err := c.Read(ctx, opt, func(f *pool.Found) error {
+		how := "trial decryption"
+		switch {
+		case f.Hsub:
+			how = "hsub match"
+		case f.Symmetric:
+			how = "passphrase"
+		}
+		date := "date unknown"
+		if !f.Date.IsZero() {
+			date = f.Date.Format("2006-01-02 15:04:05 UTC")
+		}
+		head := fmt.Sprintf("article %d on %s, %s, %s (%s)", f.Number, f.Server, date, f.MessageID, how)
+		if *out == "" {
+			fmt.Fprintf(stdout, "=== %s\n", head)
+			stdout.Write(f.Plaintext)
+			if len(f.Plaintext) > 0 && f.Plaintext[len(f.Plaintext)-1] != '\n' {
+				fmt.Fprintln(stdout)
+			}
+			return nil
+		}
+		name := filepath.Join(*out, fmt.Sprintf("%s-%d.msg", spool.DirName(f.Server), f.Number))
+		if err := os.WriteFile(name, f.Plaintext, 0o600); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s: %s\n", name, head)
+		return nil
+	})
+	if st.Examined > 0 || err == nil {
+		rate := 0.0
+		if st.Elapsed > 0 {
+			rate = float64(st.Examined) / st.Elapsed.Seconds()
+		}
+		fmt.Fprintf(stderr, "pool read: %d articles examined in %s (%.0f/s), %d hsub matches, %d messages found",
+			st.Examined, st.Elapsed.Round(1e6), rate, st.HsubMatch, st.Found)
+		if st.Unreadable > 0 {
+			fmt.Fprintf(stderr, ", %d not OpenPGP", st.Unreadable)
+		}
+		fmt.Fprintln(stderr)
+	}
+	return err
+}
+
+func contacts(ctx context.Context, c *pool.Client, args []string, _ io.Reader, stdout, stderr io.Writer) error {
+	if err := parse(flags("contacts", stderr), args); err != nil {
+		return err
+	}
+	cs, err := c.Home.Contacts()
+	if err != nil {
+		return err
+	}
+	for _, ct := range cs {
+		key := "no key"
+		if ct.Entity != nil {
+			key = fmt.Sprintf("%X", ct.Entity.PrimaryKey.Fingerprint)
+		}
+		hs := ""
+		if ct.Hsub != nil {
+			hs = " (hsub)"
+		}
+		fmt.Fprintf(stdout, "%s\t%s%s\n", ct.Name, key, hs)
+	}
+	return nil
+}

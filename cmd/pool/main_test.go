@@ -1,0 +1,177 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/altcrypt/altcrypt/backend"
+	"github.com/altcrypt/altcrypt/nntp"
+	"github.com/altcrypt/altcrypt/sqlite"
+)
+
+func startServer(t *testing.T) string {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "news.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := backend.New(ctx, st, backend.Config{ReleaseInterval: 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &nntp.Server{Backend: b}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close(); st.Close() })
+	return l.Addr().String()
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func runPool(t *testing.T, stdin string, args ...string) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(args, strings.NewReader(stdin), &out, &errb)
+	return result{code, out.String(), errb.String()}
+}
+
+func TestCommands(t *testing.T) {
+	addr := startServer(t)
+	alice, bob := t.TempDir(), t.TempDir()
+	r := runPool(t, "", "--home", bob, "keygen", "--name", "bob")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "-----BEGIN PGP PUBLIC KEY BLOCK-----") {
+		t.Fatalf("keygen: %+v", r)
+	}
+	bobPub := r.stdout
+	if r := runPool(t, bobPub, "--home", alice, "import", "--contact", "bob", "--hsub", "our secret", "-"); r.code != 0 {
+		t.Fatalf("import contact: %+v", r)
+	}
+	if r := runPool(t, "", "--home", bob, "import", "--contact", "alice", "--hsub", "our secret"); r.code != 0 {
+		t.Fatalf("import hsub only: %+v", r)
+	}
+	if r := runPool(t, "hello bob\n", "--home", alice, "send", "--to", "bob", "--server", addr); r.code != 0 {
+		t.Fatalf("send: %+v", r)
+	}
+	r = runPool(t, "", "--home", bob, "sync", "--server", addr)
+	if r.code != 0 || !strings.Contains(r.stderr, "1 new articles stored") {
+		t.Fatalf("sync: %+v", r)
+	}
+	r = runPool(t, "", "--home", bob, "read")
+	if r.code != 0 || !strings.Contains(r.stdout, "hello bob\n") || !strings.Contains(r.stdout, "=== article 1 on "+addr) || !strings.Contains(r.stdout, "hsub match") {
+		t.Fatalf("read: %+v", r)
+	}
+	// Nothing new the second time; --again and --out find it again.
+	if r := runPool(t, "", "--home", bob, "read"); r.code != 0 || r.stdout != "" {
+		t.Fatalf("second read: %+v", r)
+	}
+	out := filepath.Join(t.TempDir(), "inbox")
+	r = runPool(t, "", "--home", bob, "read", "--again", "--out", out)
+	files, _ := filepath.Glob(filepath.Join(out, "*.msg"))
+	if r.code != 0 || len(files) != 1 {
+		t.Fatalf("read --out: %+v, files %v", r, files)
+	}
+	if data, _ := os.ReadFile(files[0]); string(data) != "hello bob\n" {
+		t.Fatalf("saved %q", data)
+	}
+	// sync without --server goes back to the servers synced before.
+	if r := runPool(t, "", "--home", bob, "sync"); r.code != 0 || !strings.Contains(r.stderr, addr) {
+		t.Fatalf("sync (known servers): %+v", r)
+	}
+	// --print writes a whole article with nothing identifying in it.
+	r = runPool(t, "x", "--home", alice, "send", "--to", "bob", "--print")
+	head, _, ok := strings.Cut(r.stdout, "\r\n\r\n")
+	if r.code != 0 || !ok {
+		t.Fatalf("send --print: %+v", r)
+	}
+	for _, l := range strings.Split(head, "\r\n") {
+		name, _, _ := strings.Cut(l, ":")
+		if name != "From" && name != "Newsgroups" && name != "Subject" {
+			t.Errorf("unexpected header %q", l)
+		}
+	}
+}
+
+func TestUsageAndErrors(t *testing.T) {
+	home := t.TempDir()
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{nil, 2, "usage"},
+		{[]string{"--home", home, "frobnicate"}, 2, "unknown command"},
+		{[]string{"--home", home, "send"}, 2, "usage: pool send"},
+		{[]string{"--home", home, "send", "--to", "nobody", "--print"}, 1, "no contact"},
+		{[]string{"--home", home, "read"}, 1, "no secret key"},
+		{[]string{"--home", home, "sync", "--server", "127.0.0.1:1"}, 1, "down or unreachable"},
+		{[]string{"--home", home, "import", "--hsub", "x"}, 1, "needs --contact"},
+		{[]string{"--home", home, "import", "--contact", "../evil", "-"}, 1, "bad contact name"},
+	} {
+		r := runPool(t, "", c.args...)
+		if r.code != c.code || !strings.Contains(r.stderr, c.want) {
+			t.Errorf("%v: code %d, stderr %q; want %d and %q", c.args, r.code, r.stderr, c.code, c.want)
+		}
+	}
+}
+
+// TestGPGKeyImport: a secret key exported from gpg is imported and finds
+// what gpg encrypts to it with --throw-keyids.
+func TestGPGKeyImport(t *testing.T) {
+	addr := startServer(t)
+	gh, err := os.MkdirTemp("", "gpg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		c := exec.Command("gpgconf", "--kill", "gpg-agent")
+		c.Env = append(os.Environ(), "GNUPGHOME="+gh)
+		c.Run()
+		os.RemoveAll(gh)
+	})
+	gpg := func(stdin string, args ...string) string {
+		t.Helper()
+		cmd := exec.Command("gpg", append([]string{"--batch", "--pinentry-mode", "loopback", "--passphrase", ""}, args...)...)
+		cmd.Env = append(os.Environ(), "GNUPGHOME="+gh)
+		cmd.Stdin = strings.NewReader(stdin)
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("gpg %v: %v", args, err)
+		}
+		return string(out)
+	}
+	gpg("", "--quick-gen-key", "me <me@example.org>", "future-default", "default", "never")
+	home := t.TempDir()
+	if r := runPool(t, gpg("", "--armor", "--export-secret-keys"), "--home", home, "import", "-"); r.code != 0 {
+		t.Fatalf("import: %+v", r)
+	}
+	ct := gpg("secret words\n", "--armor", "--encrypt", "--throw-keyids", "-r", "me@example.org")
+	art := "From: x <x@example.org>\r\nNewsgroups: alt.crypt.messages\r\nSubject: hi\r\n\r\n" + strings.ReplaceAll(ct, "\n", "\r\n")
+	cl, err := nntp.Dial(context.Background(), addr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.Post(context.Background(), []byte(art)); err != nil {
+		t.Fatal(err)
+	}
+	cl.Close()
+	if r := runPool(t, "", "--home", home, "sync", "--server", addr); r.code != 0 {
+		t.Fatalf("sync: %+v", r)
+	}
+	r := runPool(t, "", "--home", home, "read")
+	if r.code != 0 || !strings.Contains(r.stdout, "secret words") {
+		t.Fatalf("read: %+v", r)
+	}
+}
