@@ -105,12 +105,10 @@ type ESK struct {
 	Kind    string
 	Version int
 	// Algorithm is the public-key algorithm of a PKESK or the symmetric
-	// cipher of a SKESK (0 for a v4 SKESK? no: v4 names its cipher too).
+	// cipher of a SKESK.
 	Algorithm int
 	// Anonymous is true for a PKESK with a wildcard recipient (v3 key ID of
-	// zeros, v6 without fingerprint). SKESKs name no recipient and are
-	// reported as not anonymous only in the sense of "not a hidden PKESK":
-	// Anonymous is false for them.
+	// zeros, v6 without fingerprint); always false for a SKESK.
 	Anonymous bool
 	// KeyID is the recipient key ID in hex: the v3 key ID, or the key ID
 	// derived from a v6 PKESK's fingerprint (v4: last 8 octets, v6: first 8).
