@@ -214,8 +214,25 @@ func ipKey(a net.Addr) string {
 	return host
 }
 
+// ServeConn serves one already accepted connection (from inetd, a test's
+// net.Pipe, or a listener of the caller's) and returns when it ends. The
+// connection caps apply to it like to any other.
+func (s *Server) ServeConn(nc net.Conn) {
+	if run := s.admit(nc); run != nil {
+		run()
+	}
+}
+
 // accept admits c under the connection caps and starts serving it.
 func (s *Server) accept(nc net.Conn) {
+	if run := s.admit(nc); run != nil {
+		go run()
+	}
+}
+
+// admit registers nc under the caps and returns the function that serves
+// it, or refuses it (with 400) and returns nil.
+func (s *Server) admit(nc net.Conn) func() {
 	key := ipKey(nc.RemoteAddr())
 	s.mu.Lock()
 	if s.conns == nil {
@@ -240,14 +257,14 @@ func (s *Server) accept(nc net.Conn) {
 			nc.Write([]byte(refuse + "\r\n"))
 			nc.Close()
 		}()
-		return
+		return nil
 	}
 	c := newConn(s, nc)
 	s.conns[c] = struct{}{}
 	s.perIP[key]++
 	s.connWG.Add(1)
 	s.mu.Unlock()
-	go func() {
+	return func() {
 		defer s.connWG.Done()
 		defer func() {
 			s.mu.Lock()
@@ -258,7 +275,7 @@ func (s *Server) accept(nc net.Conn) {
 			s.mu.Unlock()
 		}()
 		c.serve()
-	}()
+	}
 }
 
 // Close closes every listener and connection at once.
