@@ -18,6 +18,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/altcrypt/altcrypt/store"
 )
@@ -69,23 +70,23 @@ const MaxMessageIDLen = 250
 // anything in use; this only stops nonsense).
 const MaxGroupNameLen = 255
 
-// ValidMessageID checks the shape <...> with no whitespace or controls.
+// ValidMessageID checks the shape <...> of printable ASCII (RFC 5536).
 func ValidMessageID(id string) error {
 	if len(id) < 3 || len(id) > MaxMessageIDLen || id[0] != '<' || id[len(id)-1] != '>' {
 		return fmt.Errorf("bad message-id %q", truncate(id))
 	}
 	for i := 0; i < len(id); i++ {
-		if c := id[i]; c <= ' ' || c == 0x7f {
-			return fmt.Errorf("bad message-id %q: whitespace or control character", truncate(id))
+		if c := id[i]; c <= ' ' || c >= 0x7f {
+			return fmt.Errorf("bad message-id %q: not printable ASCII", truncate(id))
 		}
 	}
 	return nil
 }
 
 // ValidGroupName refuses names that would break LIST, Newsgroups or Xref:
-// empty, too long, whitespace, controls, commas and colons.
+// empty, too long, not UTF-8, whitespace, controls, commas and colons.
 func ValidGroupName(name string) error {
-	if name == "" || len(name) > MaxGroupNameLen {
+	if name == "" || len(name) > MaxGroupNameLen || !utf8.ValidString(name) {
 		return fmt.Errorf("bad group name %q", truncate(name))
 	}
 	for i := 0; i < len(name); i++ {

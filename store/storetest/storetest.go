@@ -195,7 +195,7 @@ func testGroups(t *testing.T, s store.Store) {
 	if all[1].High != 2 || all[0].Count != 0 || all[0].Low != 1 {
 		t.Fatalf("Groups marks: %+v", all)
 	}
-	for _, bad := range []string{"", "a b", "a,b", "a:b", "a\nb", strings.Repeat("x", 300)} {
+	for _, bad := range []string{"", "a b", "a,b", "a:b", "a\nb", "bad\xff", strings.Repeat("x", 300)} {
 		if err := s.EnsureGroup(ctx, bad, ""); err == nil {
 			t.Errorf("EnsureGroup(%q) accepted", bad)
 		}
@@ -1053,7 +1053,7 @@ func testChanges(t *testing.T, s store.Store) {
 func testBadInput(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	ensure(t, s, "g")
-	for _, id := range []string{"", "no-brackets", "<a b>", "<a\r\n>", "<" + strings.Repeat("x", 300) + ">"} {
+	for _, id := range []string{"", "no-brackets", "<a b>", "<a\r\n>", "<caf\xc3\xa9@x>", "<\x80@x>", "<" + strings.Repeat("x", 300) + ">"} {
 		a := Article(mid(1), 100, "g")
 		a.MessageID = id
 		if _, err := s.Insert(ctx, []*store.NewArticle{Article(mid(2), 100, "g"), a}, nil); err == nil {

@@ -1,0 +1,980 @@
+// Package postgres is the production store: PostgreSQL through jmoiron/sqlx
+// and lib/pq. Several front-ends may share one database: inserts wake the
+// others through LISTEN/NOTIFY, feed senders claim queue rows with FOR
+// UPDATE SKIP LOCKED, and jobs that must run once take an advisory lock.
+//
+// Article numbers are allocated under the group's row lock (UPDATE groups
+// ... RETURNING high), never from a sequence, so they commit in order and a
+// reader that remembers its high-water mark misses nothing.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/altcrypt/altcrypt/nntp"
+	"github.com/altcrypt/altcrypt/store"
+	"github.com/altcrypt/altcrypt/store/sqlutil"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// changesChannel is the NOTIFY channel inserts signal on.
+const changesChannel = "altcrypt_changes"
+
+// Store is the PostgreSQL implementation of store.Store.
+type Store struct {
+	db       *sqlx.DB
+	listener *pq.Listener
+	changes  chan struct{}
+	done     chan struct{}
+	wg       sync.WaitGroup
+	closeMu  sync.Once
+
+	groupIDs sync.Map // group name -> id; groups are never deleted
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open connects to dsn (lib/pq syntax: a postgres:// URL or key=value
+// pairs; it may set search_path or other options), applies pending
+// migrations and starts listening for other front-ends' inserts.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	db, err := sqlx.Open("postgres", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	db.SetMaxOpenConns(32)
+	db.SetMaxIdleConns(16)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("postgres: connect: %w", wrap(err))
+	}
+	if err := migrate(ctx, db); err != nil {
+		db.Close()
+		return nil, err
+	}
+	s := &Store{
+		db:      db,
+		changes: make(chan struct{}, 1),
+		done:    make(chan struct{}),
+	}
+	s.listener = pq.NewListener(dsn, 100*time.Millisecond, 10*time.Second, nil)
+	if err := s.listener.Listen(changesChannel); err != nil {
+		s.listener.Close()
+		db.Close()
+		return nil, fmt.Errorf("postgres: LISTEN: %w", wrap(err))
+	}
+	s.wg.Add(1)
+	go s.listen()
+	return s, nil
+}
+
+// listen turns notifications into wake-ups. A nil notification means the
+// listener reconnected and may have missed some: that is a wake-up too.
+func (s *Store) listen() {
+	defer s.wg.Done()
+	ping := time.NewTicker(90 * time.Second)
+	defer ping.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-s.listener.Notify:
+			s.notify()
+		case <-ping.C:
+			s.listener.Ping() // errors make the listener reconnect itself
+		}
+	}
+}
+
+// Close stops listening and closes the pool.
+func (s *Store) Close() error {
+	var err error
+	s.closeMu.Do(func() {
+		close(s.done)
+		err = s.listener.Close()
+		s.wg.Wait()
+		err = errors.Join(err, s.db.Close())
+	})
+	return err
+}
+
+// migrate applies the embedded migrations not yet recorded, in one
+// transaction under an advisory lock, so front-ends starting together do
+// not race.
+func migrate(ctx context.Context, db *sqlx.DB) error {
+	list, err := sqlutil.Migrations(migrations, "migrations")
+	if err != nil {
+		return fmt.Errorf("postgres: migrate: %w", err)
+	}
+	err = withTx(ctx, db, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, lockKey("migrate")); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version    integer     PRIMARY KEY,
+			name       text        NOT NULL,
+			applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
+			return err
+		}
+		for _, m := range list {
+			var n int
+			if err := tx.GetContext(ctx, &n, `SELECT count(*) FROM schema_migrations WHERE version = $1`, m.Version); err != nil {
+				return err
+			}
+			if n > 0 {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+				return fmt.Errorf("%s: %w", m.Name, err)
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.Version, m.Name); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: migrate: %w", err)
+	}
+	return nil
+}
+
+// withTx runs fn in a transaction and commits it, or rolls back if fn fails.
+func withTx(ctx context.Context, db *sqlx.DB, fn func(tx *sqlx.Tx) error) error {
+	tx, err := db.BeginTxx(ctx, nil)
+	if err != nil {
+		return wrap(err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return wrap(err)
+	}
+	return wrap(tx.Commit())
+}
+
+// lockKey maps a job name to an advisory lock key.
+func lockKey(job string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte("altcrypt/"))
+	h.Write([]byte(job))
+	return int64(h.Sum64())
+}
+
+// nullTime stores the zero time as NULL.
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t
+}
+
+func (s *Store) notify() {
+	select {
+	case s.changes <- struct{}{}:
+	default:
+	}
+}
+
+// Changes returns the Store's one wake-up channel (buffered, coalesced). It
+// fires after inserts by this Store and, through LISTEN/NOTIFY, by other
+// front-ends on the database, and after the listener reconnects (when
+// notifications may have been lost). Every call returns the same channel,
+// so a process with several consumers fans it out itself.
+func (s *Store) Changes() <-chan struct{} { return s.changes }
+
+// Exclusive runs fn while holding a session advisory lock on a pinned
+// connection; if another front-end holds it, fn does not run.
+func (s *Store) Exclusive(ctx context.Context, job string, fn func(ctx context.Context) error) (bool, error) {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return false, wrap(err)
+	}
+	defer conn.Close()
+	key := lockKey(job)
+	var got bool
+	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1)`, key).Scan(&got); err != nil {
+		return false, wrap(err)
+	}
+	if !got {
+		return false, nil
+	}
+	defer func() {
+		// A lost connection releases the lock by itself; a failed unlock
+		// only needs the connection gone, which Raw + ErrBadConn ensures.
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if _, err := conn.ExecContext(uctx, `SELECT pg_advisory_unlock($1)`, key); err != nil {
+			conn.Raw(func(any) error { return errBadConn })
+		}
+	}()
+	return true, fn(ctx)
+}
+
+// groupID returns the id of a group, or nntp.ErrNoSuchGroup.
+func (s *Store) groupID(ctx context.Context, name string) (int64, error) {
+	if v, ok := s.groupIDs.Load(name); ok {
+		return v.(int64), nil
+	}
+	var id int64
+	err := s.db.GetContext(ctx, &id, `SELECT id FROM groups WHERE name = $1`, name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nntp.ErrNoSuchGroup
+	}
+	if err != nil {
+		return 0, wrap(err)
+	}
+	s.groupIDs.Store(name, id)
+	return id, nil
+}
+
+// EnsureGroup creates the group or updates its description.
+func (s *Store) EnsureGroup(ctx context.Context, name, description string) error {
+	if err := sqlutil.ValidGroupName(name); err != nil {
+		return err
+	}
+	_, err := s.db.ExecContext(ctx, `INSERT INTO groups (name, created_at, description) VALUES ($1, $2, $3)
+		ON CONFLICT (name) DO UPDATE SET description = excluded.description`,
+		name, time.Now(), description)
+	return wrap(err)
+}
+
+type groupRow struct {
+	Name        string    `db:"name"`
+	Low         int64     `db:"low"`
+	High        int64     `db:"high"`
+	Count       int64     `db:"count"`
+	Status      string    `db:"status"`
+	CreatedAt   time.Time `db:"created_at"`
+	Description string    `db:"description"`
+}
+
+func (g groupRow) group() nntp.Group {
+	return nntp.Group{Name: g.Name, Low: g.Low, High: g.High, Count: g.Count, Status: g.Status,
+		Created: g.CreatedAt.UTC(), Description: g.Description}
+}
+
+const groupCols = `name, low, high, count, status, created_at, description`
+
+func (s *Store) selectGroups(ctx context.Context, query string, args ...any) ([]nntp.Group, error) {
+	var rows []groupRow
+	if err := s.db.SelectContext(ctx, &rows, query, args...); err != nil {
+		return nil, wrap(err)
+	}
+	out := make([]nntp.Group, len(rows))
+	for i, r := range rows {
+		out[i] = r.group()
+	}
+	return out, nil
+}
+
+// Groups lists every group, by name.
+func (s *Store) Groups(ctx context.Context) ([]nntp.Group, error) {
+	return s.selectGroups(ctx, `SELECT `+groupCols+` FROM groups ORDER BY name`)
+}
+
+// NewGroups lists the groups created at or after since, by name.
+func (s *Store) NewGroups(ctx context.Context, since time.Time) ([]nntp.Group, error) {
+	return s.selectGroups(ctx, `SELECT `+groupCols+` FROM groups WHERE created_at >= $1 ORDER BY name`, since)
+}
+
+// Group returns one group.
+func (s *Store) Group(ctx context.Context, name string) (nntp.Group, error) {
+	var g groupRow
+	err := s.db.GetContext(ctx, &g, `SELECT `+groupCols+` FROM groups WHERE name = $1`, name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nntp.Group{}, nntp.ErrNoSuchGroup
+	}
+	if err != nil {
+		return nntp.Group{}, wrap(err)
+	}
+	return g.group(), nil
+}
+
+// bounds turns a Range into inclusive SQL bounds; ok is false for an empty range.
+func bounds(r nntp.Range) (lo, hi int64, ok bool) {
+	lo, hi = r.Low, r.High
+	if hi < 0 {
+		hi = math.MaxInt64
+	}
+	if lo < 1 {
+		lo = 1
+	}
+	return lo, hi, lo <= hi
+}
+
+// Numbers lists the article numbers of group within r.
+func (s *Store) Numbers(ctx context.Context, group string, r nntp.Range) ([]int64, error) {
+	gid, err := s.groupID(ctx, group)
+	if err != nil {
+		return nil, err
+	}
+	lo, hi, ok := bounds(r)
+	if !ok {
+		return nil, nil
+	}
+	var out []int64
+	err = s.db.SelectContext(ctx, &out, `SELECT number FROM group_articles
+		WHERE group_id = $1 AND number BETWEEN $2 AND $3 ORDER BY number`, gid, lo, hi)
+	return out, wrap(err)
+}
+
+// overviewPage bounds how many rows one query reads, so that a slow fn
+// (a slow client) never holds a connection for long.
+const overviewPage = 1000
+
+const overviewCols = `number, subject, from_header, date, message_id, refs, bytes, lines, xref`
+
+type overviewRow struct {
+	Number     int64  `db:"number"`
+	Subject    string `db:"subject"`
+	From       string `db:"from_header"`
+	Date       string `db:"date"`
+	MessageID  string `db:"message_id"`
+	References string `db:"refs"`
+	Bytes      int64  `db:"bytes"`
+	Lines      int64  `db:"lines"`
+	Xref       string `db:"xref"`
+}
+
+func (o *overviewRow) overview() *nntp.Overview {
+	return &nntp.Overview{Number: o.Number, Subject: o.Subject, From: o.From, Date: o.Date,
+		MessageID: o.MessageID, References: o.References, Bytes: o.Bytes, Lines: o.Lines, Xref: o.Xref}
+}
+
+// Overview calls fn for each article of group within r, in number order.
+func (s *Store) Overview(ctx context.Context, group string, r nntp.Range, fn func(*nntp.Overview) error) error {
+	gid, err := s.groupID(ctx, group)
+	if err != nil {
+		return err
+	}
+	lo, hi, ok := bounds(r)
+	if !ok {
+		return nil
+	}
+	for {
+		var page []overviewRow
+		err := s.db.SelectContext(ctx, &page, `SELECT `+overviewCols+` FROM group_articles
+			WHERE group_id = $1 AND number BETWEEN $2 AND $3 ORDER BY number LIMIT $4`, gid, lo, hi, overviewPage)
+		if err != nil {
+			return wrap(err)
+		}
+		for i := range page {
+			if err := fn(page[i].overview()); err != nil {
+				return err
+			}
+		}
+		if len(page) < overviewPage {
+			return nil
+		}
+		lo = page[len(page)-1].Number + 1
+	}
+}
+
+// OverviewByID returns the overview of one article, with Number 0.
+func (s *Store) OverviewByID(ctx context.Context, messageID string) (*nntp.Overview, error) {
+	var o overviewRow
+	err := s.db.GetContext(ctx, &o, `SELECT ga.number, ga.subject, ga.from_header, ga.date, ga.message_id,
+			ga.refs, ga.bytes, ga.lines, ga.xref
+		FROM articles a JOIN group_articles ga ON ga.article_id = a.id
+		WHERE a.message_id = $1 ORDER BY ga.group_id LIMIT 1`, messageID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nntp.ErrNoSuchArticle
+	}
+	if err != nil {
+		return nil, wrap(err)
+	}
+	ov := o.overview()
+	ov.Number = 0
+	return ov, nil
+}
+
+type articleRow struct {
+	MessageID string `db:"message_id"`
+	Header    []byte `db:"header"`
+	Body      []byte `db:"body"`
+}
+
+// Article returns article n of group.
+func (s *Store) Article(ctx context.Context, group string, n int64) (*nntp.Article, error) {
+	gid, err := s.groupID(ctx, group)
+	if err != nil {
+		return nil, err
+	}
+	var a articleRow
+	err = s.db.GetContext(ctx, &a, `SELECT a.message_id, a.header, a.body
+		FROM group_articles ga JOIN articles a ON a.id = ga.article_id
+		WHERE ga.group_id = $1 AND ga.number = $2`, gid, n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nntp.ErrNoSuchArticle
+	}
+	if err != nil {
+		return nil, wrap(err)
+	}
+	return &nntp.Article{Number: n, MessageID: a.MessageID, Header: nonNil(a.Header), Body: nonNil(a.Body)}, nil
+}
+
+// ArticleByID returns an article by message-id, with Number 0.
+func (s *Store) ArticleByID(ctx context.Context, messageID string) (*nntp.Article, error) {
+	var a articleRow
+	err := s.db.GetContext(ctx, &a, `SELECT message_id, header, body FROM articles WHERE message_id = $1`, messageID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nntp.ErrNoSuchArticle
+	}
+	if err != nil {
+		return nil, wrap(err)
+	}
+	return &nntp.Article{MessageID: a.MessageID, Header: nonNil(a.Header), Body: nonNil(a.Body)}, nil
+}
+
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
+
+// Next returns the lowest number in group above n.
+func (s *Store) Next(ctx context.Context, group string, n int64) (int64, error) {
+	return s.step(ctx, group, `SELECT number FROM group_articles WHERE group_id = $1 AND number > $2 ORDER BY number LIMIT 1`, n, nntp.ErrNoNextArticle)
+}
+
+// Prev returns the highest number in group below n.
+func (s *Store) Prev(ctx context.Context, group string, n int64) (int64, error) {
+	return s.step(ctx, group, `SELECT number FROM group_articles WHERE group_id = $1 AND number < $2 ORDER BY number DESC LIMIT 1`, n, nntp.ErrNoPrevArticle)
+}
+
+func (s *Store) step(ctx context.Context, group, query string, n int64, none error) (int64, error) {
+	gid, err := s.groupID(ctx, group)
+	if err != nil {
+		return 0, err
+	}
+	var m int64
+	err = s.db.GetContext(ctx, &m, query, gid, n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, none
+	}
+	if err != nil {
+		return 0, wrap(err)
+	}
+	return m, nil
+}
+
+// NewNews lists (message-id, group) pairs of articles that arrived at or
+// after since, oldest first.
+func (s *Store) NewNews(ctx context.Context, since time.Time) ([]nntp.NewsEntry, error) {
+	var rows []struct {
+		MessageID string `db:"message_id"`
+		Group     string `db:"name"`
+	}
+	err := s.db.SelectContext(ctx, &rows, `SELECT ga.message_id, g.name
+		FROM groups g JOIN group_articles ga ON ga.group_id = g.id AND ga.arrived_at >= $1
+		ORDER BY ga.arrived_at, ga.article_id, g.name`, since)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	out := make([]nntp.NewsEntry, len(rows))
+	for i, r := range rows {
+		out[i] = nntp.NewsEntry{MessageID: r.MessageID, Group: r.Group}
+	}
+	return out, nil
+}
+
+// AddPending claims the body hash against replays and keeps the post, in
+// one transaction.
+func (s *Store) AddPending(ctx context.Context, p *store.Pending, replaySince time.Time) error {
+	if err := sqlutil.ValidPending(p); err != nil {
+		return err
+	}
+	received := p.Received
+	if received.IsZero() {
+		received = time.Now()
+	}
+	var id int64
+	err := withTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		var claimed []byte
+		err := tx.GetContext(ctx, &claimed, `INSERT INTO replay (body_hash, at) VALUES ($1, $2)
+			ON CONFLICT (body_hash) DO UPDATE SET at = excluded.at WHERE replay.at < $3
+			RETURNING body_hash`, p.BodyHash, received, replaySince)
+		if errors.Is(err, sql.ErrNoRows) {
+			return store.ErrReplay
+		}
+		if err != nil {
+			return err
+		}
+		return tx.GetContext(ctx, &id, `INSERT INTO pending (message_id, groups, subject, body, body_hash, received_at)
+			VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+			p.MessageID, pq.StringArray(p.Groups), []byte(p.Subject), nonNil(p.Body), p.BodyHash, received)
+	})
+	if err != nil {
+		return err
+	}
+	p.ID = id
+	return nil
+}
+
+// PendingArticles returns up to limit pending posts, oldest first.
+func (s *Store) PendingArticles(ctx context.Context, limit int) ([]*store.Pending, error) {
+	var rows []struct {
+		ID         int64          `db:"id"`
+		MessageID  string         `db:"message_id"`
+		Groups     pq.StringArray `db:"groups"`
+		Subject    string         `db:"subject"`
+		Body       []byte         `db:"body"`
+		BodyHash   []byte         `db:"body_hash"`
+		ReceivedAt time.Time      `db:"received_at"`
+	}
+	err := s.db.SelectContext(ctx, &rows, `SELECT id, message_id, groups, subject, body, body_hash, received_at
+		FROM pending ORDER BY received_at, id LIMIT $1`, limit)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	out := make([]*store.Pending, len(rows))
+	for i, r := range rows {
+		out[i] = &store.Pending{ID: r.ID, MessageID: r.MessageID, Groups: r.Groups,
+			Subject: r.Subject, Body: nonNil(r.Body), BodyHash: r.BodyHash, Received: r.ReceivedAt.UTC()}
+	}
+	return out, nil
+}
+
+// Insert stores articles in one transaction; see store.Store. Each table
+// is written with one statement over arrays (unnest), so a batch costs a
+// handful of round trips whatever its size, and the groups' row locks are
+// taken last, in id order, and held only for the numbering, the overview
+// insert and the commit.
+func (s *Store) Insert(ctx context.Context, arts []*store.NewArticle, release []int64) ([]store.InsertResult, error) {
+	for _, a := range arts {
+		if err := sqlutil.ValidNewArticle(a); err != nil {
+			return nil, err
+		}
+	}
+	if len(arts) == 0 && len(release) == 0 {
+		return []store.InsertResult{}, nil
+	}
+	now := time.Now()
+	plan, err := sqlutil.PlanInsert(arts, now)
+	if err != nil {
+		return nil, err
+	}
+	// Group ids are looked up outside the transaction (and cached): a
+	// group never goes away once created.
+	ids := make(map[string]int64)
+	for _, name := range plan.GroupNames(seq(len(arts))) {
+		gid, err := s.groupID(ctx, name)
+		if errors.Is(err, nntp.ErrNoSuchGroup) {
+			continue // not carried: skipped
+		}
+		if err != nil {
+			return nil, err
+		}
+		ids[name] = gid
+	}
+
+	var results []store.InsertResult
+	stored := 0
+	err = withTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		results = make([]store.InsertResult, len(arts))
+		stored = 0
+
+		// Claim the message-ids in the history, in sorted order so two
+		// batches never wait on each other in a cycle.
+		var keep []int
+		if len(arts) > 0 {
+			mids := make([]string, len(arts))
+			arrived := make([]time.Time, len(arts))
+			for i, a := range arts {
+				mids[i], arrived[i] = a.MessageID, plan.Arrived[i]
+			}
+			var claimed []string
+			if err := tx.SelectContext(ctx, &claimed, `INSERT INTO history (message_id, status, arrived_at)
+				SELECT m, 'stored', t FROM unnest($1::text[], $2::timestamptz[]) AS u(m, t) ORDER BY m
+				ON CONFLICT (message_id) DO NOTHING RETURNING message_id`,
+				pq.StringArray(mids), timeArray(arrived)); err != nil {
+				return err
+			}
+			fresh := make(map[string]bool, len(claimed))
+			for _, m := range claimed {
+				fresh[m] = true
+			}
+			for i, a := range arts {
+				if fresh[a.MessageID] {
+					delete(fresh, a.MessageID) // a repeat later in the batch is a duplicate
+					keep = append(keep, i)
+				} else {
+					results[i].Status = store.StatusDuplicate
+				}
+			}
+		}
+
+		aids := make(map[int]int64, len(keep))
+		if len(keep) > 0 {
+			var (
+				mids             = make([]string, len(keep))
+				headers, bodies  = make([][]byte, len(keep)), make([][]byte, len(keep))
+				sizes, lines     = make([]int64, len(keep)), make([]int64, len(keep))
+				arrived, expires = make([]time.Time, len(keep)), make([]*time.Time, len(keep))
+			)
+			for k, i := range keep {
+				a := arts[i]
+				mids[k], headers[k], bodies[k] = a.MessageID, nonNil(a.Header), nonNil(a.Body)
+				sizes[k], lines[k], arrived[k] = plan.Bytes[i], plan.Lines[i], plan.Arrived[i]
+				if !a.Expires.IsZero() {
+					expires[k] = &a.Expires
+				}
+			}
+			var rows []struct {
+				ID        int64  `db:"id"`
+				MessageID string `db:"message_id"`
+			}
+			if err := tx.SelectContext(ctx, &rows, `INSERT INTO articles
+				(message_id, header, body, bytes, lines, arrived_at, expires_at)
+				SELECT * FROM unnest($1::text[], $2::bytea[], $3::bytea[], $4::bigint[], $5::bigint[],
+					$6::timestamptz[], $7::timestamptz[])
+				RETURNING id, message_id`,
+				pq.StringArray(mids), pq.ByteaArray(headers), pq.ByteaArray(bodies), pq.Int64Array(sizes),
+				pq.Int64Array(lines), timeArray(arrived), nullTimeArray(expires)); err != nil {
+				return err
+			}
+			byMID := make(map[string]int64, len(rows))
+			for _, r := range rows {
+				byMID[r.MessageID] = r.ID
+			}
+			for _, i := range keep {
+				aids[i] = byMID[arts[i].MessageID]
+			}
+
+			var peers []string
+			var queued []int64
+			for _, i := range keep {
+				for _, p := range arts[i].Peers {
+					peers = append(peers, p)
+					queued = append(queued, aids[i])
+				}
+			}
+			if len(peers) > 0 {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO feed_queue (peer, article_id, next_try_at)
+					SELECT p, a, $3 FROM unnest($1::text[], $2::bigint[]) AS u(p, a)
+					ON CONFLICT (peer, article_id) DO NOTHING`,
+					pq.StringArray(peers), pq.Int64Array(queued), now); err != nil {
+					return err
+				}
+			}
+		}
+
+		if len(release) > 0 {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM pending WHERE id = ANY($1)`, pq.Int64Array(release)); err != nil {
+				return err
+			}
+		}
+
+		need := plan.Counts(keep, ids)
+		if len(need) > 0 {
+			if _, err := tx.ExecContext(ctx, `SELECT pg_notify($1, '')`, changesChannel); err != nil {
+				return err
+			}
+		}
+		// Number under the groups' row locks, taken in id order.
+		gids := make([]int64, 0, len(need))
+		for gid := range need {
+			gids = append(gids, gid)
+		}
+		slices.Sort(gids)
+		first := make(map[int64]int64, len(need))
+		for _, gid := range gids {
+			var high int64
+			if err := tx.GetContext(ctx, &high, `UPDATE groups SET high = high + $1, count = count + $1
+				WHERE id = $2 RETURNING high`, need[gid], gid); err != nil {
+				return err
+			}
+			first[gid] = high - need[gid] + 1
+		}
+		numbering := sqlutil.NewNumbering(first)
+		var ov overviewArrays
+		for _, i := range keep {
+			a := arts[i]
+			numbers, byID, xref := numbering.Take(plan.Groups[i], ids)
+			for _, gn := range byID {
+				ov.add(gn, aids[i], plan.Arrived[i], a, plan.Bytes[i], plan.Lines[i], xref)
+			}
+			results[i] = store.InsertResult{Status: store.StatusStored, ArticleID: aids[i], Numbers: numbers}
+			stored++
+		}
+		if len(ov.group) > 0 {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO group_articles
+				(group_id, number, article_id, arrived_at, subject, from_header, date, message_id, refs, bytes, lines, xref)
+				SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::timestamptz[], $5::bytea[], $6::bytea[],
+					$7::bytea[], $8::text[], $9::bytea[], $10::bigint[], $11::bigint[], $12::bytea[])`,
+				pq.Int64Array(ov.group), pq.Int64Array(ov.number), pq.Int64Array(ov.article), timeArray(ov.arrived),
+				byteaArray(ov.subject), byteaArray(ov.from), byteaArray(ov.date), pq.StringArray(ov.mid),
+				byteaArray(ov.refs), pq.Int64Array(ov.bytes), pq.Int64Array(ov.lines), byteaArray(ov.xref)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if stored > 0 {
+		s.notify()
+	}
+	return results, nil
+}
+
+// overviewArrays collects the columns of group_articles rows for unnest.
+type overviewArrays struct {
+	group, number, article, bytes, lines []int64
+	arrived                              []time.Time
+	subject, from, date, mid, refs, xref []string
+}
+
+func (o *overviewArrays) add(gn sqlutil.GroupNumber, aid int64, arrived time.Time, a *store.NewArticle, size, lines int64, xref string) {
+	o.group = append(o.group, gn.GroupID)
+	o.number = append(o.number, gn.Number)
+	o.article = append(o.article, aid)
+	o.arrived = append(o.arrived, arrived)
+	o.subject = append(o.subject, a.Subject)
+	o.from = append(o.from, a.From)
+	o.date = append(o.date, a.Date)
+	o.mid = append(o.mid, a.MessageID)
+	o.refs = append(o.refs, a.References)
+	o.bytes = append(o.bytes, size)
+	o.lines = append(o.lines, lines)
+	o.xref = append(o.xref, xref)
+}
+
+// byteaArray passes strings that may not be UTF-8 (header fields) as bytea[].
+func byteaArray(ss []string) pq.ByteaArray {
+	out := make(pq.ByteaArray, len(ss))
+	for i, s := range ss {
+		out[i] = []byte(s)
+	}
+	return out
+}
+
+func seq(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}
+
+// timeFormat is what PostgreSQL reads back to the microsecond.
+const timeFormat = "2006-01-02 15:04:05.999999Z07:00"
+
+// timeArray passes times as a text[] to cast to timestamptz[].
+func timeArray(ts []time.Time) pq.StringArray {
+	out := make(pq.StringArray, len(ts))
+	for i, t := range ts {
+		out[i] = t.Format(timeFormat)
+	}
+	return out
+}
+
+// nullTimeArray is timeArray with NULLs for nil.
+func nullTimeArray(ts []*time.Time) any {
+	out := make([]sql.NullString, len(ts))
+	for i, t := range ts {
+		if t != nil {
+			out[i] = sql.NullString{String: t.Format(timeFormat), Valid: true}
+		}
+	}
+	return pq.Array(out)
+}
+
+// Seen reports which message-ids are in the history.
+func (s *Store) Seen(ctx context.Context, messageIDs []string) (map[string]bool, error) {
+	seen := make(map[string]bool, len(messageIDs))
+	for _, id := range messageIDs {
+		seen[id] = false
+	}
+	if len(messageIDs) == 0 {
+		return seen, nil
+	}
+	var found []string
+	if err := s.db.SelectContext(ctx, &found, `SELECT message_id FROM history WHERE message_id = ANY($1)`,
+		pq.StringArray(messageIDs)); err != nil {
+		return nil, wrap(err)
+	}
+	for _, id := range found {
+		seen[id] = true
+	}
+	return seen, nil
+}
+
+// Remember adds refused message-ids to the history.
+func (s *Store) Remember(ctx context.Context, messageIDs []string, at time.Time) error {
+	if len(messageIDs) == 0 {
+		return nil
+	}
+	ids := slices.Clone(messageIDs)
+	slices.Sort(ids) // the same lock order as Insert's claims
+	_, err := s.db.ExecContext(ctx, `INSERT INTO history (message_id, status, arrived_at)
+		SELECT DISTINCT m, 'refused', $2::timestamptz FROM unnest($1::text[]) AS u(m) ORDER BY 1
+		ON CONFLICT (message_id) DO NOTHING`, pq.StringArray(ids), at)
+	return wrap(err)
+}
+
+// SpendStamp records a hashcash stamp once.
+func (s *Store) SpendStamp(ctx context.Context, stamp string, at time.Time) error {
+	var got string
+	err := s.db.GetContext(ctx, &got, `INSERT INTO hashcash (stamp, at) VALUES ($1, $2)
+		ON CONFLICT (stamp) DO NOTHING RETURNING stamp`, stamp, at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.ErrStampSpent
+	}
+	return wrap(err)
+}
+
+// expireChunk bounds the articles one expiry transaction removes.
+const expireChunk = 5000
+
+// Expire removes old articles, then old history, replay hashes and stamps.
+// An article also goes once its Expires time has passed. Run it under
+// Exclusive when several front-ends share the database.
+func (s *Store) Expire(ctx context.Context, articlesBefore, historyBefore time.Time) (store.ExpireStats, error) {
+	var st store.ExpireStats
+	now := time.Now()
+	for {
+		var n int
+		err := withTx(ctx, s.db, func(tx *sqlx.Tx) error {
+			var ids []int64
+			if err := tx.SelectContext(ctx, &ids, `SELECT id FROM articles
+				WHERE arrived_at < $1 OR expires_at < $2 LIMIT $3 FOR UPDATE SKIP LOCKED`,
+				articlesBefore, now, expireChunk); err != nil {
+				return err
+			}
+			n = len(ids)
+			if n == 0 {
+				return nil
+			}
+			var gids []int64
+			if err := tx.SelectContext(ctx, &gids, `DELETE FROM group_articles WHERE article_id = ANY($1) RETURNING group_id`,
+				pq.Int64Array(ids)); err != nil {
+				return err
+			}
+			// feed_queue rows go by cascade.
+			if _, err := tx.ExecContext(ctx, `DELETE FROM articles WHERE id = ANY($1)`, pq.Int64Array(ids)); err != nil {
+				return err
+			}
+			removed := make(map[int64]int64)
+			for _, gid := range gids {
+				removed[gid]++
+			}
+			keys := make([]int64, 0, len(removed))
+			for gid := range removed {
+				keys = append(keys, gid)
+			}
+			slices.Sort(keys)
+			// Lock the groups first (id order, like Insert), so the
+			// recount below sees every insert committed before it and
+			// none can slip in beside it.
+			if _, err := tx.ExecContext(ctx, `SELECT id FROM groups WHERE id = ANY($1) ORDER BY id FOR UPDATE`,
+				pq.Int64Array(keys)); err != nil {
+				return err
+			}
+			for _, gid := range keys {
+				if _, err := tx.ExecContext(ctx, `UPDATE groups SET count = count - $1,
+					low = COALESCE((SELECT min(number) FROM group_articles WHERE group_id = $2), high + 1)
+					WHERE id = $2`, removed[gid], gid); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return st, err
+		}
+		st.Articles += int64(n)
+		if n < expireChunk {
+			break
+		}
+	}
+	err := withTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM history h WHERE arrived_at < $1
+			AND NOT EXISTS (SELECT 1 FROM articles a WHERE a.message_id = h.message_id)`, historyBefore)
+		if err != nil {
+			return err
+		}
+		st.History, _ = res.RowsAffected()
+		if _, err := tx.ExecContext(ctx, `DELETE FROM replay WHERE at < $1`, historyBefore); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM hashcash WHERE at < $1`, historyBefore)
+		return err
+	})
+	return st, err
+}
+
+// ClaimQueue leases up to limit of peer's due articles, oldest first, in
+// one statement: rows another sender has locked are skipped.
+func (s *Store) ClaimQueue(ctx context.Context, peer string, limit int, lease time.Duration) ([]*store.Queued, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	now := time.Now()
+	var rows []struct {
+		ArticleID int64  `db:"article_id"`
+		Attempts  int    `db:"attempts"`
+		MessageID string `db:"message_id"`
+		Header    []byte `db:"header"`
+		Body      []byte `db:"body"`
+	}
+	err := s.db.SelectContext(ctx, &rows, `WITH c AS (
+			SELECT peer, article_id FROM feed_queue
+			WHERE peer = $1 AND next_try_at <= $2
+			ORDER BY next_try_at, article_id LIMIT $3
+			FOR UPDATE SKIP LOCKED
+		), u AS (
+			UPDATE feed_queue q SET lease = $4, next_try_at = $4, attempts = q.attempts + 1
+			FROM c WHERE q.peer = c.peer AND q.article_id = c.article_id
+			RETURNING q.article_id, q.attempts
+		)
+		SELECT u.article_id, u.attempts, a.message_id, a.header, a.body
+		FROM u JOIN articles a ON a.id = u.article_id ORDER BY u.article_id`,
+		peer, now, limit, now.Add(lease))
+	if err != nil {
+		return nil, wrap(err)
+	}
+	out := make([]*store.Queued, len(rows))
+	for i, r := range rows {
+		out[i] = &store.Queued{ArticleID: r.ArticleID, MessageID: r.MessageID, Header: nonNil(r.Header),
+			Body: nonNil(r.Body), Attempts: r.Attempts}
+	}
+	return out, nil
+}
+
+// AckQueue removes articles from peer's queue.
+func (s *Store) AckQueue(ctx context.Context, peer string, articleIDs []int64) error {
+	if len(articleIDs) == 0 {
+		return nil
+	}
+	_, err := s.db.ExecContext(ctx, `DELETE FROM feed_queue WHERE peer = $1 AND article_id = ANY($2)`,
+		peer, pq.Int64Array(articleIDs))
+	return wrap(err)
+}
+
+// RetryQueue makes leased articles due again at the given time.
+func (s *Store) RetryQueue(ctx context.Context, peer string, articleIDs []int64, at time.Time) error {
+	if len(articleIDs) == 0 {
+		return nil
+	}
+	_, err := s.db.ExecContext(ctx, `UPDATE feed_queue SET next_try_at = $3, lease = NULL
+		WHERE peer = $1 AND article_id = ANY($2)`, peer, pq.Int64Array(articleIDs), at)
+	return wrap(err)
+}
