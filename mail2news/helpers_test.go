@@ -124,7 +124,7 @@ func makeMails(t testing.TB, specs []mailSpec) [][]byte {
 	if err := os.WriteFile(specFile, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("python3", makeMailScript(), "--batch", specFile)
+	cmd := exec.Command(python3(), makeMailScript(), "--batch", specFile)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("makemail.py: %v\n%s", err, out)
 	}
@@ -139,3 +139,13 @@ func makeMails(t testing.TB, specs []mailSpec) [][]byte {
 
 // makeMailScript is the path of testdata/makemail.py from this package.
 func makeMailScript() string { return filepath.Join("testdata", "makemail.py") }
+
+// python3 is the interpreter for the test scripts: the system's, when there
+// is one, since a version manager's shim (pyenv) costs seconds per start on
+// a busy machine; else python3 from PATH.
+func python3() string {
+	if _, err := os.Stat("/usr/bin/python3"); err == nil {
+		return "/usr/bin/python3"
+	}
+	return "python3"
+}

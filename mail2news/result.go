@@ -155,7 +155,7 @@ func classifyPostError(err error) error {
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &nerr) && nerr.Timeout():
 		return &TempError{Msg: "news server timed out", Err: err}
 	}
-	return &TempError{Msg: "news server unreachable", Err: err}
+	return &TempError{Msg: "news server unreachable or connection lost", Err: err}
 }
 
 // serverReasonCode picks the reason code out of a 441 text such as
