@@ -1,0 +1,77 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const corpusDir = "../../../shared/corpus/openpgp"
+
+func TestDispatch(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := dispatch(context.Background(), []string{"help"}, nil, &out, &errb); code != 0 || !strings.Contains(out.String(), "check") {
+		t.Fatalf("help: %d %q", code, out.String())
+	}
+	out.Reset()
+	if code := dispatch(context.Background(), []string{"help", "check"}, nil, &out, &errb); code != 0 || !strings.Contains(out.String(), "--body") {
+		t.Fatalf("help check: %d %q", code, out.String())
+	}
+	for _, args := range [][]string{nil, {"frobnicate"}, {"check", "--no-such-flag"}, {"check", "--max-esks", "0"}} {
+		errb.Reset()
+		if code := dispatch(context.Background(), args, nil, &out, &errb); code != 2 || errb.Len() == 0 {
+			t.Errorf("%q: exit %d, stderr %q", args, code, errb.String())
+		}
+	}
+}
+
+// TestBinary builds the command and runs it as a process.
+func TestBinary(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "gateway")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	good := filepath.Join(corpusDir, "gpg-hidden-recipient-rsa.asc")
+	bad := filepath.Join(corpusDir, "armor-text-after.asc")
+	cases := []struct {
+		args  []string
+		stdin string
+		code  int
+		out   string
+	}{
+		{[]string{"check", "--body", good}, "", 0, good + ": accept\n"},
+		{[]string{"check", "--body", good, bad}, "", 1, bad + ": reject text-after-armor: "},
+		{[]string{"check", "--body", "--json", bad}, "", 1, `"code":"text-after-armor"`},
+		{[]string{"check", "--body", "--allow-visible-recipients=false", filepath.Join(corpusDir, "gpg-cv25519-one-recipient.asc")}, "", 1, "visible-recipient"},
+		{[]string{"check", "--body", filepath.Join(corpusDir, "missing.asc")}, "", 2, ""},
+		{[]string{"check"}, "Subject: no body separator\n", 1, "-: reject no-header-separator: "},
+		{[]string{"help"}, "", 0, "usage: gateway"},
+		{[]string{"bogus"}, "", 2, ""},
+	}
+	for _, c := range cases {
+		cmd := exec.Command(bin, c.args...)
+		cmd.Stdin = strings.NewReader(c.stdin)
+		var out bytes.Buffer
+		cmd.Stdout = &out
+		err := cmd.Run()
+		code := 0
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if code != c.code || !strings.Contains(out.String(), c.out) {
+			t.Errorf("%q: exit %d, want %d; stdout %q", c.args, code, c.code, out.String())
+		}
+	}
+	if _, err := os.Stat(bin); err != nil {
+		t.Fatal(err)
+	}
+}
