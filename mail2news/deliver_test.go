@@ -10,8 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/altcrypt/altcrypt/armor"
 	"github.com/altcrypt/altcrypt/nntp"
 	"github.com/altcrypt/altcrypt/nntp/nntpmem"
+
+	"github.com/altcrypt/altcrypt/mail2news/m2ntest"
 )
 
 func deliver(t *testing.T, gw *Gateway, mail []byte, recipients ...string) error {
@@ -27,11 +30,8 @@ func deliver(t *testing.T, gw *Gateway, mail []byte, recipients ...string) error
 func mailHeadersGone(t *testing.T, a storedArticle) {
 	t.Helper()
 	h := string(a.Header)
-	for _, leak := range []string{"Received:", "To:", "Date: Tue, 14 Nov 2023", "User-Agent:", "X-Mailer:", "Organization:",
-		"sender.example", "Alice", "alice", "192.0.2.7", "Thunderbird", "Delivered-To:", "X-Original-To:", "Return-Path:"} {
-		if strings.Contains(h, leak) {
-			t.Errorf("article %d header leaks %q:\n%s", a.Number, leak, h)
-		}
+	if leaks := m2ntest.HeaderLeaks(a.Header); len(leaks) > 0 {
+		t.Errorf("article %d header leaks %q:\n%s", a.Number, leaks, h)
 	}
 	if !strings.Contains(h, "From: Anonymous <nobody@invalid>") {
 		t.Errorf("article %d has another From:\n%s", a.Number, h)
@@ -44,24 +44,24 @@ func mailHeadersGone(t *testing.T, a storedArticle) {
 // TestDeliverInjection posts the kinds of mail real clients send through
 // the real injection backend on sqlite and reads the group back.
 func TestDeliverInjection(t *testing.T) {
-	srv := startInjectionServer(t)
-	gw := &Gateway{Config: Config{GroupFromAddress: true}, Poster: &NNTPPoster{Addr: srv.addr, Timeout: 10 * time.Second}}
+	srv := m2ntest.StartInjectionServer(t)
+	gw := &Gateway{Config: Config{GroupFromAddress: true}, Poster: &NNTPPoster{Addr: srv.Addr, Timeout: 10 * time.Second}}
 	tag := "0b07815eac0b4631e8814855af5bf9f5c691f36ddd47c7b4"
 	good := []mailSpec{
-		{kind: "inline", armors: [][]byte{encrypt(t)}, headers: []string{ng, "Subject: " + tag}},
-		{kind: "qp", armors: [][]byte{encrypt(t)}, sig: "Alice", headers: []string{ng}},
-		{kind: "base64", armors: [][]byte{encrypt(t)}, headers: []string{ng}},
-		{kind: "pgpmime", armors: [][]byte{encrypt(t)}},
-		{kind: "inline", armors: [][]byte{encrypt(t, "--comment", "leaky client 1.0")}, before: "Hello,", sig: "Alice Sender\n+1 555 0100", headers: []string{ng}},
+		{Kind: "inline", Armors: [][]byte{encrypt(t)}, Headers: []string{ng, "Subject: " + tag}},
+		{Kind: "qp", Armors: [][]byte{encrypt(t)}, Sig: "Alice", Headers: []string{ng}},
+		{Kind: "base64", Armors: [][]byte{encrypt(t)}, Headers: []string{ng}},
+		{Kind: "pgpmime", Armors: [][]byte{encrypt(t)}},
+		{Kind: "inline", Armors: [][]byte{encrypt(t, "--comment", "leaky client 1.0")}, Before: "Hello,", Sig: "Alice Sender\n+1 555 0100", Headers: []string{ng}},
 	}
 	bad := []struct {
 		spec   mailSpec
 		reason string
 	}{
-		{mailSpec{kind: "inline", armors: [][]byte{encrypt(t), encrypt(t)}, headers: []string{ng}}, ReasonTwoMessages},
-		{mailSpec{kind: "inline", before: "no ciphertext here", headers: []string{ng}}, ReasonNoCiphertext},
-		{mailSpec{kind: "inline", armors: [][]byte{encrypt(t)}, headers: []string{ng, "Control: cancel <a@b>"}}, ReasonControl},
-		{mailSpec{kind: "inline", armors: [][]byte{encrypt(t)}, headers: []string{"Newsgroups: alt.test", "To: postmaster@gw.example"}}, ReasonGroup},
+		{mailSpec{Kind: "inline", Armors: [][]byte{encrypt(t), encrypt(t)}, Headers: []string{ng}}, ReasonTwoMessages},
+		{mailSpec{Kind: "inline", Before: "no ciphertext here", Headers: []string{ng}}, ReasonNoCiphertext},
+		{mailSpec{Kind: "inline", Armors: [][]byte{encrypt(t)}, Headers: []string{ng, "Control: cancel <a@b>"}}, ReasonControl},
+		{mailSpec{Kind: "inline", Armors: [][]byte{encrypt(t)}, Headers: []string{"Newsgroups: alt.test", "To: postmaster@gw.example"}}, ReasonGroup},
 	}
 	specs := append([]mailSpec(nil), good...)
 	for _, b := range bad {
@@ -71,7 +71,7 @@ func TestDeliverInjection(t *testing.T) {
 
 	for i := range good {
 		if err := deliver(t, gw, mails[i]); err != nil {
-			t.Fatalf("good mail %d (%s): %v", i, good[i].kind, err)
+			t.Fatalf("good mail %d (%s): %v", i, good[i].Kind, err)
 		}
 	}
 	for i, b := range bad {
@@ -81,7 +81,7 @@ func TestDeliverInjection(t *testing.T) {
 			t.Fatalf("bad mail %d: got %v, want refusal %s", i, err, b.reason)
 		}
 	}
-	arts := readGroup(t, srv.addr, DefaultGroup)
+	arts := readGroup(t, srv.Addr, DefaultGroup)
 	if len(arts) != len(good) {
 		t.Fatalf("%d articles in the group, want %d", len(arts), len(good))
 	}
@@ -106,7 +106,7 @@ func TestDeliverInjection(t *testing.T) {
 	if !errors.Is(err, ErrAlreadyPosted) || ExitCode(err) != ExitOK {
 		t.Fatalf("second delivery of the same mail: %v (exit %d)", err, ExitCode(err))
 	}
-	if n := len(readGroup(t, srv.addr, DefaultGroup)); n != len(good) {
+	if n := len(readGroup(t, srv.Addr, DefaultGroup)); n != len(good) {
 		t.Fatalf("%d articles after the replay, want %d", n, len(good))
 	}
 
@@ -114,7 +114,7 @@ func TestDeliverInjection(t *testing.T) {
 	// gate, so the server's 441 reason is what comes back.
 	raw := &Gateway{Config: Config{Canonicalize: func(b []byte) ([]byte, error) { return b, nil }}, Poster: gw.Poster}
 	stored := gpgRun(t, []byte("not encrypted\n"), "--store", "--armor")
-	err = deliver(t, raw, makeMail(t, mailSpec{kind: "inline", armors: [][]byte{stored}, headers: []string{ng}}))
+	err = deliver(t, raw, makeMail(t, mailSpec{Kind: "inline", Armors: [][]byte{stored}, Headers: []string{ng}}))
 	var r *Refusal
 	if !errors.As(err, &r) || ExitCode(err) != ExitDataErr || r.Code == ReasonServerRefused {
 		t.Fatalf("server refusal: %v", err)
@@ -122,18 +122,18 @@ func TestDeliverInjection(t *testing.T) {
 	t.Logf("server refusal: %v", err)
 
 	// Server down: try again later, nothing lost.
-	srv.stop()
-	later := makeMail(t, mailSpec{kind: "inline", armors: [][]byte{encrypt(t)}, headers: []string{ng}})
+	srv.Stop()
+	later := makeMail(t, mailSpec{Kind: "inline", Armors: [][]byte{encrypt(t)}, Headers: []string{ng}})
 	err = deliver(t, gw, later)
 	var te *TempError
 	if !errors.As(err, &te) || ExitCode(err) != ExitTempFail {
 		t.Fatalf("server down: %v (exit %d)", err, ExitCode(err))
 	}
-	srv.start()
+	srv.Start()
 	if err := deliver(t, gw, later); err != nil {
 		t.Fatalf("after restart: %v", err)
 	}
-	if n := len(readGroup(t, srv.addr, DefaultGroup)); n != len(good)+1 {
+	if n := len(readGroup(t, srv.Addr, DefaultGroup)); n != len(good)+1 {
 		t.Fatalf("%d articles after the retry, want %d", n, len(good)+1)
 	}
 }
@@ -142,14 +142,14 @@ func TestDeliverInjection(t *testing.T) {
 // "." through NNTPPoster and reads it back unchanged.
 func TestPosterDotStuffing(t *testing.T) {
 	mem := nntpmem.New(DefaultGroup)
-	srv := startMemServer(t, mem, nil)
-	p := &NNTPPoster{Addr: srv.addr, Timeout: 10 * time.Second}
+	srv := m2ntest.StartNewsServer(t, mem, nil)
+	p := &NNTPPoster{Addr: srv.Addr, Timeout: 10 * time.Second}
 	body := ".starts with a dot\r\n..two dots\r\n.\r\nlast\r\n"
 	art := "Newsgroups: " + DefaultGroup + "\r\nSubject: dots\r\nFrom: " + AnonymousFrom + "\r\n\r\n" + body
 	if err := p.Post(context.Background(), []byte(art)); err != nil {
 		t.Fatal(err)
 	}
-	arts := readGroup(t, srv.addr, DefaultGroup)
+	arts := readGroup(t, srv.Addr, DefaultGroup)
 	if len(arts) != 1 || string(arts[0].Body) != body {
 		t.Fatalf("body came back as %q, want %q", arts[0].Body, body)
 	}
@@ -158,13 +158,13 @@ func TestPosterDotStuffing(t *testing.T) {
 // TestPosterServerAnswers covers the answers of the server that are not
 // about the mail: each defers it.
 func TestPosterServerAnswers(t *testing.T) {
-	mail := makeMail(t, mailSpec{kind: "inline", armors: [][]byte{encrypt(t)}, headers: []string{ng}})
+	mail := makeMail(t, mailSpec{Kind: "inline", Armors: [][]byte{encrypt(t)}, Headers: []string{ng}})
 
 	t.Run("temporary failure 441", func(t *testing.T) {
 		mem := nntpmem.New(DefaultGroup)
 		mem.Check = func([]byte) error { return nntp.ErrTryLater }
-		srv := startMemServer(t, mem, nil)
-		err := deliver(t, &Gateway{Poster: &NNTPPoster{Addr: srv.addr}}, mail)
+		srv := m2ntest.StartNewsServer(t, mem, nil)
+		err := deliver(t, &Gateway{Poster: &NNTPPoster{Addr: srv.Addr}}, mail)
 		if ExitCode(err) != ExitTempFail {
 			t.Fatalf("got %v, want a temporary failure", err)
 		}
@@ -172,8 +172,8 @@ func TestPosterServerAnswers(t *testing.T) {
 	t.Run("posting not permitted", func(t *testing.T) {
 		mem := nntpmem.New(DefaultGroup)
 		mem.Anonymous = nntp.Permissions{}
-		srv := startMemServer(t, mem, nil)
-		err := deliver(t, &Gateway{Poster: &NNTPPoster{Addr: srv.addr}}, mail)
+		srv := m2ntest.StartNewsServer(t, mem, nil)
+		err := deliver(t, &Gateway{Poster: &NNTPPoster{Addr: srv.Addr}}, mail)
 		if ExitCode(err) != ExitTempFail {
 			t.Fatalf("got %v, want a temporary failure", err)
 		}
@@ -183,31 +183,31 @@ func TestPosterServerAnswers(t *testing.T) {
 		mem.Anonymous = nntp.Permissions{}
 		mem.Check = bodyCheck
 		mem.AddUser("gateway", "s3cret")
-		srv := startMemServer(t, mem, nil)
-		err := deliver(t, &Gateway{Poster: &NNTPPoster{Addr: srv.addr, User: "gateway", Password: "wrong"}}, mail)
+		srv := m2ntest.StartNewsServer(t, mem, nil)
+		err := deliver(t, &Gateway{Poster: &NNTPPoster{Addr: srv.Addr, User: "gateway", Password: "wrong"}}, mail)
 		if ExitCode(err) != ExitTempFail {
 			t.Fatalf("wrong password: got %v, want a temporary failure", err)
 		}
-		if err := deliver(t, &Gateway{Poster: &NNTPPoster{Addr: srv.addr, User: "gateway", Password: "s3cret"}}, mail); err != nil {
+		if err := deliver(t, &Gateway{Poster: &NNTPPoster{Addr: srv.Addr, User: "gateway", Password: "s3cret"}}, mail); err != nil {
 			t.Fatalf("right password: %v", err)
 		}
 	})
 	t.Run("starttls", func(t *testing.T) {
-		serverTLS, pool, _, _ := selfSigned(t)
+		serverTLS, pool, _, _ := m2ntest.SelfSigned(t)
 		mem := nntpmem.New(DefaultGroup)
 		mem.Check = bodyCheck
-		srv := startMemServer(t, mem, serverTLS)
-		if err := deliver(t, &Gateway{Poster: &NNTPPoster{Addr: srv.addr, TLS: &tls.Config{RootCAs: pool}}}, mail); err != nil {
+		srv := m2ntest.StartNewsServer(t, mem, serverTLS)
+		if err := deliver(t, &Gateway{Poster: &NNTPPoster{Addr: srv.Addr, TLS: &tls.Config{RootCAs: pool}}}, mail); err != nil {
 			t.Fatalf("with STARTTLS: %v", err)
 		}
 		// An untrusted certificate defers the mail rather than post in
 		// clear or bounce.
-		err := deliver(t, &Gateway{Poster: &NNTPPoster{Addr: srv.addr, TLS: &tls.Config{}}}, mail)
+		err := deliver(t, &Gateway{Poster: &NNTPPoster{Addr: srv.Addr, TLS: &tls.Config{}}}, mail)
 		if ExitCode(err) != ExitTempFail {
 			t.Fatalf("untrusted certificate: got %v, want a temporary failure", err)
 		}
-		plain := startMemServer(t, nntpmem.New(DefaultGroup), nil)
-		err = deliver(t, &Gateway{Poster: &NNTPPoster{Addr: plain.addr, TLS: &tls.Config{RootCAs: pool}}}, mail)
+		plain := m2ntest.StartNewsServer(t, nntpmem.New(DefaultGroup), nil)
+		err = deliver(t, &Gateway{Poster: &NNTPPoster{Addr: plain.Addr, TLS: &tls.Config{RootCAs: pool}}}, mail)
 		if ExitCode(err) != ExitTempFail {
 			t.Fatalf("server without STARTTLS: got %v, want a temporary failure", err)
 		}
@@ -232,4 +232,18 @@ func TestPosterServerAnswers(t *testing.T) {
 			t.Fatalf("got %v, want a temporary failure", err)
 		}
 	})
+}
+
+// bodyCheck vets nntpmem posts the way injection does: the body must pass
+// the armor gate.
+func bodyCheck(raw []byte) error {
+	_, body := m2ntest.SplitArticle(raw)
+	if _, err := armor.Check(body, armor.DefaultPolicy()); err != nil {
+		var ae *armor.Error
+		if errors.As(err, &ae) {
+			return &nntp.Error{Code: 441, Msg: ae.Error(), Err: nntp.ErrRejected}
+		}
+		return err
+	}
+	return nil
 }

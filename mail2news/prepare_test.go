@@ -26,43 +26,43 @@ func TestPrepare(t *testing.T) {
 		recipients []string
 		reason     string // "" = accepted; "*" = refused by the armor gate (any code)
 	}{
-		{name: "inline", mail: mailSpec{kind: "inline", armors: [][]byte{a1}, headers: []string{ng}}},
-		{name: "quoted-printable", mail: mailSpec{kind: "qp", armors: [][]byte{a1}, headers: []string{ng}}},
-		{name: "base64", mail: mailSpec{kind: "base64", armors: [][]byte{a1}, headers: []string{ng}}},
-		{name: "pgp-mime", mail: mailSpec{kind: "pgpmime", armors: [][]byte{a1}, headers: []string{ng}}},
-		{name: "alternative plain and html", mail: mailSpec{kind: "alternative", armors: [][]byte{a1}, headers: []string{ng}}},
-		{name: "asc attachment", mail: mailSpec{kind: "attachment", armors: [][]byte{a1}, headers: []string{ng}}},
-		{name: "text around and mail signature", mail: mailSpec{kind: "inline", armors: [][]byte{a1}, before: "Hi,\nhere it is.", sig: "Alice\nhttps://alice.example", headers: []string{ng}}},
-		{name: "mail signature, quoted-printable", mail: mailSpec{kind: "qp", armors: [][]byte{a1}, sig: "Alice", headers: []string{ng}}},
-		{name: "armor headers are stripped", mail: mailSpec{kind: "inline", armors: [][]byte{withComment}, headers: []string{ng}}},
-		{name: "hidden recipient", mail: mailSpec{kind: "inline", armors: [][]byte{hidden}, headers: []string{ng}}},
-		{name: "mbox From line first", raw: append([]byte("From alice@sender.example Wed Nov 25 10:00:00 2026\n"), makeMail(t, mailSpec{kind: "inline", armors: [][]byte{a1}, headers: []string{ng}})...)},
+		{name: "inline", mail: mailSpec{Kind: "inline", Armors: [][]byte{a1}, Headers: []string{ng}}},
+		{name: "quoted-printable", mail: mailSpec{Kind: "qp", Armors: [][]byte{a1}, Headers: []string{ng}}},
+		{name: "base64", mail: mailSpec{Kind: "base64", Armors: [][]byte{a1}, Headers: []string{ng}}},
+		{name: "pgp-mime", mail: mailSpec{Kind: "pgpmime", Armors: [][]byte{a1}, Headers: []string{ng}}},
+		{name: "alternative plain and html", mail: mailSpec{Kind: "alternative", Armors: [][]byte{a1}, Headers: []string{ng}}},
+		{name: "asc attachment", mail: mailSpec{Kind: "attachment", Armors: [][]byte{a1}, Headers: []string{ng}}},
+		{name: "text around and mail signature", mail: mailSpec{Kind: "inline", Armors: [][]byte{a1}, Before: "Hi,\nhere it is.", Sig: "Alice\nhttps://alice.example", Headers: []string{ng}}},
+		{name: "mail signature, quoted-printable", mail: mailSpec{Kind: "qp", Armors: [][]byte{a1}, Sig: "Alice", Headers: []string{ng}}},
+		{name: "armor headers are stripped", mail: mailSpec{Kind: "inline", Armors: [][]byte{withComment}, Headers: []string{ng}}},
+		{name: "hidden recipient", mail: mailSpec{Kind: "inline", Armors: [][]byte{hidden}, Headers: []string{ng}}},
+		{name: "mbox From line first", raw: append([]byte("From alice@sender.example Wed Nov 25 10:00:00 2026\n"), makeMail(t, mailSpec{Kind: "inline", Armors: [][]byte{a1}, Headers: []string{ng}})...)},
 
-		{name: "two armored blocks", mail: mailSpec{kind: "inline", armors: [][]byte{a1, a2}, headers: []string{ng}}, reason: ReasonTwoMessages},
-		{name: "two blocks in base64", mail: mailSpec{kind: "base64", armors: [][]byte{a1, a2}, headers: []string{ng}}, reason: ReasonTwoMessages},
-		{name: "no ciphertext", mail: mailSpec{kind: "inline", before: "just a note, nothing encrypted", headers: []string{ng}}, reason: ReasonNoCiphertext},
-		{name: "clearsigned text only", mail: mailSpec{kind: "inline", armors: [][]byte{clearsigned}, headers: []string{ng}}, reason: ReasonSignatureOnly},
-		{name: "signature block only", mail: mailSpec{kind: "inline", armors: [][]byte{detached}, headers: []string{ng}}, reason: ReasonSignatureOnly},
-		{name: "message with a signature block beside it", mail: mailSpec{kind: "inline", armors: [][]byte{a1, detached}, headers: []string{ng}}, reason: ReasonOtherBlock},
-		{name: "stored, not encrypted", mail: mailSpec{kind: "inline", armors: [][]byte{stored}, headers: []string{ng}}, reason: "*"},
-		{name: "quoted armor", mail: mailSpec{kind: "inline", before: quoted, headers: []string{ng}}, reason: "*"},
-		{name: "control header", mail: mailSpec{kind: "inline", armors: [][]byte{a1}, headers: []string{ng, "Control: cancel <x@y>"}}, reason: ReasonControl},
-		{name: "supersedes header", mail: mailSpec{kind: "inline", armors: [][]byte{a1}, headers: []string{ng, "Supersedes: <x@y>"}}, reason: ReasonControl},
-		{name: "group not carried", mail: mailSpec{kind: "inline", armors: [][]byte{a1}, headers: []string{"Newsgroups: alt.test"}}, reason: ReasonGroup},
-		{name: "crosspost to a group not carried", mail: mailSpec{kind: "inline", armors: [][]byte{a1}, headers: []string{"Newsgroups: alt.crypt.messages, alt.test"}}, reason: ReasonGroup},
-		{name: "no group", mail: mailSpec{kind: "inline", armors: [][]byte{a1}}, reason: ReasonNoGroup},
-		{name: "too large", mail: mailSpec{kind: "inline", armors: [][]byte{a1}, headers: []string{ng}}, cfg: Config{MaxSize: 500}, reason: ReasonTooLarge},
+		{name: "two armored blocks", mail: mailSpec{Kind: "inline", Armors: [][]byte{a1, a2}, Headers: []string{ng}}, reason: ReasonTwoMessages},
+		{name: "two blocks in base64", mail: mailSpec{Kind: "base64", Armors: [][]byte{a1, a2}, Headers: []string{ng}}, reason: ReasonTwoMessages},
+		{name: "no ciphertext", mail: mailSpec{Kind: "inline", Before: "just a note, nothing encrypted", Headers: []string{ng}}, reason: ReasonNoCiphertext},
+		{name: "clearsigned text only", mail: mailSpec{Kind: "inline", Armors: [][]byte{clearsigned}, Headers: []string{ng}}, reason: ReasonSignatureOnly},
+		{name: "signature block only", mail: mailSpec{Kind: "inline", Armors: [][]byte{detached}, Headers: []string{ng}}, reason: ReasonSignatureOnly},
+		{name: "message with a signature block beside it", mail: mailSpec{Kind: "inline", Armors: [][]byte{a1, detached}, Headers: []string{ng}}, reason: ReasonOtherBlock},
+		{name: "stored, not encrypted", mail: mailSpec{Kind: "inline", Armors: [][]byte{stored}, Headers: []string{ng}}, reason: "*"},
+		{name: "quoted armor", mail: mailSpec{Kind: "inline", Before: quoted, Headers: []string{ng}}, reason: "*"},
+		{name: "control header", mail: mailSpec{Kind: "inline", Armors: [][]byte{a1}, Headers: []string{ng, "Control: cancel <x@y>"}}, reason: ReasonControl},
+		{name: "supersedes header", mail: mailSpec{Kind: "inline", Armors: [][]byte{a1}, Headers: []string{ng, "Supersedes: <x@y>"}}, reason: ReasonControl},
+		{name: "group not carried", mail: mailSpec{Kind: "inline", Armors: [][]byte{a1}, Headers: []string{"Newsgroups: alt.test"}}, reason: ReasonGroup},
+		{name: "crosspost to a group not carried", mail: mailSpec{Kind: "inline", Armors: [][]byte{a1}, Headers: []string{"Newsgroups: alt.crypt.messages, alt.test"}}, reason: ReasonGroup},
+		{name: "no group", mail: mailSpec{Kind: "inline", Armors: [][]byte{a1}}, reason: ReasonNoGroup},
+		{name: "too large", mail: mailSpec{Kind: "inline", Armors: [][]byte{a1}, Headers: []string{ng}}, cfg: Config{MaxSize: 500}, reason: ReasonTooLarge},
 
-		{name: "group from To", mail: mailSpec{kind: "inline", armors: [][]byte{a1}}, cfg: Config{GroupFromAddress: true}},
-		{name: "group from envelope recipient", mail: mailSpec{kind: "inline", armors: [][]byte{a1}, headers: []string{"To: someone@else.example"}},
+		{name: "group from To", mail: mailSpec{Kind: "inline", Armors: [][]byte{a1}}, cfg: Config{GroupFromAddress: true}},
+		{name: "group from envelope recipient", mail: mailSpec{Kind: "inline", Armors: [][]byte{a1}, Headers: []string{"To: someone@else.example"}},
 			cfg: Config{GroupFromAddress: true}, recipients: []string{"mail2news-alt.crypt.messages@gw.example"}},
-		{name: "bare group as local part", mail: mailSpec{kind: "inline", armors: [][]byte{a1}, headers: []string{"To: someone@else.example"}},
+		{name: "bare group as local part", mail: mailSpec{Kind: "inline", Armors: [][]byte{a1}, Headers: []string{"To: someone@else.example"}},
 			cfg: Config{GroupFromAddress: true}, recipients: []string{"alt.crypt.messages@gw.example"}},
-		{name: "envelope group not carried", mail: mailSpec{kind: "inline", armors: [][]byte{a1}, headers: []string{ng}},
+		{name: "envelope group not carried", mail: mailSpec{Kind: "inline", Armors: [][]byte{a1}, Headers: []string{ng}},
 			cfg: Config{GroupFromAddress: true}, recipients: []string{"mail2news-alt.test@gw.example"}, reason: ReasonGroup},
-		{name: "address names no group, header does", mail: mailSpec{kind: "inline", armors: [][]byte{a1}, headers: []string{ng, "To: postmaster@gw.example"}},
+		{name: "address names no group, header does", mail: mailSpec{Kind: "inline", Armors: [][]byte{a1}, Headers: []string{ng, "To: postmaster@gw.example"}},
 			cfg: Config{GroupFromAddress: true}},
-		{name: "other groups configured", mail: mailSpec{kind: "inline", armors: [][]byte{a1}, headers: []string{"Newsgroups: alt.test"}},
+		{name: "other groups configured", mail: mailSpec{Kind: "inline", Armors: [][]byte{a1}, Headers: []string{"Newsgroups: alt.test"}},
 			cfg: Config{Groups: []string{"alt.test", "alt.crypt.messages"}}},
 	}
 	var specs []mailSpec
@@ -145,7 +145,7 @@ func TestSubject(t *testing.T) {
 
 func TestSubjectPassedOn(t *testing.T) {
 	tag := "0b07815eac0b4631e8814855af5bf9f5c691f36ddd47c7b4"
-	post, err := Prepare(Config{}, makeMail(t, mailSpec{kind: "inline", armors: [][]byte{encrypt(t)}, headers: []string{ng, "Subject: " + tag}}), nil)
+	post, err := Prepare(Config{}, makeMail(t, mailSpec{Kind: "inline", Armors: [][]byte{encrypt(t)}, Headers: []string{ng, "Subject: " + tag}}), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/emersion/go-smtp"
+
+	"github.com/altcrypt/altcrypt/mail2news/m2ntest"
 )
 
 // smtpListener is a gateway SMTP server on 127.0.0.1 with its log.
@@ -77,7 +79,7 @@ type smtpResult struct {
 func sendSMTP(t *testing.T, l *smtpListener, to []string, extra []string, mails ...[]byte) []smtpResult {
 	t.Helper()
 	dir := t.TempDir()
-	args := []string{filepath.Join("testdata", "sendmail.py"), "--port", l.port}
+	args := []string{m2ntest.Script("sendmail.py"), "--port", l.port}
 	for _, a := range to {
 		args = append(args, "--to", a)
 	}
@@ -113,16 +115,16 @@ func sendSMTP(t *testing.T, l *smtpListener, to []string, extra []string, mails 
 const rcpt = "mail2news-alt.crypt.messages@gw.example"
 
 func TestSMTP(t *testing.T) {
-	news := startInjectionServer(t)
-	serverTLS, _, certFile, _ := selfSigned(t)
-	l := startSMTP(t, news.addr, Config{GroupFromAddress: true}, SMTPOptions{TLS: serverTLS})
+	news := m2ntest.StartInjectionServer(t)
+	serverTLS, _, certFile, _ := m2ntest.SelfSigned(t)
+	l := startSMTP(t, news.Addr, Config{GroupFromAddress: true}, SMTPOptions{TLS: serverTLS})
 
 	mails := makeMails(t, []mailSpec{
-		{kind: "inline", armors: [][]byte{encrypt(t)}, sig: "Alice"},
-		{kind: "pgpmime", armors: [][]byte{encrypt(t)}},
-		{kind: "inline", armors: [][]byte{encrypt(t), encrypt(t)}},
-		{kind: "base64", before: "nothing encrypted"},
-		{kind: "inline", armors: [][]byte{encrypt(t)}},
+		{Kind: "inline", Armors: [][]byte{encrypt(t)}, Sig: "Alice"},
+		{Kind: "pgpmime", Armors: [][]byte{encrypt(t)}},
+		{Kind: "inline", Armors: [][]byte{encrypt(t), encrypt(t)}},
+		{Kind: "base64", Before: "nothing encrypted"},
+		{Kind: "inline", Armors: [][]byte{encrypt(t)}},
 	})
 	res := sendSMTP(t, l, []string{rcpt}, []string{"--starttls", "--cafile", certFile}, mails[:4]...)
 	want := []struct {
@@ -134,7 +136,7 @@ func TestSMTP(t *testing.T) {
 			t.Errorf("mail %d: %+v, want %d %s over TLS", i, res[i], w.code, w.reason)
 		}
 	}
-	arts := readGroup(t, news.addr, DefaultGroup)
+	arts := readGroup(t, news.Addr, DefaultGroup)
 	if len(arts) != 2 {
 		t.Fatalf("%d articles, want 2", len(arts))
 	}
@@ -150,26 +152,26 @@ func TestSMTP(t *testing.T) {
 
 	// The news server is down during DATA: 451, nothing posted; the
 	// client's retry later goes through.
-	news.stop()
+	news.Stop()
 	res = sendSMTP(t, l, []string{rcpt}, nil, mails[4])
 	if res[0].Code != 451 {
 		t.Errorf("news server down: %+v, want 451", res[0])
 	}
-	news.start()
-	if n := len(readGroup(t, news.addr, DefaultGroup)); n != 2 {
+	news.Start()
+	if n := len(readGroup(t, news.Addr, DefaultGroup)); n != 2 {
 		t.Fatalf("%d articles after the failed delivery, want 2", n)
 	}
 	res = sendSMTP(t, l, []string{rcpt}, nil, mails[4])
 	if res[0].Code != 250 {
 		t.Errorf("retry: %+v, want 250", res[0])
 	}
-	if n := len(readGroup(t, news.addr, DefaultGroup)); n != 3 {
+	if n := len(readGroup(t, news.Addr, DefaultGroup)); n != 3 {
 		t.Fatalf("%d articles after the retry, want 3", n)
 	}
 
 	// The news server's address may be logged (it is configuration); the
 	// client's may not.
-	if logs := strings.ReplaceAll(l.logs.String(), news.addr, "NEWS"); strings.Contains(logs, "127.0.0.1") || strings.Contains(logs, "sender.example") || strings.Contains(logs, "gw.example") {
+	if logs := strings.ReplaceAll(l.logs.String(), news.Addr, "NEWS"); strings.Contains(logs, "127.0.0.1") || strings.Contains(logs, "sender.example") || strings.Contains(logs, "gw.example") {
 		t.Errorf("addresses in the log without --log-addresses:\n%s", logs)
 	}
 }
@@ -177,25 +179,25 @@ func TestSMTP(t *testing.T) {
 // TestSMTPCutDuringPost cuts the NNTP connection while the article is being
 // sent: the SMTP client gets 451, and the group holds nothing of it.
 func TestSMTPCutDuringPost(t *testing.T) {
-	news := startInjectionServer(t)
-	cut := cuttingProxy(t, news.addr, []byte("-----END PGP MESSAGE-----"))
+	news := m2ntest.StartInjectionServer(t)
+	cut := cuttingProxy(t, news.Addr, []byte("-----END PGP MESSAGE-----"))
 	l := startSMTP(t, cut, Config{GroupFromAddress: true}, SMTPOptions{})
-	mail := makeMail(t, mailSpec{kind: "inline", armors: [][]byte{encrypt(t)}})
+	mail := makeMail(t, mailSpec{Kind: "inline", Armors: [][]byte{encrypt(t)}})
 	start := time.Now()
 	res := sendSMTP(t, l, []string{rcpt}, nil, mail)
 	t.Logf("cut delivery took %v; log:\n%s", time.Since(start), l.logs.String())
 	if res[0].Code != 451 {
 		t.Fatalf("cut during POST: %+v, want 451", res[0])
 	}
-	if n := len(readGroup(t, news.addr, DefaultGroup)); n != 0 {
+	if n := len(readGroup(t, news.Addr, DefaultGroup)); n != 0 {
 		t.Fatalf("%d articles after a cut POST, want 0", n)
 	}
 	// The retry, straight to the server, posts it once.
-	direct := startSMTP(t, news.addr, Config{GroupFromAddress: true}, SMTPOptions{})
+	direct := startSMTP(t, news.Addr, Config{GroupFromAddress: true}, SMTPOptions{})
 	if res := sendSMTP(t, direct, []string{rcpt}, nil, mail); res[0].Code != 250 {
 		t.Fatalf("retry: %+v", res[0])
 	}
-	if n := len(readGroup(t, news.addr, DefaultGroup)); n != 1 {
+	if n := len(readGroup(t, news.Addr, DefaultGroup)); n != 1 {
 		t.Fatalf("%d articles after the retry, want 1", n)
 	}
 }
@@ -257,29 +259,29 @@ func cuttingProxy(t *testing.T, target string, marker []byte) string {
 }
 
 func TestSMTPLimits(t *testing.T) {
-	news := startInjectionServer(t)
+	news := m2ntest.StartInjectionServer(t)
 	mails := makeMails(t, []mailSpec{
-		{kind: "inline", armors: [][]byte{encrypt(t)}},
-		{kind: "inline", armors: [][]byte{encrypt(t)}},
-		{kind: "inline", armors: [][]byte{encrypt(t)}, before: strings.Repeat("padding line of the mail\n", 400)},
+		{Kind: "inline", Armors: [][]byte{encrypt(t)}},
+		{Kind: "inline", Armors: [][]byte{encrypt(t)}},
+		{Kind: "inline", Armors: [][]byte{encrypt(t)}, Before: strings.Repeat("padding line of the mail\n", 400)},
 	})
 
 	t.Run("size", func(t *testing.T) {
-		l := startSMTP(t, news.addr, Config{GroupFromAddress: true, MaxSize: 4000}, SMTPOptions{})
+		l := startSMTP(t, news.Addr, Config{GroupFromAddress: true, MaxSize: 4000}, SMTPOptions{})
 		res := sendSMTP(t, l, []string{rcpt}, nil, mails[2])
 		if res[0].Code != 552 {
 			t.Fatalf("oversized mail: %+v, want 552", res[0])
 		}
 	})
 	t.Run("rate per client address", func(t *testing.T) {
-		l := startSMTP(t, news.addr, Config{GroupFromAddress: true}, SMTPOptions{RatePerMinute: 1})
+		l := startSMTP(t, news.Addr, Config{GroupFromAddress: true}, SMTPOptions{RatePerMinute: 1})
 		res := sendSMTP(t, l, []string{rcpt}, nil, mails[0], mails[1])
 		if res[0].Code != 250 || res[1].Stage != "mail" || res[1].Code != 451 {
 			t.Fatalf("rate limit: %+v", res)
 		}
 	})
 	t.Run("rate per sender", func(t *testing.T) {
-		l := startSMTP(t, news.addr, Config{GroupFromAddress: true}, SMTPOptions{RatePerMinute: 1, RateBy: "sender"})
+		l := startSMTP(t, news.Addr, Config{GroupFromAddress: true}, SMTPOptions{RatePerMinute: 1, RateBy: "sender"})
 		res := sendSMTP(t, l, []string{rcpt}, []string{"--from", "bob@other.example"}, mails[1])
 		if res[0].Code != 250 {
 			t.Fatalf("first mail of a sender: %+v", res[0])
@@ -290,7 +292,7 @@ func TestSMTPLimits(t *testing.T) {
 		}
 	})
 	t.Run("log addresses when asked", func(t *testing.T) {
-		l := startSMTP(t, news.addr, Config{GroupFromAddress: true}, SMTPOptions{LogAddresses: true})
+		l := startSMTP(t, news.Addr, Config{GroupFromAddress: true}, SMTPOptions{LogAddresses: true})
 		sendSMTP(t, l, []string{"nobody@gw.example"}, nil, mails[0])
 		if !strings.Contains(l.logs.String(), "127.0.0.1") {
 			t.Fatalf("--log-addresses logged no address:\n%s", l.logs.String())

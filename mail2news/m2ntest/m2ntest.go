@@ -1,0 +1,364 @@
+// Package m2ntest holds the real components the mail-to-news tests run
+// against: gpg-made ciphertext in a temporary GNUPGHOME, mails written by
+// Python's email package (../testdata/makemail.py), SMTP clients from
+// Python's smtplib (../testdata/sendmail.py), and an NNTP server on
+// 127.0.0.1 running the injection backend on a sqlite store, which can be
+// stopped and started again on the same address.
+package m2ntest
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/altcrypt/altcrypt/armor"
+	"github.com/altcrypt/altcrypt/backend"
+	"github.com/altcrypt/altcrypt/nntp"
+	"github.com/altcrypt/altcrypt/sqlite"
+)
+
+// Script returns the path of a script in mail2news/testdata.
+func Script(name string) string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "testdata", name)
+}
+
+// Python3 is the interpreter for the test scripts: the system's when there
+// is one, since a version manager's shim (pyenv) costs seconds per start on
+// a busy machine; else python3 from PATH.
+func Python3() string {
+	if _, err := os.Stat("/usr/bin/python3"); err == nil {
+		return "/usr/bin/python3"
+	}
+	return "python3"
+}
+
+// GPG is a temporary GNUPGHOME with one Curve25519 key pair without
+// passphrase, whose address is Recipient.
+type GPG struct {
+	Home      string
+	Recipient string
+	counter   atomic.Int64
+}
+
+// NewGPG makes the home and key; call Close when done (it stops gpg-agent
+// and removes the home). For TestMain, where there is no testing.T.
+func NewGPG() (*GPG, error) {
+	// A short path: gpg-agent's socket lives in the home.
+	dir, err := os.MkdirTemp("", "m2n-gpg")
+	if err != nil {
+		return nil, err
+	}
+	g := &GPG{Home: dir, Recipient: "reader@example.test"}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		g.Close()
+		return nil, err
+	}
+	cmd := exec.Command("gpg", "--homedir", dir, "--batch", "--pinentry-mode", "loopback", "--passphrase", "",
+		"--quick-gen-key", "Pool Reader <"+g.Recipient+">", "future-default", "default", "never")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		g.Close()
+		return nil, fmt.Errorf("gpg key generation: %v\n%s", err, out)
+	}
+	return g, nil
+}
+
+// Close stops the agent and removes the home.
+func (g *GPG) Close() {
+	exec.Command("gpgconf", "--homedir", g.Home, "--kill", "gpg-agent").Run()
+	os.RemoveAll(g.Home)
+}
+
+// Encrypt returns fresh armored ciphertext to the key; every call
+// encrypts a different plaintext, so no two bodies are replays. extra are
+// more gpg options (--throw-keyids, --comment ...).
+func (g *GPG) Encrypt(t testing.TB, extra ...string) []byte {
+	t.Helper()
+	plain := fmt.Sprintf("message %d for the pool\n", g.counter.Add(1))
+	args := append([]string{"--trust-model", "always", "--encrypt", "--armor", "--recipient", g.Recipient}, extra...)
+	return g.Run(t, []byte(plain), args...)
+}
+
+// Run runs gpg in the home with stdin and returns its stdout.
+func (g *GPG) Run(t testing.TB, stdin []byte, args ...string) []byte {
+	t.Helper()
+	cmd := exec.Command("gpg", append([]string{"--homedir", g.Home, "--batch", "--yes", "--pinentry-mode", "loopback", "--passphrase", ""}, args...)...)
+	cmd.Stdin = bytes.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("gpg %v: %v\n%s", args, err, errb.String())
+	}
+	return out.Bytes()
+}
+
+// MailSpec describes one mail for makemail.py.
+type MailSpec struct {
+	Kind    string   // inline, qp, base64, pgpmime, alternative, attachment
+	Armors  [][]byte // armored blocks, in order
+	Before  string   // text above the armor
+	Sig     string   // mail signature under the armor
+	Headers []string // "Name: value", replacing defaults of the same name
+	Bare    bool     // no default headers (From, To, Received, ...)
+}
+
+// MakeMail builds one mail with Python's email package.
+func MakeMail(t testing.TB, s MailSpec) []byte {
+	t.Helper()
+	return MakeMails(t, []MailSpec{s})[0]
+}
+
+// MakeMails builds many mails in one run of makemail.py (the
+// interpreter's start is the slow part).
+func MakeMails(t testing.TB, specs []MailSpec) [][]byte {
+	t.Helper()
+	dir := t.TempDir()
+	type jsonSpec struct {
+		Out              string   `json:"out"`
+		Kind             string   `json:"kind"`
+		Armor            []string `json:"armor"`
+		Before           string   `json:"before"`
+		Sig              string   `json:"sig"`
+		Header           []string `json:"header"`
+		NoDefaultHeaders bool     `json:"no_default_headers"`
+	}
+	var js []jsonSpec
+	for i, s := range specs {
+		j := jsonSpec{Out: filepath.Join(dir, fmt.Sprintf("m%d.eml", i)), Kind: s.Kind, Before: s.Before, Sig: s.Sig, Header: s.Headers, NoDefaultHeaders: s.Bare}
+		for k, a := range s.Armors {
+			p := filepath.Join(dir, fmt.Sprintf("m%d-a%d.asc", i, k))
+			if err := os.WriteFile(p, a, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			j.Armor = append(j.Armor, p)
+		}
+		js = append(js, j)
+	}
+	specFile := filepath.Join(dir, "spec.json")
+	b, err := json.Marshal(js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(specFile, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(Python3(), Script("makemail.py"), "--batch", specFile)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("makemail.py: %v\n%s", err, out)
+	}
+	mails := make([][]byte, len(js))
+	for i, j := range js {
+		if mails[i], err = os.ReadFile(j.Out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return mails
+}
+
+// NewsServer is an NNTP server on 127.0.0.1 that can be stopped and
+// started again on the same address.
+type NewsServer struct {
+	Addr    string
+	t       testing.TB
+	backend nntp.Backend
+	tls     *tls.Config
+
+	mu  sync.Mutex
+	srv *nntp.Server
+}
+
+// StartInjectionServer runs what nntpd runs: backend.Backend (armor gate,
+// fresh headers, replay refusal; release at once) on a sqlite store in a
+// temporary directory.
+func StartInjectionServer(t testing.TB) *NewsServer {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "news.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	be, err := backend.New(ctx, st, backend.Config{Name: "news.test", Policy: armor.DefaultPolicy()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return StartNewsServer(t, be, nil)
+}
+
+// StartNewsServer serves be (with STARTTLS when tlsCfg is set).
+func StartNewsServer(t testing.TB, be nntp.Backend, tlsCfg *tls.Config) *NewsServer {
+	t.Helper()
+	s := &NewsServer{t: t, backend: be, tls: tlsCfg}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Addr = l.Addr().String()
+	s.serve(l)
+	t.Cleanup(s.Stop)
+	return s
+}
+
+func (s *NewsServer) serve(l net.Listener) {
+	srv := &nntp.Server{Backend: s.backend, Name: "news.test", AllowInsecureAuth: true, TLSConfig: s.tls}
+	s.mu.Lock()
+	s.srv = srv
+	s.mu.Unlock()
+	go srv.Serve(l)
+}
+
+// Stop closes the server: connections are refused until Start.
+func (s *NewsServer) Stop() {
+	s.mu.Lock()
+	srv := s.srv
+	s.srv = nil
+	s.mu.Unlock()
+	if srv != nil {
+		srv.Close()
+	}
+}
+
+// Start serves again on the same address.
+func (s *NewsServer) Start() {
+	s.t.Helper()
+	var l net.Listener
+	var err error
+	for i := 0; i < 50; i++ {
+		if l, err = net.Listen("tcp", s.Addr); err == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.serve(l)
+}
+
+// Article is one article as a reader gets it.
+type Article struct {
+	Number int64
+	Header []byte // header lines, each ending in CRLF
+	Body   []byte
+}
+
+// ReadGroup fetches every article of group with the nntp client.
+func ReadGroup(t testing.TB, addr, group string) []Article {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := nntp.Dial(ctx, addr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, nums, err := c.ListGroup(ctx, group, nil)
+	if err != nil {
+		t.Fatalf("LISTGROUP %s: %v", group, err)
+	}
+	var out []Article
+	for _, n := range nums {
+		_, _, raw, err := c.Article(ctx, fmt.Sprint(n))
+		if err != nil {
+			t.Fatalf("ARTICLE %d: %v", n, err)
+		}
+		head, body := SplitArticle(raw)
+		out = append(out, Article{Number: n, Header: head, Body: body})
+	}
+	c.Quit(ctx)
+	return out
+}
+
+// SplitArticle splits at the first empty line; the header keeps its last
+// line ending.
+func SplitArticle(raw []byte) (head, body []byte) {
+	for _, sep := range []string{"\r\n\r\n", "\n\n"} {
+		if i := bytes.Index(raw, []byte(sep)); i >= 0 {
+			return raw[:i+len(sep)/2], raw[i+len(sep):]
+		}
+	}
+	return raw, nil
+}
+
+// HeaderLeaks returns what of the test mails' headers (see makemail.py's
+// defaults) shows in an article header; empty when nothing does.
+func HeaderLeaks(header []byte) []string {
+	var leaks []string
+	h := string(header)
+	for _, leak := range []string{"Received:", "To:", "Date: Tue, 14 Nov 2023", "User-Agent:", "X-Mailer:", "Organization:",
+		"sender.example", "Alice", "alice", "192.0.2.7", "Thunderbird", "Delivered-To:", "X-Original-To:", "Return-Path:",
+		"Envelope-to:", "X-Hashcash"} {
+		if strings.Contains(h, leak) {
+			leaks = append(leaks, leak)
+		}
+	}
+	return leaks
+}
+
+// SelfSigned makes a certificate for 127.0.0.1 and localhost; it returns
+// the server config, a pool trusting it, and the PEM files.
+func SelfSigned(t testing.TB) (*tls.Config, *x509.CertPool, string, string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "localhost"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		DNSNames:              []string{"localhost"},
+		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	parsed, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool.AddCert(parsed)
+	return &tls.Config{Certificates: []tls.Certificate{cert}}, pool, certFile, keyFile
+}
