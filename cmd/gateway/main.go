@@ -22,6 +22,8 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"check", "verify that articles (or bodies) are pure OpenPGP ciphertext", runCheck},
+		{"post", "post one mail from standard input (an MTA pipe); exit 0/65/75", postCommand},
+		{"smtp", "SMTP listener that posts each mail before answering DATA", smtpCommand},
 	}
 }
 

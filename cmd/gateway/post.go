@@ -97,6 +97,11 @@ func (f *nntpFlags) gateway() (*mail2news.Gateway, error) {
 	}, nil
 }
 
+// postCommand is `gateway post` as main's dispatcher calls it.
+func postCommand(ctx context.Context, args []string, stdin io.Reader, _, stderr io.Writer) int {
+	return runPost(ctx, args, stdin, stderr, os.Getenv)
+}
+
 // runPost is `gateway post`. getenv gives the environment the MTA set
 // (ORIGINAL_RECIPIENT, RECIPIENT).
 func runPost(ctx context.Context, args []string, stdin io.Reader, stderr io.Writer, getenv func(string) string) int {

@@ -27,6 +27,11 @@ DATA: 250 once the server answered 240, 451 when the server is down or busy,
 flags:
 `
 
+// smtpCommand is `gateway smtp` as main's dispatcher calls it.
+func smtpCommand(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writer) int {
+	return runSMTP(ctx, args, stderr)
+}
+
 // runSMTP is `gateway smtp`. It serves until ctx ends or SIGINT/SIGTERM.
 func runSMTP(ctx context.Context, args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("gateway smtp", flag.ContinueOnError)
