@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/altcrypt/altcrypt/article"
 	"github.com/altcrypt/altcrypt/nntp"
 	"github.com/altcrypt/altcrypt/sqlite"
 	"github.com/altcrypt/altcrypt/store"
@@ -212,4 +213,34 @@ func StartServer(tb testing.TB, st store.Store, cfg transit.Config, addr string)
 func (s *Server) Stop() {
 	s.NNTP.Close()
 	s.Receiver.Close()
+}
+
+// NewArticle turns a raw article into what store.Insert takes, queued
+// for peers.
+func NewArticle(tb testing.TB, raw []byte, peers ...string) *store.NewArticle {
+	tb.Helper()
+	a, err := article.Parse(raw, article.Limits{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	groups, err := a.Newsgroups()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ov := a.Overview()
+	now := time.Now()
+	return &store.NewArticle{
+		MessageID: a.Get("Message-ID"), Groups: groups, Header: a.Header, Body: a.Body,
+		Arrived: now, Expires: now.Add(30 * 24 * time.Hour), Peers: peers,
+		Subject: ov.Subject, From: ov.From, Date: ov.Date, References: ov.References,
+		Bytes: ov.Bytes, Lines: ov.Lines,
+	}
+}
+
+// Joined returns a stored article as one byte string (header, blank
+// line, body).
+func Joined(a *nntp.Article) []byte {
+	out := append([]byte{}, a.Header...)
+	out = append(out, '\r', '\n')
+	return append(out, a.Body...)
 }

@@ -1,0 +1,594 @@
+// Package feed sends stored articles to the peers we feed. Each peer with
+// a send-to address gets its own set of connections; each connection
+// claims queued articles from the store (store.ClaimQueue, a lease, so
+// that several connections and several front-ends never send the same
+// article at once), offers them with CHECK/TAKETHIS when the peer streams
+// (RFC 4644) or IHAVE otherwise, and removes them from the queue only when
+// the peer has answered for them. An article the peer did not acknowledge
+// (a connection lost, 400, a crash) stays queued and is sent again: nothing
+// is lost, and nothing acknowledged is sent twice.
+//
+// We relay byte for byte, except that our name is prepended to Path on the
+// wire (RFC 5537 section 3.2); the stored article is never changed.
+package feed
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/altcrypt/altcrypt/nntp"
+	"github.com/altcrypt/altcrypt/peers"
+	"github.com/altcrypt/altcrypt/store"
+)
+
+// Defaults of Config.
+const (
+	DefaultWindow       = 64
+	DefaultLease        = 2 * time.Minute
+	DefaultPollInterval = 2 * time.Second
+	DefaultMinBackoff   = time.Second
+	DefaultMaxBackoff   = 5 * time.Minute
+	DefaultIdleClose    = 30 * time.Second
+	DefaultTimeout      = time.Minute
+)
+
+// Config configures a Manager. Store and PathName are required.
+type Config struct {
+	Store store.Store
+	// Peers lists the peers to feed (those without send-to are ignored).
+	Peers []*peers.Peer
+	// PathName is our Path entry, prepended when relaying.
+	PathName string
+	// Window is how many articles one connection has in flight (one
+	// CHECK batch, then its TAKETHIS batch).
+	Window int
+	// Lease hides claimed articles from other senders while one is
+	// sending them; after a crash they come back when it passes.
+	Lease time.Duration
+	// PollInterval bounds how long queued articles (retries that fell
+	// due, rows from another front-end) wait without a wake-up.
+	PollInterval time.Duration
+	// MinBackoff and MaxBackoff bound the wait before reconnecting after
+	// a failure (doubling, with jitter) and before retrying an article
+	// the peer deferred.
+	MinBackoff, MaxBackoff time.Duration
+	// IdleClose closes a connection that had nothing to send that long.
+	IdleClose time.Duration
+	// Timeout bounds each command; DialTimeout connecting.
+	Timeout, DialTimeout time.Duration
+	// TLSConfig is used for peers with "tls: yes" (implicit TLS, NNTPS);
+	// nil means the system roots and the send-to host name.
+	TLSConfig *tls.Config
+	Logger    *slog.Logger
+}
+
+// PeerStats counts what was done for one peer.
+type PeerStats struct {
+	Offered   int64 // CHECK or IHAVE (or TAKETHIS without CHECK)
+	Sent      int64 // accepted: 235, 239
+	Refused   int64 // had it or refused it: 435, 437, 438, 439
+	Deferred  int64 // 431, 436: retried later
+	Failures  int64 // connection or protocol failures
+	Connects  int64
+	Streaming bool // the last connection streams
+}
+
+// Manager runs the senders of all peers.
+type Manager struct {
+	cfg Config
+	log *slog.Logger
+
+	mu    sync.Mutex
+	stats map[string]*PeerStats
+	wakes []chan struct{}
+}
+
+// New checks cfg and returns a Manager; Run starts it.
+func New(cfg Config) (*Manager, error) {
+	if cfg.Store == nil || cfg.PathName == "" {
+		return nil, errors.New("feed: Config needs Store and PathName")
+	}
+	if cfg.Window <= 0 {
+		cfg.Window = DefaultWindow
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = DefaultLease
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = DefaultPollInterval
+	}
+	if cfg.MinBackoff <= 0 {
+		cfg.MinBackoff = DefaultMinBackoff
+	}
+	if cfg.MaxBackoff < cfg.MinBackoff {
+		cfg.MaxBackoff = max(DefaultMaxBackoff, cfg.MinBackoff)
+	}
+	if cfg.IdleClose <= 0 {
+		cfg.IdleClose = DefaultIdleClose
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.DialTimeout <= 0 {
+		cfg.DialTimeout = 30 * time.Second
+	}
+	m := &Manager{cfg: cfg, log: cfg.Logger, stats: map[string]*PeerStats{}}
+	if m.log == nil {
+		m.log = slog.Default()
+	}
+	for _, p := range cfg.Peers {
+		if p.Sends() {
+			m.stats[p.Name] = &PeerStats{}
+		}
+	}
+	return m, nil
+}
+
+// Stats returns a copy of the counters of peer.
+func (m *Manager) Stats(peer string) PeerStats {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if s := m.stats[peer]; s != nil {
+		return *s
+	}
+	return PeerStats{}
+}
+
+func (m *Manager) count(peer string, fn func(*PeerStats)) {
+	m.mu.Lock()
+	if s := m.stats[peer]; s != nil {
+		fn(s)
+	}
+	m.mu.Unlock()
+}
+
+// Run feeds every peer until ctx is cancelled, then finishes the batches
+// in flight (bounded by Timeout), puts back what was not acknowledged and
+// returns.
+func (m *Manager) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for _, p := range m.cfg.Peers {
+		if !p.Sends() {
+			continue
+		}
+		for i := 0; i < p.Connections; i++ {
+			w := make(chan struct{}, 1)
+			m.mu.Lock()
+			m.wakes = append(m.wakes, w)
+			m.mu.Unlock()
+			s := &sender{m: m, peer: p, wake: w, log: m.log.With("peer", p.Name, "conn", i)}
+			wg.Add(1)
+			go func() { defer wg.Done(); s.run(ctx) }()
+		}
+	}
+	// One reader of Changes fans the wake-up out to every connection.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-m.cfg.Store.Changes():
+				m.Wake()
+			}
+		}
+	}()
+	wg.Wait()
+	return nil
+}
+
+// Wake tells every sender to look at its queue now.
+func (m *Manager) Wake() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, w := range m.wakes {
+		select {
+		case w <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// sender is one connection to one peer.
+type sender struct {
+	m    *Manager
+	peer *peers.Peer
+	wake chan struct{}
+	log  *slog.Logger
+
+	c         *nntp.Client
+	streaming bool
+	noCheck   bool // TAKETHIS without CHECK: the peer wants nearly all
+	recent    []bool
+	failures  int
+	idleSince time.Time
+}
+
+func (s *sender) run(ctx context.Context) {
+	defer s.disconnect()
+	for ctx.Err() == nil {
+		if s.failures > 0 {
+			if !sleep(ctx, backoff(s.m.cfg.MinBackoff, s.m.cfg.MaxBackoff, s.failures)) {
+				return
+			}
+		}
+		if s.c == nil {
+			if err := s.connect(ctx); err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				s.failures++
+				s.m.count(s.peer.Name, func(p *PeerStats) { p.Failures++ })
+				s.log.Warn("feed: cannot connect", "err", err, "failures", s.failures)
+				continue
+			}
+		}
+		n, err := s.batch(ctx)
+		if err != nil {
+			s.failures++
+			s.m.count(s.peer.Name, func(p *PeerStats) { p.Failures++ })
+			s.log.Warn("feed: sending failed; reconnecting", "err", err, "failures", s.failures)
+			s.disconnect()
+			continue
+		}
+		s.failures = 0
+		if n > 0 {
+			s.idleSince = time.Time{}
+			continue
+		}
+		// Nothing to send: wait for a wake-up or the poll interval.
+		if s.idleSince.IsZero() {
+			s.idleSince = time.Now()
+		} else if s.c != nil && time.Since(s.idleSince) > s.m.cfg.IdleClose {
+			s.quit()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.wake:
+		case <-time.After(s.m.cfg.PollInterval):
+		}
+	}
+}
+
+func (s *sender) connect(ctx context.Context) error {
+	cfg := s.m.cfg
+	opts := &nntp.ClientOptions{DialTimeout: cfg.DialTimeout, Timeout: cfg.Timeout}
+	var c *nntp.Client
+	var err error
+	if s.peer.TLS {
+		tc := cfg.TLSConfig
+		if tc == nil {
+			host, _, _ := net.SplitHostPort(s.peer.SendTo)
+			tc = &tls.Config{ServerName: host}
+		}
+		opts.TLSConfig = tc
+		c, err = nntp.DialTLS(ctx, s.peer.SendTo, opts)
+	} else {
+		c, err = nntp.Dial(ctx, s.peer.SendTo, opts)
+	}
+	if err != nil {
+		return err
+	}
+	if s.peer.User != "" {
+		if err := c.AuthInfo(ctx, s.peer.User, s.peer.Password); err != nil {
+			c.Close()
+			return fmt.Errorf("AUTHINFO: %w", err)
+		}
+	}
+	s.streaming = false
+	if s.peer.Streaming {
+		err := c.ModeStream(ctx)
+		var ne *nntp.Error
+		switch {
+		case err == nil:
+			s.streaming = true
+		case errors.As(err, &ne):
+			// 500/501/502: no streaming here; IHAVE it is.
+		default:
+			c.Close()
+			return fmt.Errorf("MODE STREAM: %w", err)
+		}
+	}
+	s.c = c
+	s.recent, s.noCheck = s.recent[:0], false
+	s.m.count(s.peer.Name, func(p *PeerStats) { p.Connects++; p.Streaming = s.streaming })
+	return nil
+}
+
+func (s *sender) disconnect() {
+	if s.c != nil {
+		s.c.Close()
+		s.c = nil
+	}
+}
+
+func (s *sender) quit() {
+	if s.c != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		s.c.Quit(ctx)
+		cancel()
+		s.c = nil
+	}
+}
+
+// outcome of one article.
+type outcome int
+
+const (
+	pending  outcome = iota // no answer: put back at once
+	accepted                // 235, 239: ack
+	refused                 // 435, 437, 438, 439: ack
+	deferred                // 431, 436: retry after a backoff
+)
+
+// batch claims up to Window articles and offers them. It returns how many
+// it claimed; an error means the connection is unusable (the articles
+// without an answer have been put back).
+func (s *sender) batch(ctx context.Context) (int, error) {
+	cfg := s.m.cfg
+	// Claim with a context of its own: a shutdown must not leave a claim
+	// half-made (the lease would hide the rows until it passed).
+	cctx, cancel := context.WithTimeout(context.Background(), cfg.Timeout)
+	q, err := cfg.Store.ClaimQueue(cctx, s.peer.Name, cfg.Window, cfg.Lease)
+	cancel()
+	if err != nil {
+		if ctx.Err() != nil {
+			return 0, nil
+		}
+		// The store is down: not the peer's fault; wait and try again.
+		s.log.Warn("feed: cannot read the queue", "err", err)
+		sleep(ctx, cfg.MinBackoff)
+		return 0, nil
+	}
+	if len(q) == 0 {
+		return 0, nil
+	}
+	out := make([]outcome, len(q))
+	// The batch in flight finishes even if ctx is cancelled meanwhile
+	// (bounded by Timeout), so that answered articles are acknowledged.
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.Timeout)
+	defer cancel()
+	if s.streaming {
+		err = s.stream(sctx, q, out)
+	} else {
+		err = s.ihave(sctx, q, out)
+	}
+	s.settle(q, out)
+	return len(q), err
+}
+
+// settle acknowledges, defers and puts back the articles of a batch.
+func (s *sender) settle(q []*store.Queued, out []outcome) {
+	cfg := s.m.cfg
+	var ack, now []int64
+	later := map[time.Duration][]int64{}
+	var sent, ref, def int64
+	for i, a := range q {
+		switch out[i] {
+		case accepted:
+			ack = append(ack, a.ArticleID)
+			sent++
+		case refused:
+			ack = append(ack, a.ArticleID)
+			ref++
+		case deferred:
+			d := backoff(cfg.MinBackoff, cfg.MaxBackoff, a.Attempts)
+			later[d] = append(later[d], a.ArticleID)
+			def++
+		default:
+			now = append(now, a.ArticleID)
+		}
+	}
+	s.m.count(s.peer.Name, func(p *PeerStats) { p.Sent += sent; p.Refused += ref; p.Deferred += def })
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.Timeout)
+	defer cancel()
+	// If these fail (store down), the lease runs out and the articles
+	// come back by themselves: the acknowledged ones are then offered
+	// again and the peer answers "have it". Nothing is lost.
+	if len(ack) > 0 {
+		if err := cfg.Store.AckQueue(ctx, s.peer.Name, ack); err != nil {
+			s.log.Warn("feed: cannot acknowledge", "articles", len(ack), "err", err)
+		}
+	}
+	t := time.Now()
+	if len(now) > 0 {
+		if err := cfg.Store.RetryQueue(ctx, s.peer.Name, now, t); err != nil {
+			s.log.Warn("feed: cannot put back", "articles", len(now), "err", err)
+		}
+	}
+	for d, ids := range later {
+		if err := cfg.Store.RetryQueue(ctx, s.peer.Name, ids, t.Add(d)); err != nil {
+			s.log.Warn("feed: cannot defer", "articles", len(ids), "err", err)
+		}
+	}
+}
+
+// wire returns the article as we send it: our name prepended to Path.
+func (s *sender) wire(a *store.Queued) []byte {
+	return RelayBytes(a.Header, a.Body, s.m.cfg.PathName)
+}
+
+func (s *sender) ihave(ctx context.Context, q []*store.Queued, out []outcome) error {
+	for i, a := range q {
+		s.m.count(s.peer.Name, func(p *PeerStats) { p.Offered++ })
+		err := s.c.IHave(ctx, a.MessageID, s.wire(a))
+		if err == nil {
+			out[i] = accepted
+			continue
+		}
+		var ne *nntp.Error
+		if !errors.As(err, &ne) {
+			return err
+		}
+		switch ne.Code {
+		case 435, 437:
+			out[i] = refused
+		case 436:
+			out[i] = deferred
+		default:
+			return fmt.Errorf("IHAVE %s: %w", a.MessageID, err)
+		}
+	}
+	return nil
+}
+
+func (s *sender) stream(ctx context.Context, q []*store.Queued, out []outcome) error {
+	send := make([]int, 0, len(q)) // indexes to TAKETHIS
+	if s.noCheck {
+		for i := range q {
+			send = append(send, i)
+		}
+	} else {
+		cmds := make([]nntp.StreamCommand, len(q))
+		for i, a := range q {
+			cmds[i] = nntp.StreamCommand{MessageID: a.MessageID}
+		}
+		s.m.count(s.peer.Name, func(p *PeerStats) { p.Offered += int64(len(q)) })
+		res, err := s.c.Stream(ctx, cmds)
+		for i, r := range res {
+			switch r.Code {
+			case 238:
+				send = append(send, i)
+			case 438:
+				out[i] = refused
+			case 431:
+				out[i] = deferred
+			default:
+				return fmt.Errorf("CHECK %s: %d %s", q[i].MessageID, r.Code, r.Msg)
+			}
+			s.note(r.Code == 238)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if len(send) == 0 {
+		return nil
+	}
+	cmds := make([]nntp.StreamCommand, len(send))
+	for j, i := range send {
+		cmds[j] = nntp.StreamCommand{MessageID: q[i].MessageID, TakeThis: true, Article: s.wire(q[i])}
+	}
+	if s.noCheck {
+		s.m.count(s.peer.Name, func(p *PeerStats) { p.Offered += int64(len(q)) })
+	}
+	res, err := s.c.Stream(ctx, cmds)
+	for j, r := range res {
+		i := send[j]
+		switch r.Code {
+		case 239:
+			out[i] = accepted
+		case 439:
+			out[i] = refused
+		default:
+			return fmt.Errorf("TAKETHIS %s: %d %s", q[i].MessageID, r.Code, r.Msg)
+		}
+		if s.noCheck {
+			s.note(r.Code == 239)
+		}
+	}
+	return err
+}
+
+// note records whether an offer was wanted and switches between CHECK
+// then TAKETHIS and TAKETHIS alone as innfeed does: alone when at least
+// 95 of the last 100 offers were wanted, back to CHECK below 90.
+func (s *sender) note(wanted bool) {
+	s.recent = append(s.recent, wanted)
+	if len(s.recent) < 100 {
+		return
+	}
+	n := 0
+	for _, w := range s.recent {
+		if w {
+			n++
+		}
+	}
+	s.recent = s.recent[:0]
+	switch {
+	case !s.noCheck && n >= 95:
+		s.noCheck = true
+	case s.noCheck && n < 90:
+		s.noCheck = false
+	}
+}
+
+// RelayBytes returns header and body joined as an article with name
+// prepended to the Path field ("Path: name!" + the old value). If the Path
+// already starts with name (an article we injected) it is left as it is;
+// an article without Path gets "Path: name!not-for-mail" first.
+func RelayBytes(header, body []byte, name string) []byte {
+	out := make([]byte, 0, len(header)+len(name)+len(body)+32)
+	start, vstart := findPath(header)
+	if start < 0 {
+		out = append(out, "Path: "...)
+		out = append(out, name...)
+		out = append(out, "!not-for-mail\r\n"...)
+		out = append(out, header...)
+	} else {
+		rest := header[vstart:]
+		if bytes.HasPrefix(rest, []byte(name)) && len(rest) > len(name) && rest[len(name)] == '!' {
+			out = append(out, header...)
+		} else {
+			out = append(out, header[:vstart]...)
+			out = append(out, name...)
+			out = append(out, '!')
+			out = append(out, rest...)
+		}
+	}
+	out = append(out, '\r', '\n')
+	return append(out, body...)
+}
+
+// findPath returns the offset of the Path field's line in header and of
+// its value (after "Path:" and white space), or -1.
+func findPath(header []byte) (int, int) {
+	pos := 0
+	for pos < len(header) {
+		end := bytes.IndexByte(header[pos:], '\n')
+		if end < 0 {
+			end = len(header) - pos
+		}
+		line := header[pos : pos+end]
+		if len(line) >= 5 && bytes.EqualFold(line[:5], []byte("path:")) {
+			v := pos + 5
+			for v < len(header) && (header[v] == ' ' || header[v] == '\t') {
+				v++
+			}
+			return pos, v
+		}
+		pos += end + 1
+	}
+	return -1, -1
+}
+
+// backoff is min * 2^(n-1), capped at max, with up to 25% jitter.
+func backoff(minD, maxD time.Duration, n int) time.Duration {
+	d := minD
+	for i := 1; i < n && d < maxD; i++ {
+		d *= 2
+	}
+	d = min(d, maxD)
+	return d - time.Duration(rand.Int64N(int64(d)/4+1))
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
