@@ -1,0 +1,157 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// options are nntpd's settings. Each flag can also come from the
+// environment as ALTCRYPT_<FLAG> (upper case, dashes as underscores); a
+// flag on the command line wins.
+type options struct {
+	listen, tlsListen, tlsCert, tlsKey string
+	db                                 string
+	name, domain, from, complaintsTo   string
+	groups                             string
+	releaseInterval                    time.Duration
+	retention, historyRetention        time.Duration
+	accounts                           string
+	requireAuthToPost                  bool
+	allowInsecureAuth                  bool
+	idleTimeout                        time.Duration
+	maxArticleSize                     int
+	maxConnections, maxConnectionsIP   int
+	logAddresses                       bool
+	logLevel                           string
+}
+
+const envPrefix = "ALTCRYPT_"
+
+func envName(flagName string) string {
+	return envPrefix + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (*options, error) {
+	o := &options{}
+	fs := flag.NewFlagSet("nntpd", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.listen, "listen", "127.0.0.1:1119", "address for plain NNTP (with STARTTLS when a certificate is given); empty to disable")
+	fs.StringVar(&o.tlsListen, "tls-listen", "", "address for NNTPS (implicit TLS, usually :563)")
+	fs.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate file (PEM)")
+	fs.StringVar(&o.tlsKey, "tls-key", "", "TLS private key file (PEM)")
+	fs.StringVar(&o.db, "db", "sqlite:altcrypt.db", "store: postgres://... or sqlite:PATH")
+	fs.StringVar(&o.name, "name", "", "server name in Path, Injection-Info and Xref (default: the host name)")
+	fs.StringVar(&o.domain, "domain", "", "domain of the Message-IDs we make (default: --name)")
+	fs.StringVar(&o.from, "from", "Anonymous <nobody@invalid>", "the From of every injected article")
+	fs.StringVar(&o.complaintsTo, "complaints-to", "", "operator address announced in Injection-Info (optional)")
+	fs.StringVar(&o.groups, "groups", "alt.crypt.messages", "groups carried, comma-separated")
+	days := func(p *time.Duration, name string, def time.Duration, usage string) {
+		*p = def
+		fs.Var((*durationValue)(p), name, usage+" (Go duration or days, e.g. 30d)")
+	}
+	days(&o.releaseInterval, "release-interval", time.Minute, "how often posts are released in a shuffled batch; 0 releases at once")
+	days(&o.retention, "retention", 30*24*time.Hour, "how long articles are kept")
+	days(&o.historyRetention, "history-retention", 60*24*time.Hour, "how long message-ids and body hashes are remembered")
+	days(&o.idleTimeout, "idle-timeout", 3*time.Minute, "how long an idle connection is kept (RFC 3977: at least 3m)")
+	fs.StringVar(&o.accounts, "accounts", "", "accounts file for AUTHINFO (user:bcrypt-or-argon2id-hash lines)")
+	fs.BoolVar(&o.requireAuthToPost, "require-auth-to-post", false, "refuse POST until the client logged in")
+	fs.BoolVar(&o.allowInsecureAuth, "allow-insecure-auth", false, "allow AUTHINFO without TLS")
+	fs.IntVar(&o.maxArticleSize, "max-article-size", 256<<10, "largest article accepted, in bytes (also the ciphertext body limit)")
+	fs.IntVar(&o.maxConnections, "max-connections", 1000, "connections overall (0: no limit)")
+	fs.IntVar(&o.maxConnectionsIP, "max-connections-per-ip", 0, "connections per client address (0: no limit)")
+	fs.BoolVar(&o.logAddresses, "log-addresses", false, "log client addresses (off: never)")
+	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		if set[f.Name] || envErr != nil {
+			return
+		}
+		if v, ok := lookup(getenv, envName(f.Name)); ok {
+			if err := fs.Set(f.Name, v); err != nil {
+				envErr = fmt.Errorf("%s: %w", envName(f.Name), err)
+			}
+		}
+	})
+	if envErr != nil {
+		return nil, envErr
+	}
+	if o.name == "" {
+		h, err := os.Hostname()
+		if err != nil || h == "" {
+			h = "localhost"
+		}
+		o.name = h
+	}
+	if (o.tlsCert == "") != (o.tlsKey == "") {
+		return nil, errors.New("--tls-cert and --tls-key go together")
+	}
+	if o.tlsListen != "" && o.tlsCert == "" {
+		return nil, errors.New("--tls-listen needs --tls-cert and --tls-key")
+	}
+	if o.listen == "" && o.tlsListen == "" {
+		return nil, errors.New("nothing to listen on: give --listen or --tls-listen")
+	}
+	if o.maxArticleSize < 1024 {
+		return nil, errors.New("--max-article-size must be at least 1024")
+	}
+	if o.idleTimeout <= 0 {
+		return nil, errors.New("--idle-timeout must be positive")
+	}
+	return o, nil
+}
+
+func lookup(getenv func(string) string, key string) (string, bool) {
+	v := getenv(key)
+	return v, v != ""
+}
+
+func (o *options) groupList() []string {
+	var gs []string
+	for _, g := range strings.Split(o.groups, ",") {
+		if g = strings.TrimSpace(g); g != "" {
+			gs = append(gs, g)
+		}
+	}
+	return gs
+}
+
+// durationValue is a flag.Value for a time.Duration that also takes a
+// whole number of days ("30d").
+type durationValue time.Duration
+
+func (d *durationValue) String() string { return time.Duration(*d).String() }
+
+func (d *durationValue) Set(s string) error {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil || days < 0 || days > 100000 {
+			return fmt.Errorf("bad number of days %q", s)
+		}
+		*d = durationValue(time.Duration(days) * 24 * time.Hour)
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	if v < 0 {
+		return errors.New("negative duration")
+	}
+	*d = durationValue(v)
+	return nil
+}

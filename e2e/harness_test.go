@@ -1,0 +1,177 @@
+// Package e2e tests the whole server (nntp.Server + backend + a real store)
+// over TCP with real clients: our own, go-nntp's, Python's nntplib, tin,
+// and the nntpd binary itself for durability.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/altcrypt/altcrypt/armor"
+	"github.com/altcrypt/altcrypt/backend"
+	"github.com/altcrypt/altcrypt/e2e/gpgtest"
+	"github.com/altcrypt/altcrypt/nntp"
+	"github.com/altcrypt/altcrypt/sqlite"
+	"github.com/altcrypt/altcrypt/store"
+)
+
+const group = "alt.crypt.messages"
+
+// storeKind opens a fresh, empty store of one kind.
+type storeKind struct {
+	name string
+	open func(t testing.TB) store.Store
+	// dsn returns the --db value of a fresh store for the nntpd binary.
+	dsn func(t testing.TB) string
+}
+
+func sqliteKind() storeKind {
+	return storeKind{
+		name: "sqlite",
+		open: func(t testing.TB) store.Store {
+			t.Helper()
+			st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "news.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			return st
+		},
+		dsn: func(t testing.TB) string { return "sqlite:" + filepath.Join(t.TempDir(), "news.db") },
+	}
+}
+
+// storeKinds lists every store the server runs on; postgresKind is in
+// stores_pg_test.go.
+func storeKinds() []storeKind { return []storeKind{sqliteKind(), postgresKind()} }
+
+func forEachStore(t *testing.T, fn func(t *testing.T, k storeKind)) {
+	for _, k := range storeKinds() {
+		t.Run(k.name, func(t *testing.T) { fn(t, k) })
+	}
+}
+
+// testServer is an in-process server on 127.0.0.1:0.
+type testServer struct {
+	Addr    string
+	Backend *backend.Backend
+	Store   store.Store
+}
+
+func logger() *slog.Logger {
+	if testing.Verbose() && os.Getenv("E2E_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// startServer serves st with the injection policy of a default server,
+// changed by mod, and runs the release loop.
+func startServer(t testing.TB, st store.Store, mod func(*backend.Config)) *testServer {
+	t.Helper()
+	return startServerRun(t, st, mod, true)
+}
+
+// startServerManual is startServer without the release loop: the test
+// calls Backend.Release itself.
+func startServerManual(t testing.TB, st store.Store, mod func(*backend.Config)) *testServer {
+	t.Helper()
+	return startServerRun(t, st, mod, false)
+}
+
+func startServerRun(t testing.TB, st store.Store, mod func(*backend.Config), runLoops bool) *testServer {
+	t.Helper()
+	cfg := backend.Config{
+		Name:            "news.example",
+		Domain:          "id.news.example",
+		ReleaseInterval: 0,
+		Policy:          armor.DefaultPolicy(),
+		Logger:          logger(),
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	be, err := backend.New(context.Background(), st, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &nntp.Server{Backend: be, Name: "news.example", Logger: logger(), AllowInsecureAuth: true}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(l)
+	ctx, cancel := context.WithCancel(context.Background())
+	runDone := make(chan struct{})
+	go func() {
+		defer close(runDone)
+		if runLoops {
+			be.Run(ctx)
+		}
+	}()
+	t.Cleanup(func() {
+		sctx, c := context.WithTimeout(context.Background(), 10*time.Second)
+		defer c()
+		srv.Shutdown(sctx)
+		cancel()
+		<-runDone
+	})
+	return &testServer{Addr: l.Addr().String(), Backend: be, Store: st}
+}
+
+func dial(t testing.TB, addr string) *nntp.Client {
+	t.Helper()
+	c, err := nntp.Dial(context.Background(), addr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// postArticle is what a newsreader sends: its own headers, which must not
+// survive, and a body.
+func postArticle(subject string, body []byte) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "From: Alice <alice@home.example>\r\nNewsgroups: %s\r\nSubject: %s\r\n", group, subject)
+	b.WriteString("Message-ID: <alice.42@home.example>\r\nDate: Wed, 25 Nov 2026 09:00:00 +0100\r\n")
+	b.WriteString("User-Agent: Tester/1.0\r\nX-Mailer: Mailer\r\nOrganization: Home\r\nNNTP-Posting-Host: 192.0.2.1\r\n")
+	b.WriteString("X-Trace: home 12345\r\nReferences: <parent@home.example>\r\n\r\n")
+	b.Write(gpgtest.CRLF(body))
+	return b.Bytes()
+}
+
+// waitCount waits until the group holds n articles.
+func waitCount(t testing.TB, st store.Store, n int64) nntp.Group {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		g, err := st.Group(context.Background(), group)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g.Count >= n {
+			return g
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("group holds %d articles, want %d", g.Count, n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func nntpCode(err error) int {
+	var e *nntp.Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return 0
+}
