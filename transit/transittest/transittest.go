@@ -142,32 +142,68 @@ func Quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
 // Receiver. Every connection may feed.
 type Session struct {
 	nntp.Reader
-	R *transit.Receiver
+	R      *transit.Receiver
+	Counts *Counts
+}
+
+// Counts records how often each message-id was offered (IHAVE, CHECK)
+// and transferred (IHAVE's article, TAKETHIS), to find loops and resends.
+type Counts struct {
+	mu       sync.Mutex
+	offers   map[string]int
+	receipts map[string]int
+}
+
+func (c *Counts) add(m *map[string]int, id string) {
+	c.mu.Lock()
+	if *m == nil {
+		*m = map[string]int{}
+	}
+	(*m)[id]++
+	c.mu.Unlock()
+}
+
+// Offers returns how often id was offered.
+func (c *Counts) Offers(id string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.offers[id]
+}
+
+// Receipts returns how often id was transferred.
+func (c *Counts) Receipts(id string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.receipts[id]
 }
 
 func (s *Session) Permissions() nntp.Permissions { return nntp.Permissions{Feed: true} }
 func (s *Session) Close() error                  { return nil }
 func (s *Session) Wanted(ctx context.Context, id string) error {
+	s.Counts.add(&s.Counts.offers, id)
 	return s.R.Wanted(ctx, id)
 }
 func (s *Session) Receive(ctx context.Context, id string, article []byte) error {
+	s.Counts.add(&s.Counts.receipts, id)
 	return s.R.Receive(ctx, id, article)
 }
 
 // Backend serves every connection with a Session.
 type Backend struct {
-	Store store.Store
-	R     *transit.Receiver
+	Store  store.Store
+	R      *transit.Receiver
+	Counts *Counts
 }
 
 func (b *Backend) NewSession(ctx context.Context, info nntp.ConnInfo) (nntp.Session, error) {
-	return &Session{Reader: b.Store, R: b.R}, nil
+	return &Session{Reader: b.Store, R: b.R, Counts: b.Counts}, nil
 }
 
 // Server is a running in-process transit server.
 type Server struct {
 	Addr     string
 	Receiver *transit.Receiver
+	Counts   *Counts
 	NNTP     *nntp.Server
 	Listener net.Listener
 }
@@ -202,9 +238,10 @@ func StartServer(tb testing.TB, st store.Store, cfg transit.Config, addr string)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	srv := &nntp.Server{Backend: &Backend{Store: st, R: r}, Name: cfg.PathName, Logger: cfg.Logger}
+	counts := &Counts{}
+	srv := &nntp.Server{Backend: &Backend{Store: st, R: r, Counts: counts}, Name: cfg.PathName, Logger: cfg.Logger}
 	go srv.Serve(l)
-	s := &Server{Addr: l.Addr().String(), Receiver: r, NNTP: srv, Listener: l}
+	s := &Server{Addr: l.Addr().String(), Receiver: r, Counts: counts, NNTP: srv, Listener: l}
 	tb.Cleanup(s.Stop)
 	return s
 }
