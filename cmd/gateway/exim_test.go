@@ -201,14 +201,15 @@ func (h *eximHarness) mailbox(local, want string) string {
 	}
 }
 
-// TestExim delivers through a real MTA: exim's pipe transport runs
-// `gateway post`. A good mail appears in the group without any mail
+// TestExim delivers through a real MTA to the real server: exim's pipe
+// transport runs `gateway post`, which posts to the nntpd binary on a
+// sqlite store. A good mail appears in the group without any mail
 // header; a bad one bounces to its sender with our reason; a mail sent
 // while the news server is down stays queued and is posted by the next
 // queue run once the server is back.
 func TestExim(t *testing.T) {
 	g := newGPG(t)
-	news := m2ntest.StartInjectionServer(t)
+	news := m2ntest.StartNntpd(t)
 	h := newExim(t, news.Addr)
 	const rcpt = "mail2news-alt.crypt.messages@gw.example"
 
