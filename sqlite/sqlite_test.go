@@ -69,3 +69,7 @@ func TestUnavailable(t *testing.T) {
 		t.Fatalf("Open(bad?path): %v, want a plain error", err)
 	}
 }
+
+func BenchmarkInsert(b *testing.B)   { storetest.BenchInsert(b, open) }
+func BenchmarkOverview(b *testing.B) { storetest.BenchOverview(b, open) }
+func BenchmarkArticle(b *testing.B)  { storetest.BenchArticle(b, open) }

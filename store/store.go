@@ -46,10 +46,13 @@ type Store interface {
 
 	// Insert stores articles in one transaction: each claims its
 	// message-id in the history (a known id gives StatusDuplicate and is
-	// not stored), is numbered in each of its groups in slice order (under
-	// the groups' row locks, so numbers commit in order), and is queued for
-	// each peer in its Peers. The pending posts listed in release are
-	// deleted in the same transaction. Results are in the order of arts.
+	// not stored; so does a repeat within arts), is numbered in each of its
+	// groups in slice order (under the groups' row locks, so numbers commit
+	// in order), and is queued for each peer in its Peers. The pending
+	// posts listed in release are deleted in the same transaction. Results
+	// are in the order of arts. An invalid article (a message-id that is
+	// not <...> of printable ASCII, a bad group name) fails the whole call
+	// and stores nothing.
 	Insert(ctx context.Context, arts []*NewArticle, release []int64) ([]InsertResult, error)
 
 	// Seen reports which of the message-ids are in the history (stored,
@@ -62,9 +65,12 @@ type Store interface {
 	// SpendStamp records a hashcash stamp, or returns ErrStampSpent.
 	SpendStamp(ctx context.Context, stamp string, at time.Time) error
 
-	// Expire removes articles that arrived before articlesBefore (their
-	// history stays), history entries, replay hashes and stamps older than
-	// historyBefore, and fixes the groups' low-water marks and counts.
+	// Expire removes articles that arrived before articlesBefore or whose
+	// Expires time has passed (their history stays), history entries,
+	// replay hashes and stamps older than historyBefore (the history of an
+	// article still stored stays with it), and fixes the groups'
+	// low-water marks and counts (an emptied group keeps its high-water
+	// mark, with low = high + 1).
 	Expire(ctx context.Context, articlesBefore, historyBefore time.Time) (ExpireStats, error)
 
 	// ClaimQueue leases up to limit queued articles for peer, oldest first,
@@ -82,6 +88,9 @@ type Store interface {
 
 	// Changes delivers a wake-up (never blocking; coalesced) after articles
 	// are inserted, by this or another front-end on the same database.
+	// Every call returns the same channel and each wake-up is received
+	// once, so a process with several consumers fans it out itself. A
+	// wake-up says only "look again": re-read the high-water marks.
 	Changes() <-chan struct{}
 
 	Close() error
@@ -117,7 +126,9 @@ type NewArticle struct {
 	Expires   time.Time
 	Peers     []string // feed queue entries to create
 
-	// Overview fields, taken from Header by the caller.
+	// Overview fields, taken from Header by the caller (any bytes, not
+	// necessarily UTF-8). When Bytes is 0 the store computes Bytes and
+	// Lines from Header and Body.
 	Subject, From, Date, References string
 	Bytes, Lines                    int64
 }
@@ -140,5 +151,5 @@ type Queued struct {
 	MessageID string
 	Header    []byte
 	Body      []byte
-	Attempts  int
+	Attempts  int // claims of this row so far, this one included
 }

@@ -49,6 +49,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Changes", testChanges},
 		{"BadInput", testBadInput},
 		{"Concurrency", testConcurrency},
+		{"ConcurrentCrossposts", testConcurrentCrossposts},
+		{"ExpireWhileInserting", testExpireWhileInserting},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1181,4 +1183,125 @@ func testConcurrency(t *testing.T, s store.Store) {
 	}
 	wantMarks(t, s, "g", 1, total, total)
 	t.Logf("%d polls by the reader", polls)
+}
+
+// testConcurrentCrossposts: writers crosspost to the same groups in
+// different Newsgroups orders and race on the same message-ids. Nothing may
+// deadlock or fail, each id is stored once, and every group is numbered
+// 1..N without gaps.
+func testConcurrentCrossposts(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	ensure(t, s, "a", "b", "c")
+	orders := [][]string{{"a", "b"}, {"b", "a"}, {"c", "b", "a"}, {"a", "c"}}
+	const writers, batches, batch = 4, 40, 3
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	stored := make(map[string]store.InsertResult)
+	for w := range writers {
+		wg.Go(func() {
+			for b := range batches {
+				var arts []*store.NewArticle
+				for k := range batch {
+					// Writers w and w^1 share ids, in opposite orders within the batch.
+					id := fmt.Sprintf("<x%d.%d.%d@race>", w/2, b, k)
+					if w%2 == 1 {
+						id = fmt.Sprintf("<x%d.%d.%d@race>", w/2, b, batch-1-k)
+					}
+					arts = append(arts, Article(id, 200, orders[(w+k)%len(orders)]...))
+				}
+				res, err := s.Insert(ctx, arts, nil)
+				if err != nil {
+					t.Errorf("writer %d: %v", w, err)
+					return
+				}
+				mu.Lock()
+				for i, r := range res {
+					if r.Status == store.StatusStored {
+						if _, dup := stored[arts[i].MessageID]; dup {
+							t.Errorf("%s stored twice", arts[i].MessageID)
+						}
+						stored[arts[i].MessageID] = r
+					}
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	if want := writers / 2 * batches * batch; len(stored) != want {
+		t.Fatalf("%d articles stored, want %d", len(stored), want)
+	}
+	counts := map[string]int64{}
+	for _, r := range stored {
+		for g := range r.Numbers {
+			counts[g]++
+		}
+	}
+	for _, g := range []string{"a", "b", "c"} {
+		if got := numbers(t, s, g, nntp.Range{Low: 1, High: -1}); !slices.Equal(got, seq(1, counts[g])) {
+			t.Fatalf("group %s: numbers are not 1..%d: %v", g, counts[g], got)
+		}
+		wantMarks(t, s, g, 1, counts[g], counts[g])
+		for _, o := range overview(t, s, g, nntp.Range{Low: 1, High: -1}) {
+			r := stored[o.MessageID]
+			if r.Numbers[g] != o.Number {
+				t.Fatalf("%s: overview says %s:%d, Insert said %v", o.MessageID, g, o.Number, r.Numbers)
+			}
+		}
+	}
+}
+
+// testExpireWhileInserting: expiry runs while writers insert; afterwards
+// each group's count and low-water mark match its rows.
+func testExpireWhileInserting(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	ensure(t, s, "a", "b")
+	old := time.Now().Add(-72 * time.Hour)
+	var arts []*store.NewArticle
+	for i := range 300 {
+		a := Article(fmt.Sprintf("<old%d@x>", i), 200, "a", "b")
+		a.Arrived = old
+		arts = append(arts, a)
+	}
+	insert(t, s, arts...)
+	var wg sync.WaitGroup
+	for w := range 3 {
+		wg.Go(func() {
+			for i := range 60 {
+				groups := []string{"a", "b"}
+				if i%2 == 1 {
+					groups = []string{"b", "a"}
+				}
+				if _, err := s.Insert(ctx, []*store.NewArticle{Article(fmt.Sprintf("<new%d.%d@x>", w, i), 200, groups...)}, nil); err != nil {
+					t.Errorf("insert: %v", err)
+					return
+				}
+			}
+		})
+	}
+	wg.Go(func() {
+		for range 5 {
+			if _, err := s.Expire(ctx, time.Now().Add(-24*time.Hour), old.Add(-time.Hour)); err != nil {
+				t.Errorf("expire: %v", err)
+				return
+			}
+		}
+	})
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	if _, err := s.Expire(ctx, time.Now().Add(-24*time.Hour), old.Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range []string{"a", "b"} {
+		got := numbers(t, s, g, nntp.Range{Low: 1, High: -1})
+		if !slices.Equal(got, seq(301, 480)) {
+			t.Fatalf("group %s after expiry: %d numbers from %v, want 301..480", g, len(got), got[:min(3, len(got))])
+		}
+		wantMarks(t, s, g, 301, 480, 180)
+	}
 }
