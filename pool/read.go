@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,6 +49,7 @@ type ReadStats struct {
 	HsubMatch  int64 // of which the Subject matched an hsub secret
 	Found      int64 // messages opened
 	Unreadable int64 // stored bodies that are not OpenPGP
+	Duplicates int64 // found again under the same Message-ID (another server)
 	Elapsed    time.Duration
 }
 
@@ -103,6 +106,23 @@ func (c *Client) Read(ctx context.Context, opt ReadOptions, fn func(*Found) erro
 		return st, errors.New("pool: nothing downloaded yet (pool sync --server HOST:PORT)")
 	}
 	sort.Strings(dirs)
+	seen, err := c.openFoundLog(opt.Again)
+	if err != nil {
+		return st, err
+	}
+	defer seen.close()
+	inner := fn
+	fn = func(f *Found) error {
+		if f.MessageID != "" && seen.has(f.MessageID) {
+			st.Duplicates++
+			return nil
+		}
+		st.Found++
+		if err := inner(f); err != nil {
+			return err
+		}
+		return seen.add(f.MessageID)
+	}
 	sc := &scanner{keys: keys, matcher: hsub.NewMatcher(secrets...), workers: opt.Workers}
 	if sc.workers <= 0 {
 		sc.workers = runtime.GOMAXPROCS(0)
@@ -166,7 +186,6 @@ func (c *Client) readSpool(ctx context.Context, dir string, opt ReadOptions, sc 
 		st.Unreadable += bs.unreadable
 		for _, f := range found {
 			f.Server = server
-			st.Found++
 			if err := fn(f); err != nil {
 				return err
 			}
@@ -274,4 +293,56 @@ func (sc *scanner) examine(rec *spool.Record, tagged bool) *Found {
 		f.Key = fmt.Sprintf("%X", m.Entity.PrimaryKey.Fingerprint)
 	}
 	return f
+}
+
+// foundLog remembers the Message-IDs of the messages already reported, so a
+// message fetched from two servers is reported once. It is a file of
+// Message-IDs, one a line, appended to and fsynced as messages are found.
+type foundLog struct {
+	ids map[string]bool
+	f   *os.File
+}
+
+func (c *Client) openFoundLog(readOnly bool) (*foundLog, error) {
+	l := &foundLog{ids: map[string]bool{}}
+	path := filepath.Join(c.Home.Dir, "found")
+	data, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	for _, id := range strings.Split(string(data), "\n") {
+		if id != "" {
+			l.ids[id] = true
+		}
+	}
+	if readOnly {
+		l.ids = map[string]bool{} // --again reports everything
+		return l, nil
+	}
+	if l.f, err = os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+func (l *foundLog) has(id string) bool { return l.ids[id] }
+
+func (l *foundLog) add(id string) error {
+	if id == "" || l.ids[id] || strings.ContainsAny(id, "\r\n") {
+		return nil
+	}
+	l.ids[id] = true
+	if l.f == nil {
+		return nil
+	}
+	if _, err := l.f.WriteString(id + "\n"); err != nil {
+		return err
+	}
+	return l.f.Sync()
+}
+
+func (l *foundLog) close() {
+	if l.f != nil {
+		l.f.Close()
+	}
 }

@@ -148,6 +148,13 @@ func TestReadFindsOurs(t *testing.T) {
 	if found, _ := readAll(t, c, ReadOptions{Again: true}); len(found) != 4 {
 		t.Fatalf("read again found %d, want 4", len(found))
 	}
+	// The same article from another server is reported once.
+	dup := recs[6]
+	dup.Number = 99
+	fillSpool(t, c, "mirror:119", []spool.Record{dup})
+	if found, st := readAll(t, c, ReadOptions{}); len(found) != 0 || st.Duplicates != 1 {
+		t.Fatalf("mirror: found %d, %d duplicates", len(found), st.Duplicates)
+	}
 }
 
 func TestReadNeedsKeys(t *testing.T) {

@@ -377,10 +377,26 @@ func TestServerDownOrOdd(t *testing.T) {
 		}
 	}()
 	_, err = c.Sync(context.Background(), l.Addr().String(), SyncOptions{})
-	if err == nil || !strings.Contains(err.Error(), "could not connect to") {
+	if err == nil || !strings.Contains(err.Error(), "answered oddly") {
 		t.Fatalf("odd server: %v", err)
 	}
 	t.Logf("odd server: %v", err)
+	// A server that accepts and hangs up.
+	l2, _ := net.Listen("tcp", "127.0.0.1:0")
+	defer l2.Close()
+	go func() {
+		for {
+			conn, err := l2.Accept()
+			if err != nil {
+				return
+			}
+			conn.Close()
+		}
+	}()
+	_, err = c.Sync(context.Background(), l2.Addr().String(), SyncOptions{})
+	if err == nil || !strings.Contains(err.Error(), "closed the connection") {
+		t.Fatalf("hang-up server: %v", err)
+	}
 	// A news server without the group.
 	srv := startServerGroups(t)
 	_, err = c.Sync(context.Background(), srv, SyncOptions{})

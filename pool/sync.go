@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/mail"
+	"os"
 	"path/filepath"
 	"strconv"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/altcrypt/altcrypt/hsub"
@@ -230,10 +233,14 @@ func serverError(server, what string, err error) error {
 		return fmt.Errorf("pool: could not %s %s: the server answered %q", what, server, ne.Error())
 	case errors.As(err, &op) && op.Op == "dial":
 		return fmt.Errorf("pool: could not %s %s: the server is down or unreachable (%v)", what, server, op.Err)
-	case errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded):
 		return fmt.Errorf("pool: could not %s %s: no answer in time", what, server)
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET):
+		return fmt.Errorf("pool: could not %s %s: the server closed the connection", what, server)
+	case errors.As(err, &op):
+		return fmt.Errorf("pool: could not %s %s: %v", what, server, op.Err)
 	default:
-		return fmt.Errorf("pool: could not %s %s: %w", what, server, err)
+		return fmt.Errorf("pool: could not %s %s: it answered oddly (is it a news server?): %w", what, server, err)
 	}
 }
 

@@ -137,13 +137,19 @@ func readKeys(r io.Reader) (openpgp.EntityList, error) {
 		return nil, fmt.Errorf("home: key file over %d octets", maxKeyFile)
 	}
 	var el openpgp.EntityList
-	if bytes.Contains(data, []byte("-----BEGIN PGP")) {
-		el, err = openpgp.ReadArmoredKeyRing(bytes.NewReader(data))
-	} else {
-		el, err = openpgp.ReadKeyRing(bytes.NewReader(data))
+	const begin = "-----BEGIN PGP"
+	if !bytes.Contains(data, []byte(begin)) {
+		if el, err = openpgp.ReadKeyRing(bytes.NewReader(data)); err != nil {
+			return nil, fmt.Errorf("home: reading keys: %w", err)
+		}
 	}
-	if err != nil {
-		return nil, fmt.Errorf("home: reading keys: %w", err)
+	// go-crypto reads one armored block per call: read each.
+	for _, block := range bytes.Split(data, []byte(begin))[1:] {
+		one, err := openpgp.ReadArmoredKeyRing(bytes.NewReader(append([]byte(begin), block...)))
+		if err != nil {
+			return nil, fmt.Errorf("home: reading keys: %w", err)
+		}
+		el = append(el, one...)
 	}
 	if len(el) == 0 {
 		return nil, errors.New("home: no key found")
