@@ -23,9 +23,13 @@ func (g *gen) rnd(n int) []byte {
 
 func cat(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
 
-func pkt(tag int, body []byte) []byte { return append(appendHeader(nil, false, tag, len(body)), body...) }
+func pkt(tag int, body []byte) []byte {
+	return append(appendHeader(nil, false, tag, len(body)), body...)
+}
 
-func legacy(tag int, body []byte) []byte { return append(appendHeader(nil, true, tag, len(body)), body...) }
+func legacy(tag int, body []byte) []byte {
+	return append(appendHeader(nil, true, tag, len(body)), body...)
+}
 
 func (g *gen) pkeskV3() []byte { // ECDH
 	return cat([]byte{3}, g.rnd(8), []byte{18, 0x01, 0x07, 0x40}, g.rnd(32), []byte{48}, g.rnd(48))
