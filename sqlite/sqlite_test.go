@@ -2,10 +2,12 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/altcrypt/altcrypt/sqlite"
 	"github.com/altcrypt/altcrypt/store"
@@ -73,3 +75,44 @@ func TestUnavailable(t *testing.T) {
 func BenchmarkInsert(b *testing.B)   { storetest.BenchInsert(b, open) }
 func BenchmarkOverview(b *testing.B) { storetest.BenchOverview(b, open) }
 func BenchmarkArticle(b *testing.B)  { storetest.BenchArticle(b, open) }
+
+// TestBusy: another process holding the write lock beyond the deadline is
+// a temporary failure, and nothing is lost once it lets go.
+func TestBusy(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "news.db")
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.EnsureGroup(ctx, "g", ""); err != nil {
+		t.Fatal(err)
+	}
+	other, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	conn, err := other.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN EXCLUSIVE"); err != nil {
+		t.Fatal(err)
+	}
+	dctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	_, err = s.Insert(dctx, []*store.NewArticle{storetest.Article("<1@x>", 300, "g")}, nil)
+	if !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("Insert while another process holds the lock: %v, want ErrUnavailable", err)
+	}
+	if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Insert(ctx, []*store.NewArticle{storetest.Article("<1@x>", 300, "g")}, nil)
+	if err != nil || res[0].Status != store.StatusStored || res[0].Numbers["g"] != 1 {
+		t.Fatalf("after the lock is gone: %v %+v", err, res)
+	}
+}
