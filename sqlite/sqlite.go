@@ -449,8 +449,10 @@ func (s *Store) NewNews(ctx context.Context, since time.Time) ([]nntp.NewsEntry,
 		MessageID string `db:"message_id"`
 		Group     string `db:"name"`
 	}
+	// CROSS JOIN keeps groups outside, so each group is one range of
+	// the (group_id, arrived_at) index.
 	err := s.r.SelectContext(ctx, &rows, `SELECT ga.message_id, g.name
-		FROM groups g JOIN group_articles ga ON ga.group_id = g.id AND ga.arrived_at >= ?
+		FROM groups g CROSS JOIN group_articles ga ON ga.group_id = g.id AND ga.arrived_at >= ?
 		ORDER BY ga.arrived_at, ga.article_id, g.name`, micro(since))
 	if err != nil {
 		return nil, wrap(err)
