@@ -418,3 +418,26 @@ func startServerGroups(t *testing.T) string {
 	}
 	return serve(t, b, nil, st.Close).addr
 }
+
+// TestV6Keys: a v6 (Ed25519 + X25519) key made with --v6 receives through
+// the server; the message passes the gate.
+func TestV6Keys(t *testing.T) {
+	srv := startServer(t, nil)
+	alice, dave := newClient(t), newClient(t)
+	k, err := dave.Home.Keygen(home.KeyOptions{V6: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, _ := home.ArmoredPublic(k)
+	if _, err := alice.Home.ImportContact("dave", bytes.NewReader(pub)); err != nil {
+		t.Fatal(err)
+	}
+	sendTo(t, alice, "dave", srv.addr, "to a v6 key")
+	if _, err := dave.Sync(context.Background(), srv.addr, SyncOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	found, _ := readAll(t, dave, ReadOptions{})
+	if len(found) != 1 || string(found[0].Plaintext) != "to a v6 key" {
+		t.Fatalf("found %v", found)
+	}
+}

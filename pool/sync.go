@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -30,7 +31,13 @@ type SyncOptions struct {
 	Timeout time.Duration
 	// OverChunk is how many article numbers one OVER asks for (1000 when zero).
 	OverChunk int64
+	// Connections is how many connections fetch bodies at once
+	// (DefaultConnections when zero): it hides the round trip per article.
+	Connections int
 }
+
+// DefaultConnections is the number of connections a sync uses.
+const DefaultConnections = 4
 
 // OnlyMatchesWarning is what --only-matches reveals.
 const OnlyMatchesWarning = "pool sync --only-matches: the server (and anyone watching the connection) sees which articles you fetch, " +
@@ -120,6 +127,26 @@ func (c *Client) Sync(ctx context.Context, server string, opt SyncOptions) (Sync
 		return st, nil
 	}
 
+	// More connections hide the round trip per article. Servers may limit
+	// connections per address: use as many as they take.
+	clients := []*nntp.Client{cl}
+	want := opt.Connections
+	if want <= 0 {
+		want = DefaultConnections
+	}
+	for len(clients) < want {
+		extra, err := nntp.Dial(ctx, server, &nntp.ClientOptions{Timeout: timeout, DialTimeout: timeout, MaxArticleSize: spool.MaxBody})
+		if err != nil {
+			break
+		}
+		if _, err := extra.Group(netCtx, c.group()); err != nil {
+			extra.Close()
+			break
+		}
+		defer extra.Close()
+		clients = append(clients, extra)
+	}
+
 	chunk := opt.OverChunk
 	if chunk <= 0 {
 		chunk = 1000
@@ -140,6 +167,10 @@ func (c *Client) Sync(ctx context.Context, server string, opt SyncOptions) (Sync
 		lastCommit, pendingBytes = time.Now(), 0
 		return nil
 	}
+	finish := func(err error) (SyncStats, error) {
+		st.Elapsed = time.Since(start)
+		return st, err
+	}
 	for lo := from; lo <= g.High; lo += chunk {
 		hi := min(lo+chunk-1, g.High)
 		var list []*nntp.Overview
@@ -150,40 +181,29 @@ func (c *Client) Sync(ctx context.Context, server string, opt SyncOptions) (Sync
 			return nil
 		})
 		if err != nil && !isNoArticles(err) {
-			return st, serverError(server, "list articles (OVER) on", err)
+			return finish(serverError(server, "list articles (OVER) on", err))
 		}
 		st.Listed += int64(len(list))
+		var todo []*nntp.Overview
 		last := lo - 1
 		for _, o := range list {
-			if ctx.Err() != nil {
-				st.Stopped = true
-				if err := commit(last); err != nil {
-					return st, err
-				}
-				st.Elapsed = time.Since(start)
-				return st, ctx.Err()
-			}
 			if o.Number <= last {
 				continue // out of order or repeated: never store twice
 			}
+			last = o.Number
 			if matcher != nil && matcher.Match(o.Subject) < 0 {
-				last = o.Number
-				done.Store(o.Number - from + 1)
 				continue
 			}
-			_, _, body, err := cl.Body(netCtx, strconv.FormatInt(o.Number, 10))
-			if err != nil {
-				var ne *nntp.Error
-				if errors.As(err, &ne) && (ne.Code == 423 || ne.Code == 430) {
-					st.Missing++
-					last = o.Number
-					continue
-				}
-				// Keep what is complete, then report.
-				if cerr := commit(last); cerr != nil {
-					return st, cerr
-				}
-				return st, serverError(server, fmt.Sprintf("fetch article %d from", o.Number), err)
+			todo = append(todo, o)
+		}
+		// Every article up to upTo is stored or deliberately skipped.
+		upTo := lo - 1
+		stopped, ferr := fetchBodies(ctx, netCtx, clients, todo, func(o *nntp.Overview, body []byte, missing bool) error {
+			upTo = o.Number
+			done.Store(o.Number - from + 1)
+			if missing {
+				st.Missing++
+				return nil
 			}
 			rec := spool.Record{Kind: spool.KindRaw, Number: o.Number, MessageID: o.MessageID, Subject: o.Subject, Body: body}
 			if t, err := mail.ParseDate(o.Date); err == nil {
@@ -193,30 +213,142 @@ func (c *Client) Sync(ctx context.Context, server string, opt SyncOptions) (Sync
 				rec.Kind, rec.Body = spool.KindOpenPGP, raw
 			}
 			if err := w.Append(&rec); err != nil {
-				return st, err
+				return err
 			}
 			st.Fetched++
 			st.Bytes += int64(len(body))
 			pf.Store(st.Fetched)
 			pb.Store(st.Bytes)
 			pendingBytes += int64(len(body))
-			last = o.Number
-			done.Store(o.Number - from + 1)
 			if time.Since(lastCommit) >= commitEvery || pendingBytes >= commitBytes {
-				if err := commit(last); err != nil {
-					return st, err
-				}
+				return commit(upTo)
 			}
+			return nil
+		})
+		if stopped || ferr != nil {
+			// Keep what is complete, then report.
+			if err := commit(upTo); err != nil {
+				return finish(err)
+			}
+			if ferr != nil {
+				var fe *fetchError
+				if errors.As(ferr, &fe) {
+					return finish(serverError(server, fmt.Sprintf("fetch article %d from", fe.number), fe.err))
+				}
+				return finish(ferr)
+			}
+			st.Stopped = true
+			return finish(ctx.Err())
 		}
 		// The whole range is covered, gaps included.
 		if err := commit(hi); err != nil {
-			return st, err
+			return finish(err)
 		}
 		done.Store(hi - from + 1)
 	}
-	_ = cl.Quit(netCtx)
-	st.Elapsed = time.Since(start)
-	return st, nil
+	for _, c := range clients {
+		_ = c.Quit(netCtx)
+	}
+	return finish(nil)
+}
+
+type fetchError struct {
+	number int64
+	err    error
+}
+
+func (e *fetchError) Error() string { return fmt.Sprintf("article %d: %v", e.number, e.err) }
+
+// fetchBodies fetches the bodies of todo over the clients at once and
+// hands them to consume in order (missing: the server no longer has it).
+// When ctx is cancelled no new fetch starts, those in flight finish and are
+// consumed, and stopped is true: what was handed out is always a prefix of
+// todo, so the articles consumed are exactly the ones fetched.
+func fetchBodies(ctx, netCtx context.Context, clients []*nntp.Client, todo []*nntp.Overview, consume func(o *nntp.Overview, body []byte, missing bool) error) (stopped bool, err error) {
+	type result struct {
+		body []byte
+		err  error
+		done chan struct{}
+	}
+	res := make([]result, len(todo))
+	for i := range res {
+		res[i].done = make(chan struct{})
+	}
+	// A window bounds how far fetching runs ahead of consuming (memory).
+	window := make(chan struct{}, 16*len(clients))
+	var next atomic.Int64
+	var halt atomic.Bool
+	var wg sync.WaitGroup
+	for _, cl := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				window <- struct{}{}
+				if halt.Load() || ctx.Err() != nil {
+					<-window
+					return
+				}
+				i := int(next.Add(1) - 1)
+				if i >= len(todo) {
+					<-window
+					return
+				}
+				_, _, body, err := cl.Body(netCtx, strconv.FormatInt(todo[i].Number, 10))
+				res[i].body, res[i].err = body, err
+				close(res[i].done)
+				if err != nil && !isGone(err) {
+					halt.Store(true) // this connection is no longer usable
+					return
+				}
+			}
+		}()
+	}
+	allDone := make(chan struct{})
+	go func() { wg.Wait(); close(allDone) }()
+	defer func() {
+		halt.Store(true)
+		// Free the workers blocked on the window, then wait for them.
+		for {
+			select {
+			case <-window:
+				continue
+			case <-allDone:
+				return
+			}
+		}
+	}()
+	for i := range todo {
+		select {
+		case <-res[i].done:
+		case <-allDone:
+			select {
+			case <-res[i].done:
+			default:
+				// Never handed out: the workers stopped.
+				if e := ctx.Err(); e != nil {
+					return true, nil
+				}
+				return false, errors.New("pool: fetching stopped early")
+			}
+		}
+		<-window
+		r := &res[i]
+		if r.err != nil && !isGone(r.err) {
+			return false, &fetchError{number: todo[i].Number, err: r.err}
+		}
+		if err := consume(todo[i], r.body, r.err != nil); err != nil {
+			return false, err
+		}
+		r.body = nil
+	}
+	return ctx.Err() != nil, nil
+}
+
+// isGone reports an article that was listed but is no longer there.
+func isGone(err error) bool {
+	var ne *nntp.Error
+	return errors.As(err, &ne) && (ne.Code == 423 || ne.Code == 430)
 }
 
 func isNoArticles(err error) bool {

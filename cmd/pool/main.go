@@ -5,7 +5,7 @@
 //	pool import FILE|-                          secret keys (e.g. gpg --export-secret-keys)
 //	pool import --contact NAME [--hsub SECRET | --hsub-file FILE] [FILE|-]
 //	pool send --to CONTACT [--server HOST:PORT | --print] < message
-//	pool sync [--server HOST:PORT] [--only-matches]
+//	pool sync [--server HOST:PORT] [--only-matches] [--connections N]
 //	pool read [--out DIR] [--again] [--workers N] [--key-passphrase-file FILE]
 //	pool contacts
 //
@@ -256,6 +256,7 @@ func syncCmd(ctx context.Context, c *pool.Client, args []string, _ io.Reader, st
 	fs := flags("sync", stderr)
 	server := fs.String("server", "", "`HOST:PORT` of the news server (default: $ALTCRYPT_SERVER, every server synced before, or localhost:119)")
 	only := fs.Bool("only-matches", false, "fetch only articles whose Subject matches an hsub secret (reveals which are yours)")
+	conns := fs.Int("connections", pool.DefaultConnections, "connections that fetch articles at once")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -270,7 +271,7 @@ func syncCmd(ctx context.Context, c *pool.Client, args []string, _ io.Reader, st
 		fmt.Fprintln(stderr, "WARNING:", pool.OnlyMatchesWarning)
 	}
 	for _, s := range servers {
-		st, err := c.Sync(ctx, s, pool.SyncOptions{OnlyMatches: *only})
+		st, err := c.Sync(ctx, s, pool.SyncOptions{OnlyMatches: *only, Connections: *conns})
 		if st.Fetched > 0 || err == nil {
 			fmt.Fprintf(stderr, "pool sync %s: %d new articles stored (%d KiB) in %s", s, st.Fetched, st.Bytes>>10, st.Elapsed.Round(1e6))
 			if st.Missing > 0 {
