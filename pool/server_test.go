@@ -17,6 +17,7 @@ import (
 	"github.com/altcrypt/altcrypt/nntp"
 	"github.com/altcrypt/altcrypt/pool/home"
 	"github.com/altcrypt/altcrypt/pool/internal/gpgtest"
+	"github.com/altcrypt/altcrypt/pool/spool"
 	"github.com/altcrypt/altcrypt/sqlite"
 )
 
@@ -439,5 +440,22 @@ func TestV6Keys(t *testing.T) {
 	found, _ := readAll(t, dave, ReadOptions{})
 	if len(found) != 1 || string(found[0].Plaintext) != "to a v6 key" {
 		t.Fatalf("found %v", found)
+	}
+}
+
+// TestSyncRenumberedServer: a server whose group ends below what the store
+// already holds is refused with a clear error, and nothing is stored.
+func TestSyncRenumberedServer(t *testing.T) {
+	srv := startServer(t, nil)
+	alice, bob := newClient(t), newClient(t)
+	k, _ := bob.Home.Keygen(home.KeyOptions{})
+	pub, _ := home.ArmoredPublic(k)
+	alice.Home.ImportContact("bob", bytes.NewReader(pub))
+	sendTo(t, alice, "bob", srv.addr, "one")
+	// The store says we already had up to article 500 from this address.
+	fillSpool(t, bob, srv.addr, []spool.Record{{Kind: spool.KindRaw, Number: 500, Body: []byte("x")}})
+	_, err := bob.Sync(context.Background(), srv.addr, SyncOptions{})
+	if err == nil || !strings.Contains(err.Error(), "renumbered") {
+		t.Fatalf("renumbered server: %v", err)
 	}
 }

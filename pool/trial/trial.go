@@ -223,12 +223,13 @@ func (k *Keys) Probe(msg []byte) (Hit, bool) {
 			if p.algo != s.algo {
 				continue
 			}
-			switch {
-			case s.kind == kindECDH25519 && p.algo == algoECDH && p.ephemeral != nil:
-				if s.tryECDH(&p) {
+			switch s.kind {
+			case kindECDH25519:
+				// A point that is not Curve25519 cannot be for this key.
+				if p.ephemeral != nil && s.tryECDH(&p) {
 					return Hit{Entity: s.entity, Sure: true}, true
 				}
-			case s.kind == kindX25519 && p.algo == algoX25519:
+			case kindX25519:
 				if s.tryX25519(&p) {
 					return Hit{Entity: s.entity, Sure: true}, true
 				}
