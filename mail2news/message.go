@@ -1,10 +1,3 @@
-// Package mail2news turns one mail into one post to alt.crypt.messages: it
-// finds the single armored PGP message the way mail clients send it (inline,
-// quoted-printable, base64, PGP/MIME), picks the group, refuses what must not
-// be posted, builds a fresh article that carries nothing of the mail's
-// headers, and posts it over NNTP to a server that does the injection. The
-// outcome is one of three classes (posted, refused, deferred) that map to
-// sysexits for an MTA pipe and to SMTP replies for the listener.
 package mail2news
 
 import (

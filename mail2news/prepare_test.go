@@ -30,6 +30,10 @@ func TestPrepare(t *testing.T) {
 		{name: "quoted-printable", mail: mailSpec{Kind: "qp", Armors: [][]byte{a1}, Headers: []string{ng}}},
 		{name: "base64", mail: mailSpec{Kind: "base64", Armors: [][]byte{a1}, Headers: []string{ng}}},
 		{name: "pgp-mime", mail: mailSpec{Kind: "pgpmime", Armors: [][]byte{a1}, Headers: []string{ng}}},
+		{name: "pgp-mime, base64 part", mail: mailSpec{Kind: "pgpmime-b64", Armors: [][]byte{a1}, Headers: []string{ng}}},
+		{name: "pgp-mime without Version: 1", raw: pgpMIME("Version: 2", "application/octet-stream", a1), reason: ReasonPGPMIME},
+		{name: "pgp-mime with a text part", raw: pgpMIME("Version: 1", "text/plain", a1), reason: ReasonPGPMIME},
+		{name: "pgp-mime, hand-written", raw: pgpMIME("Version: 1", "application/octet-stream", a1)},
 		{name: "alternative plain and html", mail: mailSpec{Kind: "alternative", Armors: [][]byte{a1}, Headers: []string{ng}}},
 		{name: "asc attachment", mail: mailSpec{Kind: "attachment", Armors: [][]byte{a1}, Headers: []string{ng}}},
 		{name: "text around and mail signature", mail: mailSpec{Kind: "inline", Armors: [][]byte{a1}, Before: "Hi,\nhere it is.", Sig: "Alice\nhttps://alice.example", Headers: []string{ng}}},
@@ -200,4 +204,13 @@ func FuzzPrepare(f *testing.F) {
 			t.Fatalf("a parse failure must be a refusal, got %v", err)
 		}
 	})
+}
+
+// pgpMIME writes an RFC 3156 mail by hand, for the malformed variants no
+// mail library would produce.
+func pgpMIME(version, dataType string, armored []byte) []byte {
+	return []byte("Newsgroups: alt.crypt.messages\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=\"b0\"\r\n\r\n" +
+		"--b0\r\nContent-Type: application/pgp-encrypted\r\n\r\n" + version + "\r\n" +
+		"--b0\r\nContent-Type: " + dataType + "\r\n\r\n" + string(armored) + "\r\n--b0--\r\n")
 }

@@ -12,6 +12,7 @@ KIND:
   qp           text/plain, quoted-printable
   base64       text/plain, base64
   pgpmime      RFC 3156 multipart/encrypted (Version: 1 part + octet-stream)
+  pgpmime-b64  the same with the octet-stream part base64-encoded
   alternative  multipart/alternative: text/plain and text/html, both with the armor
   attachment   multipart/mixed: a short text and the armor as an .asc attachment
 
@@ -53,7 +54,7 @@ def text_body(args, armors):
     return "".join(parts)
 
 
-KINDS = ["inline", "qp", "base64", "pgpmime", "alternative", "attachment"]
+KINDS = ["inline", "qp", "base64", "pgpmime", "pgpmime-b64", "alternative", "attachment"]
 
 
 def main():
@@ -108,7 +109,7 @@ def write_mail(args):
         msg.set_content(body, cte="quoted-printable")
     elif args.kind == "base64":
         msg.set_content(body, cte="base64")
-    elif args.kind == "pgpmime":
+    elif args.kind in ("pgpmime", "pgpmime-b64"):
         # RFC 3156 section 4.
         msg.set_type("multipart/encrypted")
         msg.set_param("protocol", "application/pgp-encrypted")
@@ -116,7 +117,8 @@ def write_mail(args):
         control.set_content(b"Version: 1\n", maintype="application", subtype="pgp-encrypted", cte="7bit")
         data = EmailMessage()
         data.set_content("\n".join(armors).encode("ascii"), maintype="application", subtype="octet-stream",
-                         cte="7bit", disposition="inline", filename="encrypted.asc")
+                         cte="base64" if args.kind == "pgpmime-b64" else "7bit",
+                         disposition="inline", filename="encrypted.asc")
         msg.attach(control)
         msg.attach(data)
         msg.preamble = "This is an OpenPGP/MIME encrypted message (RFC 4880 and 3156)"
