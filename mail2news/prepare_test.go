@@ -214,3 +214,24 @@ func pgpMIME(version, dataType string, armored []byte) []byte {
 		"--b0\r\nContent-Type: application/pgp-encrypted\r\n\r\n" + version + "\r\n" +
 		"--b0\r\nContent-Type: " + dataType + "\r\n\r\n" + string(armored) + "\r\n--b0--\r\n")
 }
+
+// BenchmarkPrepare measures parsing and gating one mail of each kind.
+func BenchmarkPrepare(b *testing.B) {
+	a := encrypt(b)
+	kinds := []string{"inline", "qp", "base64", "pgpmime"}
+	var specs []mailSpec
+	for _, k := range kinds {
+		specs = append(specs, mailSpec{Kind: k, Armors: [][]byte{a}, Headers: []string{ng}})
+	}
+	mails := makeMails(b, specs)
+	for i, k := range kinds {
+		b.Run(k, func(b *testing.B) {
+			b.SetBytes(int64(len(mails[i])))
+			for b.Loop() {
+				if _, err := Prepare(Config{}, mails[i], nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
