@@ -551,11 +551,12 @@ func (s *Store) PendingArticles(ctx context.Context, limit int) ([]*store.Pendin
 	return out, nil
 }
 
-// Insert stores articles in one transaction; see store.Store. Each table
-// is written with one statement over arrays (unnest), so a batch costs a
-// handful of round trips whatever its size, and the groups' row locks are
-// taken last, in id order, and held only for the numbering, the overview
-// insert and the commit.
+// Insert stores articles in one transaction; see store.Store. A batch
+// costs four round trips whatever its size (BEGIN, one statement that
+// claims the history, stores the articles, queues them, releases the
+// pending posts and notifies, one that numbers them, COMMIT), and the groups' row locks
+// are taken last, in id order, and held only for the numbering statement
+// and the commit.
 func (s *Store) Insert(ctx context.Context, arts []*store.NewArticle, release []int64) ([]store.InsertResult, error) {
 	for _, a := range arts {
 		if err := sqlutil.ValidNewArticle(a); err != nil {
@@ -589,142 +590,29 @@ func (s *Store) Insert(ctx context.Context, arts []*store.NewArticle, release []
 	err = withTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		results = make([]store.InsertResult, len(arts))
 		stored = 0
-
-		// Claim the message-ids in the history, in sorted order so two
-		// batches never wait on each other in a cycle.
+		aids, err := storeArticles(ctx, tx, arts, plan, release, now)
+		if err != nil {
+			return err
+		}
 		var keep []int
-		if len(arts) > 0 {
-			mids := make([]string, len(arts))
-			arrived := make([]time.Time, len(arts))
-			for i, a := range arts {
-				mids[i], arrived[i] = a.MessageID, plan.Arrived[i]
-			}
-			var claimed []string
-			if err := tx.SelectContext(ctx, &claimed, `INSERT INTO history (message_id, status, arrived_at)
-				SELECT m, 'stored', t FROM unnest($1::text[], $2::timestamptz[]) AS u(m, t) ORDER BY m
-				ON CONFLICT (message_id) DO NOTHING RETURNING message_id`,
-				pq.StringArray(mids), timeArray(arrived)); err != nil {
-				return err
-			}
-			fresh := make(map[string]bool, len(claimed))
-			for _, m := range claimed {
-				fresh[m] = true
-			}
-			for i, a := range arts {
-				if fresh[a.MessageID] {
-					delete(fresh, a.MessageID) // a repeat later in the batch is a duplicate
-					keep = append(keep, i)
-				} else {
-					results[i].Status = store.StatusDuplicate
-				}
+		for i := range arts {
+			if aid, ok := aids[i]; ok {
+				keep = append(keep, i)
+				results[i] = store.InsertResult{Status: store.StatusStored, ArticleID: aid, Numbers: map[string]int64{}}
+				stored++
+			} else {
+				results[i].Status = store.StatusDuplicate
 			}
 		}
-
-		aids := make(map[int]int64, len(keep))
-		if len(keep) > 0 {
-			var (
-				mids             = make([]string, len(keep))
-				headers, bodies  = make([][]byte, len(keep)), make([][]byte, len(keep))
-				sizes, lines     = make([]int64, len(keep)), make([]int64, len(keep))
-				arrived, expires = make([]time.Time, len(keep)), make([]*time.Time, len(keep))
-			)
-			for k, i := range keep {
-				a := arts[i]
-				mids[k], headers[k], bodies[k] = a.MessageID, nonNil(a.Header), nonNil(a.Body)
-				sizes[k], lines[k], arrived[k] = plan.Bytes[i], plan.Lines[i], plan.Arrived[i]
-				if !a.Expires.IsZero() {
-					expires[k] = &a.Expires
-				}
-			}
-			var rows []struct {
-				ID        int64  `db:"id"`
-				MessageID string `db:"message_id"`
-			}
-			if err := tx.SelectContext(ctx, &rows, `INSERT INTO articles
-				(message_id, header, body, bytes, lines, arrived_at, expires_at)
-				SELECT * FROM unnest($1::text[], $2::bytea[], $3::bytea[], $4::bigint[], $5::bigint[],
-					$6::timestamptz[], $7::timestamptz[])
-				RETURNING id, message_id`,
-				pq.StringArray(mids), pq.ByteaArray(headers), pq.ByteaArray(bodies), pq.Int64Array(sizes),
-				pq.Int64Array(lines), timeArray(arrived), nullTimeArray(expires)); err != nil {
-				return err
-			}
-			byMID := make(map[string]int64, len(rows))
-			for _, r := range rows {
-				byMID[r.MessageID] = r.ID
-			}
-			for _, i := range keep {
-				aids[i] = byMID[arts[i].MessageID]
-			}
-
-			var peers []string
-			var queued []int64
-			for _, i := range keep {
-				for _, p := range arts[i].Peers {
-					peers = append(peers, p)
-					queued = append(queued, aids[i])
-				}
-			}
-			if len(peers) > 0 {
-				if _, err := tx.ExecContext(ctx, `INSERT INTO feed_queue (peer, article_id, next_try_at)
-					SELECT p, a, $3 FROM unnest($1::text[], $2::bigint[]) AS u(p, a)
-					ON CONFLICT (peer, article_id) DO NOTHING`,
-					pq.StringArray(peers), pq.Int64Array(queued), now); err != nil {
-					return err
-				}
-			}
-		}
-
-		if len(release) > 0 {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM pending WHERE id = ANY($1)`, pq.Int64Array(release)); err != nil {
-				return err
-			}
-		}
-
 		need := plan.Counts(keep, ids)
-		if len(need) > 0 {
-			if _, err := tx.ExecContext(ctx, `SELECT pg_notify($1, '')`, changesChannel); err != nil {
-				return err
-			}
+		switch len(need) {
+		case 0:
+			return nil
+		case 1:
+			return numberInOne(ctx, tx, arts, plan, keep, aids, ids, need, results)
+		default:
+			return numberInMany(ctx, tx, arts, plan, keep, aids, ids, need, results)
 		}
-		// Number under the groups' row locks, taken in id order.
-		gids := make([]int64, 0, len(need))
-		for gid := range need {
-			gids = append(gids, gid)
-		}
-		slices.Sort(gids)
-		first := make(map[int64]int64, len(need))
-		for _, gid := range gids {
-			var high int64
-			if err := tx.GetContext(ctx, &high, `UPDATE groups SET high = high + $1, count = count + $1
-				WHERE id = $2 RETURNING high`, need[gid], gid); err != nil {
-				return err
-			}
-			first[gid] = high - need[gid] + 1
-		}
-		numbering := sqlutil.NewNumbering(first)
-		var ov overviewArrays
-		for _, i := range keep {
-			a := arts[i]
-			numbers, byID, xref := numbering.Take(plan.Groups[i], ids)
-			for _, gn := range byID {
-				ov.add(gn, aids[i], plan.Arrived[i], a, plan.Bytes[i], plan.Lines[i], xref)
-			}
-			results[i] = store.InsertResult{Status: store.StatusStored, ArticleID: aids[i], Numbers: numbers}
-			stored++
-		}
-		if len(ov.group) > 0 {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO group_articles
-				(group_id, number, article_id, arrived_at, subject, from_header, date, message_id, refs, bytes, lines, xref)
-				SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::timestamptz[], $5::bytea[], $6::bytea[],
-					$7::bytea[], $8::text[], $9::bytea[], $10::bigint[], $11::bigint[], $12::bytea[])`,
-				pq.Int64Array(ov.group), pq.Int64Array(ov.number), pq.Int64Array(ov.article), timeArray(ov.arrived),
-				byteaArray(ov.subject), byteaArray(ov.from), byteaArray(ov.date), pq.StringArray(ov.mid),
-				byteaArray(ov.refs), pq.Int64Array(ov.bytes), pq.Int64Array(ov.lines), byteaArray(ov.xref)); err != nil {
-				return err
-			}
-		}
-		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -733,6 +621,177 @@ func (s *Store) Insert(ctx context.Context, arts []*store.NewArticle, release []
 		s.notify()
 	}
 	return results, nil
+}
+
+// storeArticles claims the message-ids in the history (in sorted order, so
+// two batches never wait on each other in a cycle), stores the articles
+// that were new (the first of repeats within the batch), queues them for
+// their peers, deletes the released pending posts and notifies the other
+// front-ends, all in one statement. It returns the article ids by index.
+func storeArticles(ctx context.Context, tx *sqlx.Tx, arts []*store.NewArticle, plan *sqlutil.Plan, release []int64, now time.Time) (map[int]int64, error) {
+	var (
+		mids             = make([]string, len(arts))
+		headers, bodies  = make([][]byte, len(arts)), make([][]byte, len(arts))
+		sizes, lines     = make([]int64, len(arts)), make([]int64, len(arts))
+		arrived, expires = make([]time.Time, len(arts)), make([]*time.Time, len(arts))
+		peerMIDs, peers  []string
+	)
+	for i, a := range arts {
+		mids[i], headers[i], bodies[i] = a.MessageID, nonNil(a.Header), nonNil(a.Body)
+		sizes[i], lines[i], arrived[i] = plan.Bytes[i], plan.Lines[i], plan.Arrived[i]
+		if !a.Expires.IsZero() {
+			expires[i] = &a.Expires
+		}
+		for _, p := range a.Peers {
+			peerMIDs = append(peerMIDs, a.MessageID)
+			peers = append(peers, p)
+		}
+	}
+	if release == nil {
+		release = []int64{}
+	}
+	var rows []struct {
+		ID        int64        `db:"id"`
+		MessageID string       `db:"message_id"`
+		Woke      sql.NullBool `db:"woke"`
+	}
+	err := tx.SelectContext(ctx, &rows, `WITH
+		u AS (
+			SELECT * FROM unnest($1::text[], $2::bytea[], $3::bytea[], $4::bigint[], $5::bigint[],
+				$6::timestamptz[], $7::timestamptz[]) WITH ORDINALITY AS u(m, h, b, size, lines, t, ex, ord)
+		), first AS (
+			SELECT DISTINCT ON (m) * FROM u ORDER BY m, ord
+		), claimed AS (
+			INSERT INTO history (message_id, status, arrived_at)
+			SELECT m, 'stored', t FROM first ORDER BY m
+			ON CONFLICT (message_id) DO NOTHING RETURNING message_id
+		), a AS (
+			INSERT INTO articles (message_id, header, body, bytes, lines, arrived_at, expires_at)
+			SELECT f.m, f.h, f.b, f.size, f.lines, f.t, f.ex FROM first f JOIN claimed c ON c.message_id = f.m
+			ORDER BY f.ord
+			RETURNING id, message_id
+		), q AS (
+			INSERT INTO feed_queue (peer, article_id, next_try_at)
+			SELECT p.peer, a.id, $10 FROM unnest($8::text[], $9::text[]) AS p(m, peer) JOIN a ON a.message_id = p.m
+			ON CONFLICT (peer, article_id) DO NOTHING
+		), released AS (
+			DELETE FROM pending WHERE id = ANY($11)
+		)
+		-- Wake the other front-ends (at commit) if anything was stored;
+		-- selecting n.woke keeps the planner from dropping the join.
+		SELECT a.id, a.message_id, n.woke FROM a
+		LEFT JOIN (SELECT pg_notify($12, '') IS NULL AS woke FROM (SELECT 1 FROM a LIMIT 1) AS one) AS n ON true`,
+		pq.StringArray(mids), pq.ByteaArray(headers), pq.ByteaArray(bodies), pq.Int64Array(sizes),
+		pq.Int64Array(lines), timeArray(arrived), nullTimeArray(expires),
+		pq.StringArray(peerMIDs), pq.StringArray(peers), now, pq.Int64Array(release), changesChannel)
+	if err != nil {
+		return nil, err
+	}
+	byMID := make(map[string]int64, len(rows))
+	for _, r := range rows {
+		byMID[r.MessageID] = r.ID
+	}
+	aids := make(map[int]int64, len(rows))
+	for i, a := range arts {
+		if id, ok := byMID[a.MessageID]; ok {
+			aids[i] = id
+			delete(byMID, a.MessageID) // a repeat later in the batch is a duplicate
+		}
+	}
+	return aids, nil
+}
+
+// numberInOne numbers a batch whose articles are all in one carried
+// group: one statement takes the group's row lock, moves its high-water
+// mark and inserts the overview rows (storage.md's fast form).
+func numberInOne(ctx context.Context, tx *sqlx.Tx, arts []*store.NewArticle, plan *sqlutil.Plan, keep []int,
+	aids map[int]int64, ids map[string]int64, need map[int64]int64, results []store.InsertResult) error {
+	var gid, n int64
+	for id, c := range need {
+		gid, n = id, c
+	}
+	var name string
+	for g, id := range ids {
+		if id == gid {
+			name = g
+		}
+	}
+	var ov overviewArrays
+	var idx []int // index in arts of each overview row, in number order
+	for _, i := range keep {
+		if slices.Contains(plan.Groups[i], name) {
+			ov.add(sqlutil.GroupNumber{GroupID: gid}, aids[i], plan.Arrived[i], arts[i], plan.Bytes[i], plan.Lines[i], "")
+			idx = append(idx, i)
+		}
+	}
+	var numbers []struct {
+		Number    int64 `db:"number"`
+		ArticleID int64 `db:"article_id"`
+	}
+	err := tx.SelectContext(ctx, &numbers, `WITH g AS (
+			UPDATE groups SET high = high + $1, count = count + $1 WHERE id = $2 RETURNING high
+		)
+		INSERT INTO group_articles
+			(group_id, number, article_id, arrived_at, subject, from_header, date, message_id, refs, bytes, lines, xref)
+		SELECT $2, g.high - $1 + u.ord, u.a, u.t, u.s, u.f, u.d, u.m, u.r, u.size, u.lines,
+			convert_to($3 || ':' || (g.high - $1 + u.ord), 'UTF8')
+		FROM g, unnest($4::bigint[], $5::timestamptz[], $6::bytea[], $7::bytea[], $8::bytea[], $9::text[], $10::bytea[],
+			$11::bigint[], $12::bigint[]) WITH ORDINALITY AS u(a, t, s, f, d, m, r, size, lines, ord)
+		RETURNING number, article_id`,
+		n, gid, name, pq.Int64Array(ov.article), timeArray(ov.arrived), byteaArray(ov.subject), byteaArray(ov.from),
+		byteaArray(ov.date), pq.StringArray(ov.mid), byteaArray(ov.refs), pq.Int64Array(ov.bytes), pq.Int64Array(ov.lines))
+	if err != nil {
+		return err
+	}
+	if len(numbers) != len(idx) {
+		return fmt.Errorf("numbered %d of %d articles in %s", len(numbers), len(idx), name)
+	}
+	byArticle := make(map[int64]int64, len(numbers))
+	for _, r := range numbers {
+		byArticle[r.ArticleID] = r.Number
+	}
+	for _, i := range idx {
+		results[i].Numbers[name] = byArticle[aids[i]]
+	}
+	return nil
+}
+
+// numberInMany numbers a batch that touches several groups: their row
+// locks are taken in id order, one UPDATE each, then the numbers and Xref
+// values are computed here and the overview rows inserted in one statement.
+func numberInMany(ctx context.Context, tx *sqlx.Tx, arts []*store.NewArticle, plan *sqlutil.Plan, keep []int,
+	aids map[int]int64, ids map[string]int64, need map[int64]int64, results []store.InsertResult) error {
+	gids := make([]int64, 0, len(need))
+	for gid := range need {
+		gids = append(gids, gid)
+	}
+	slices.Sort(gids)
+	first := make(map[int64]int64, len(need))
+	for _, gid := range gids {
+		var high int64
+		if err := tx.GetContext(ctx, &high, `UPDATE groups SET high = high + $1, count = count + $1
+			WHERE id = $2 RETURNING high`, need[gid], gid); err != nil {
+			return err
+		}
+		first[gid] = high - need[gid] + 1
+	}
+	numbering := sqlutil.NewNumbering(first)
+	var ov overviewArrays
+	for _, i := range keep {
+		numbers, byID, xref := numbering.Take(plan.Groups[i], ids)
+		for _, gn := range byID {
+			ov.add(gn, aids[i], plan.Arrived[i], arts[i], plan.Bytes[i], plan.Lines[i], xref)
+		}
+		results[i].Numbers = numbers
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO group_articles
+		(group_id, number, article_id, arrived_at, subject, from_header, date, message_id, refs, bytes, lines, xref)
+		SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::timestamptz[], $5::bytea[], $6::bytea[],
+			$7::bytea[], $8::text[], $9::bytea[], $10::bigint[], $11::bigint[], $12::bytea[])`,
+		pq.Int64Array(ov.group), pq.Int64Array(ov.number), pq.Int64Array(ov.article), timeArray(ov.arrived),
+		byteaArray(ov.subject), byteaArray(ov.from), byteaArray(ov.date), pq.StringArray(ov.mid),
+		byteaArray(ov.refs), pq.Int64Array(ov.bytes), pq.Int64Array(ov.lines), byteaArray(ov.xref))
+	return err
 }
 
 // overviewArrays collects the columns of group_articles rows for unnest.
