@@ -123,7 +123,7 @@ func (c *Client) Read(ctx context.Context, opt ReadOptions, fn func(*Found) erro
 		}
 		return seen.add(f.MessageID)
 	}
-	sc := &scanner{keys: keys, matcher: hsub.NewMatcher(secrets...), workers: opt.Workers}
+	sc := &scanner{keys: keys, matcher: hsub.NewMatcher(secrets...), hasSecrets: len(secrets) > 0, workers: opt.Workers}
 	if sc.workers <= 0 {
 		sc.workers = runtime.GOMAXPROCS(0)
 	}
@@ -200,22 +200,28 @@ func (c *Client) readSpool(ctx context.Context, dir string, opt ReadOptions, sc 
 // scanner runs one window of records through hsub matching and trial
 // decryption.
 type scanner struct {
-	keys    *trial.Keys
-	matcher *hsub.Matcher
-	workers int
-	done    *atomic.Int64
+	keys       *trial.Keys
+	matcher    *hsub.Matcher
+	hasSecrets bool
+	workers    int
+	done       *atomic.Int64
 }
 
 type batchStats struct{ hsub, unreadable int64 }
 
 func (sc *scanner) batch(recs []spool.Record) ([]*Found, batchStats) {
 	var bs batchStats
+	// First pass, on all cores: which Subjects carry a contact's hsub tag.
+	isHsub := make([]bool, len(recs))
+	if sc.hasSecrets {
+		sc.parallel(len(recs), func(i int) {
+			isHsub[i] = sc.matcher.Match(recs[i].Subject) >= 0
+		}, false)
+	}
 	// Work order: hsub matches first, then everything else.
 	order := make([]int32, 0, len(recs))
-	isHsub := make([]bool, len(recs))
 	for i := range recs {
-		if sc.matcher.Match(recs[i].Subject) >= 0 {
-			isHsub[i] = true
+		if isHsub[i] {
 			order = append(order, int32(i))
 			bs.hsub++
 		}
@@ -226,35 +232,16 @@ func (sc *scanner) batch(recs []spool.Record) ([]*Found, batchStats) {
 		}
 	}
 	results := make([]*Found, len(recs))
-	var next atomic.Int64
 	var unreadable atomic.Int64
-	const chunk = 32
-	var wg sync.WaitGroup
-	for w := 0; w < sc.workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				lo := int(next.Add(chunk)) - chunk
-				if lo >= len(order) {
-					return
-				}
-				hi := min(lo+chunk, len(order))
-				for _, idx := range order[lo:hi] {
-					rec := &recs[idx]
-					if rec.Kind != spool.KindOpenPGP {
-						unreadable.Add(1)
-						continue
-					}
-					results[idx] = sc.examine(rec, isHsub[idx])
-				}
-				if sc.done != nil {
-					sc.done.Add(int64(hi - lo))
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	sc.parallel(len(order), func(j int) {
+		idx := order[j]
+		rec := &recs[idx]
+		if rec.Kind != spool.KindOpenPGP {
+			unreadable.Add(1)
+			return
+		}
+		results[idx] = sc.examine(rec, isHsub[idx])
+	}, true)
 	bs.unreadable = unreadable.Load()
 	var found []*Found
 	for _, f := range results {
@@ -263,6 +250,34 @@ func (sc *scanner) batch(recs []spool.Record) ([]*Found, batchStats) {
 		}
 	}
 	return found, bs
+}
+
+// parallel runs fn(0..n-1) on sc.workers goroutines, in chunks taken in
+// order; count adds to the progress counter.
+func (sc *scanner) parallel(n int, fn func(int), count bool) {
+	const chunk = 32
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < sc.workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				lo := int(next.Add(chunk)) - chunk
+				if lo >= n {
+					return
+				}
+				hi := min(lo+chunk, n)
+				for i := lo; i < hi; i++ {
+					fn(i)
+				}
+				if count && sc.done != nil {
+					sc.done.Add(int64(hi - lo))
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 func (sc *scanner) examine(rec *spool.Record, tagged bool) *Found {

@@ -283,15 +283,25 @@ func fetchBodies(ctx, netCtx context.Context, clients []*nntp.Client, todo []*nn
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// The window is only flow control: a worker that takes a
+			// slot and then has nothing to fetch gives one back if there
+			// is one to give (never blocking: the consumer may have
+			// taken it already).
+			release := func() {
+				select {
+				case <-window:
+				default:
+				}
+			}
 			for {
 				window <- struct{}{}
 				if halt.Load() || ctx.Err() != nil {
-					<-window
+					release()
 					return
 				}
 				i := int(next.Add(1) - 1)
 				if i >= len(todo) {
-					<-window
+					release()
 					return
 				}
 				_, _, body, err := cl.Body(netCtx, strconv.FormatInt(todo[i].Number, 10))
@@ -332,7 +342,10 @@ func fetchBodies(ctx, netCtx context.Context, clients []*nntp.Client, todo []*nn
 				return false, errors.New("pool: fetching stopped early")
 			}
 		}
-		<-window
+		select { // give the slot back (never block: see release above)
+		case <-window:
+		default:
+		}
 		r := &res[i]
 		if r.err != nil && !isGone(r.err) {
 			return false, &fetchError{number: todo[i].Number, err: r.err}
