@@ -135,7 +135,7 @@ func parseArmor(b []byte, v *Verdict) ([]byte, *Error) {
 	// which checks line by line and explains the defect.
 	dataStart := pos
 	raw := make([]byte, (len(b)-dataStart)/4*3+8)
-	dataEnd, n, width, ok := fastData(b, dataStart, raw)
+	dataEnd, n, width, crc, ok := fastData(b, dataStart, raw)
 	if !ok {
 		var err *Error
 		dataEnd, width, err = scanData(b, dataStart)
@@ -147,6 +147,7 @@ func parseArmor(b []byte, v *Verdict) ([]byte, *Error) {
 		if n, derr = strictB64.Decode(raw, data); derr != nil {
 			return nil, diagnoseBase64(data)
 		}
+		crc = crc24(raw[:n])
 	}
 	raw = raw[:n]
 	v.LineWidth = width
@@ -199,7 +200,7 @@ func parseArmor(b []byte, v *Verdict) ([]byte, *Error) {
 			return nil, reject(CodeChecksum, "the checksum line is not valid base64")
 		}
 		want := uint32(sum[0])<<16 | uint32(sum[1])<<8 | uint32(sum[2])
-		if got := crc24(raw); got != want {
+		if crc != want {
 			return nil, reject(CodeChecksum, "the CRC24 checksum does not match the data (the armor was damaged or altered)")
 		}
 	}
@@ -207,11 +208,12 @@ func parseArmor(b []byte, v *Verdict) ([]byte, *Error) {
 }
 
 // fastData decodes data lines of one width, a multiple of 4, straight into
-// dst, and a last line of any length with Go's strict decoder. It returns
-// the offset of the line after the data (which starts with '=' or '-') and
-// the number of octets decoded, or ok == false when the input needs the
-// slow path.
-func fastData(b []byte, pos int, dst []byte) (end, n, width int, ok bool) {
+// dst, and a last line of any length with Go's strict decoder, computing the
+// CRC24 of each line while it is in cache. It returns the offset of the line
+// after the data (which starts with '=' or '-'), the number of octets
+// decoded and their CRC24, or ok == false when the input needs the slow
+// path.
+func fastData(b []byte, pos int, dst []byte) (end, n, width int, crc uint32, ok bool) {
 	i := bytes.IndexByte(b[pos:], '\n')
 	if i <= 0 {
 		return
@@ -223,12 +225,13 @@ func fastData(b []byte, pos int, dst []byte) (end, n, width int, ok bool) {
 	if w == 0 || w > maxLine || w%4 != 0 {
 		return
 	}
+	c := crc24Start
 	for pos < len(b) {
-		if c := b[pos]; c == '=' || c == '-' {
+		if ch := b[pos]; ch == '=' || ch == '-' {
 			if n == 0 {
 				return
 			}
-			return pos, n, w, true
+			return pos, n, w, c >> 8, true
 		}
 		e := pos + w
 		var next int
@@ -239,8 +242,9 @@ func fastData(b []byte, pos int, dst []byte) (end, n, width int, ok bool) {
 			next = e + 2
 		}
 		if next == 0 || !decodeLine(dst[n:], b[pos:e]) {
-			return lastLine(b, pos, dst, n, w)
+			return lastLine(b, pos, dst, n, w, c)
 		}
+		c = crc24Update(c, dst[n:n+w/4*3])
 		n += w / 4 * 3
 		pos = next
 	}
@@ -248,19 +252,19 @@ func fastData(b []byte, pos int, dst []byte) (end, n, width int, ok bool) {
 }
 
 // lastLine decodes the last data line (shorter, or padded) at pos.
-func lastLine(b []byte, pos int, dst []byte, n, w int) (end, m, width int, ok bool) {
+func lastLine(b []byte, pos int, dst []byte, n, w int, c uint32) (end, m, width int, crc uint32, ok bool) {
 	l, next, _ := line(b, pos)
 	if len(l) == 0 || len(l) > w || next >= len(b) || bytes.IndexByte(l, '\r') >= 0 {
 		return
 	}
-	if c := b[next]; c != '=' && c != '-' {
+	if ch := b[next]; ch != '=' && ch != '-' {
 		return
 	}
 	k, err := strictB64.Decode(dst[n:], l)
 	if err != nil {
 		return
 	}
-	return next, n + k, w, true
+	return next, n + k, w, crc24Update(c, dst[n:n+k]) >> 8, true
 }
 
 // scanData walks the data lines from pos, checking each, up to the first

@@ -36,8 +36,15 @@ func makeCRC24Tables() *[16][256]uint32 {
 
 // crc24 returns the OpenPGP armor checksum of data.
 func crc24(data []byte) uint32 {
+	return crc24Update(crc24Start, data) >> 8
+}
+
+// crc24Start is the left-aligned initial register; crc24Update continues a
+// left-aligned register over data (the result >> 8 is the checksum).
+const crc24Start = uint32(crc24Init) << 8
+
+func crc24Update(c uint32, data []byte) uint32 {
 	t := crc24Tables
-	c := uint32(crc24Init) << 8
 	for len(data) >= 16 {
 		d := data[:16:16]
 		c ^= uint32(d[0])<<24 | uint32(d[1])<<16 | uint32(d[2])<<8 | uint32(d[3])
@@ -50,7 +57,7 @@ func crc24(data []byte) uint32 {
 	for _, b := range data {
 		c = (c << 8) ^ t[0][byte(c>>24)^b]
 	}
-	return c >> 8
+	return c
 }
 
 // crc24Simple is the bitwise definition, kept for tests.
