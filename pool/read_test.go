@@ -5,7 +5,10 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
@@ -211,4 +214,39 @@ func toRecords(rs []sprec) []spool.Record {
 		out = append(out, spool.Record{Kind: spool.KindRaw, Number: r.n, Subject: r.subject, Body: []byte("x")})
 	}
 	return out
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func TestProgress(t *testing.T) {
+	c := newClient(t)
+	c.Home.Keygen(home.KeyOptions{})
+	other := stranger(t)
+	var recs []spool.Record
+	for n := int64(1); n <= 300; n++ {
+		body, _ := seal.Seal(other, nil, nil)
+		recs = append(recs, spool.Record{Kind: spool.KindOpenPGP, Number: n, Body: body})
+	}
+	fillSpool(t, c, "s", recs)
+	var buf lockedBuffer
+	c.Progress, c.ProgressEvery = &buf, time.Millisecond
+	readAll(t, c, ReadOptions{Workers: 1})
+	if !strings.Contains(buf.String(), "articles examined") {
+		t.Fatalf("no progress line: %q", buf.String())
+	}
 }
