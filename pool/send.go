@@ -11,8 +11,9 @@ import (
 )
 
 // AnonymousFrom is the From of every article pool writes: the same for
-// everyone (a POST needs one; servers replace it anyway).
-const AnonymousFrom = "Anonymous <nobody@invalid>"
+// everyone (a POST needs one; our servers replace it anyway). The domain
+// has a dot because INN refuses "nobody@invalid".
+const AnonymousFrom = "Anonymous <nobody@anonymous.invalid>"
 
 // Compose encrypts plaintext to contact to and returns the whole article
 // (headers and body, CRLF line endings) ready for POST or a mail-to-news

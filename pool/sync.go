@@ -99,9 +99,10 @@ func (c *Client) Sync(ctx context.Context, server string, opt SyncOptions) (Sync
 	// Network commands run on a context that a stop request does not
 	// cancel, so the article in flight is completed and stored.
 	netCtx := context.WithoutCancel(ctx)
-	cl, err := nntp.Dial(ctx, server, &nntp.ClientOptions{Timeout: timeout, DialTimeout: timeout, MaxArticleSize: spool.MaxBody})
+	copts := &nntp.ClientOptions{Timeout: timeout, DialTimeout: timeout, MaxArticleSize: spool.MaxBody}
+	cl, _, err := dialReader(ctx, server, copts)
 	if err != nil {
-		return st, serverError(server, "connect to", err)
+		return st, err
 	}
 	defer cl.Close()
 	g, err := cl.Group(netCtx, c.group())
@@ -135,7 +136,7 @@ func (c *Client) Sync(ctx context.Context, server string, opt SyncOptions) (Sync
 		want = DefaultConnections
 	}
 	for len(clients) < want {
-		extra, err := nntp.Dial(ctx, server, &nntp.ClientOptions{Timeout: timeout, DialTimeout: timeout, MaxArticleSize: spool.MaxBody})
+		extra, _, err := dialReader(ctx, server, copts)
 		if err != nil {
 			break
 		}
@@ -413,18 +414,37 @@ func (c *Client) startProgress(line func() string) func() {
 	return func() { close(stop); <-done }
 }
 
+// dialReader connects to a news server and switches it to reader mode:
+// mode-switching servers (INN's innd) answer reader commands and POST only
+// after MODE READER; others accept it harmlessly. It reports whether
+// posting is allowed.
+func dialReader(ctx context.Context, server string, opts *nntp.ClientOptions) (*nntp.Client, bool, error) {
+	cl, err := nntp.Dial(ctx, server, opts)
+	if err != nil {
+		return nil, false, serverError(server, "connect to", err)
+	}
+	post, err := cl.ModeReader(ctx)
+	if err != nil {
+		var ne *nntp.Error
+		if !errors.As(err, &ne) || ne.Code == 502 || ne.Code == 400 {
+			cl.Close()
+			return nil, false, serverError(server, "start reading on", err)
+		}
+		// 500/501: a server without MODE READER; go on as greeted.
+		post = cl.PostingAllowed()
+	}
+	return cl, post, nil
+}
+
 // Post sends a composed article to server.
 func (c *Client) Post(ctx context.Context, server string, article []byte) error {
-	cl, err := nntp.Dial(ctx, server, nil)
+	cl, post, err := dialReader(ctx, server, nil)
 	if err != nil {
-		return serverError(server, "connect to", err)
+		return err
 	}
 	defer cl.Close()
-	if !cl.PostingAllowed() {
-		// Some servers only say so after MODE READER.
-		if ok, err := cl.ModeReader(ctx); err != nil || !ok {
-			return fmt.Errorf("pool: %s does not allow posting", server)
-		}
+	if !post {
+		return fmt.Errorf("pool: %s does not allow posting", server)
 	}
 	if err := cl.Post(ctx, article); err != nil {
 		return serverError(server, "post to", err)
