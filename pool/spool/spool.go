@@ -130,6 +130,15 @@ type Writer struct {
 	enc   []byte
 	dirty bool
 	fresh bool // the segment file may be new since the last directory sync
+
+	segmentLimit int64 // SegmentLimit when 0 (tests set it)
+}
+
+func (w *Writer) limit() int64 {
+	if w.segmentLimit > 0 {
+		return w.segmentLimit
+	}
+	return SegmentLimit
 }
 
 // OpenWriter opens (creating) the spool directory dir for server and group.
@@ -164,7 +173,7 @@ func OpenWriter(dir, server, group string) (*Writer, error) {
 // openSegment opens the last segment for appending, cutting off whatever
 // lies past its committed size.
 func (w *Writer) openSegment() error {
-	if len(w.state.Segments) == 0 || w.state.Segments[len(w.state.Segments)-1].Size >= SegmentLimit {
+	if len(w.state.Segments) == 0 || w.state.Segments[len(w.state.Segments)-1].Size >= w.limit() {
 		w.state.Segments = append(w.state.Segments, Segment{Name: fmt.Sprintf("%08d.seg", len(w.state.Segments)+1)})
 	}
 	last := w.state.Segments[len(w.state.Segments)-1]
@@ -232,7 +241,7 @@ func (w *Writer) Commit(high int64) error {
 		return err
 	}
 	w.dirty = false
-	if w.size >= SegmentLimit {
+	if w.size >= w.limit() {
 		if err := w.seg.Close(); err != nil {
 			return err
 		}

@@ -183,3 +183,53 @@ func FuzzParseRecord(f *testing.F) {
 		}
 	})
 }
+
+func TestSegmentRotation(t *testing.T) {
+	dir := t.TempDir()
+	var want []int64
+	n := int64(0)
+	// Three writer sessions, small segments, reads in between.
+	var examined Position
+	total := 0
+	for session := 0; session < 3; session++ {
+		w, err := OpenWriter(dir, "s", "g")
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.segmentLimit = 1000
+		for i := 0; i < 40; i++ {
+			n++
+			w.Append(rec(n, 90))
+			want = append(want, n)
+			if i%3 == 0 {
+				if err := w.Commit(n); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		w.Commit(n)
+		w.Close()
+		got, end := collect(t, dir, examined)
+		total += len(got)
+		if len(got) != 40 || got[0].Number != n-39 || got[39].Number != n {
+			t.Fatalf("session %d: %d new records from %v", session, len(got), examined)
+		}
+		examined = end
+	}
+	r, _ := OpenReader(dir)
+	if len(r.State().Segments) < 10 {
+		t.Fatalf("only %d segments", len(r.State().Segments))
+	}
+	all, _ := collect(t, dir, Position{})
+	if len(all) != len(want) || total != len(want) {
+		t.Fatalf("%d records in all, want %d", len(all), len(want))
+	}
+	for i, x := range all {
+		if x.Number != want[i] {
+			t.Fatalf("record %d is article %d", i, x.Number)
+		}
+	}
+	if p := r.Pending(Position{}); p != int64(len(want)) {
+		t.Fatalf("pending %d", p)
+	}
+}
