@@ -354,11 +354,10 @@ func (c *Client) ModeStream(ctx context.Context) error {
 // AuthInfo logs in with AUTHINFO USER/PASS (RFC 4643).
 func (c *Client) AuthInfo(ctx context.Context, user, pass string) error {
 	defer c.begin(ctx)()
-	code, msg, err := c.roundTrip("AUTHINFO USER "+user, 381, 281)
+	code, _, err := c.roundTrip("AUTHINFO USER "+user, 381, 281)
 	if err != nil || code == 281 {
 		return err
 	}
-	_ = msg
 	_, _, err = c.roundTrip("AUTHINFO PASS "+pass, 281)
 	return err
 }

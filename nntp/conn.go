@@ -193,7 +193,7 @@ func (c *conn) serve() {
 			c.bw.Flush()
 			return
 		}
-		line, err := readLine(c.br, c.srv.maxLine(), 64<<10, c.lineBuf)
+		line, err := readLine(c.br, c.srv.maxLine()-2, 64<<10, c.lineBuf)
 		c.leaveIdle()
 		if err != nil {
 			c.sync()

@@ -45,7 +45,8 @@ type Server struct {
 	// AllowInsecureAuth permits AUTHINFO without TLS (tests, loopback).
 	AllowInsecureAuth bool
 
-	// MaxLineLength bounds a command line, excluding CRLF.
+	// MaxLineLength bounds a command line, including its CRLF (RFC 3977
+	// section 3.1 allows 512 octets).
 	MaxLineLength int
 	// MaxArticleLineLength bounds one line of an article being received.
 	MaxArticleLineLength int
@@ -53,8 +54,10 @@ type Server struct {
 	MaxArticleSize int
 
 	// ReadTimeout bounds each read while a command is being served (an
-	// article being received); WriteTimeout bounds each write. IdleTimeout
-	// bounds the wait for the next command.
+	// article being received, a TLS handshake); WriteTimeout bounds each
+	// write. IdleTimeout bounds the wait for the next command. They apply
+	// per read or write call, so a long transfer that keeps moving is not
+	// cut off; the size limits bound it instead.
 	ReadTimeout  time.Duration
 	WriteTimeout time.Duration
 	IdleTimeout  time.Duration

@@ -81,6 +81,8 @@ func (s faultySession) Receive(ctx context.Context, id string, a []byte) error {
 func TestOverlongAndJunkCommandLines(t *testing.T) {
 	_, addr := startServer(t, newMem(t), nil)
 	tc := dial(t, addr)
+	tc.cmd("GROUP "+strings.Repeat("x", 504), "411 ") // 510 octets + CRLF = 512: allowed
+	tc.cmd("GROUP "+strings.Repeat("x", 505), "501 ")
 	tc.cmd("GROUP "+strings.Repeat("x", 600), "501 ")
 	tc.cmd("DATE", "111 ")
 	tc.cmd("GROUP "+strings.Repeat("x", 20000), "501 ")
