@@ -183,7 +183,14 @@ func atoi(s string) int {
 // 3977 section 8.3.2 asks that CR, LF and TAB be replaced by spaces (after
 // unfolding) and NUL removed.
 func cleanField(s string) string {
-	if strings.IndexFunc(s, func(r rune) bool { return r == '\t' || r == '\r' || r == '\n' || r == 0 }) < 0 {
+	clean := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '\t' || c == '\r' || c == '\n' || c == 0 {
+			clean = false
+			break
+		}
+	}
+	if clean {
 		return s
 	}
 	var b strings.Builder

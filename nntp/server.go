@@ -1,8 +1,3 @@
-// Package nntp is altcrypt's NNTP protocol layer: a server (RFC 3977
-// reader commands, RFC 4643 AUTHINFO USER/PASS, RFC 4642 STARTTLS and NNTPS,
-// RFC 4644 streaming feeds, RFC 6048 LIST COUNTS) and a client, both built on
-// bounded line and article readers. Storage and policy live behind Backend;
-// nntpmem is an in-memory reference backend.
 package nntp
 
 import (
