@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 )
 
@@ -111,5 +113,27 @@ func TestPythonNntplib(t *testing.T) {
 	a, err := s.ArticleByID(t.Context(), res.PostedMessageID)
 	if err != nil || string(a.Body) != ".this line starts with a dot\r\nposted by nntplib\r\n" {
 		t.Fatalf("stored %+v %v", a, err)
+	}
+}
+
+// TestPythonNntplibOptions covers the script's --post-file, --limit and
+// --no-post, which other packages use against the real stores.
+func TestPythonNntplibOptions(t *testing.T) {
+	mem := newMem(t)
+	_, addr := startServer(t, mem, nil)
+	file := filepath.Join(t.TempDir(), "article")
+	if err := os.WriteFile(file, []byte("From: f@example.invalid\nSubject: from file\nMessage-ID: <file@x>\n\nbody from file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res := runNntplib(t, addr, "misc.other", "--post-file", file, "--limit", "0")
+	if len(res.Articles) != 0 || len(res.Over) != 1 || res.Post[:3] != "240" {
+		t.Fatalf("%+v", res)
+	}
+	if len(res.NewNews) != 2 || res.NewNews[1] != "<file@x>" {
+		t.Fatalf("newnews %v", res.NewNews)
+	}
+	res = runNntplib(t, addr, "alt.empty", "--no-post")
+	if res.Post != "" || res.Group.Count != 0 || len(res.Over) != 0 {
+		t.Fatalf("%+v", res)
 	}
 }
