@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/altcrypt/altcrypt/backend"
 	"github.com/altcrypt/altcrypt/hsub"
@@ -397,6 +398,38 @@ func TestServerDownOrOdd(t *testing.T) {
 	_, err = c.Sync(context.Background(), l2.Addr().String(), SyncOptions{})
 	if err == nil || !strings.Contains(err.Error(), "closed the connection") {
 		t.Fatalf("hang-up server: %v", err)
+	}
+	// A server that accepts and never answers.
+	l3, _ := net.Listen("tcp", "127.0.0.1:0")
+	defer l3.Close()
+	heldc := make(chan net.Conn, 16)
+	defer func() {
+		l3.Close()
+		for {
+			select {
+			case c := <-heldc:
+				c.Close()
+			default:
+				return
+			}
+		}
+	}()
+	go func() {
+		for {
+			conn, err := l3.Accept()
+			if err != nil {
+				return
+			}
+			select {
+			case heldc <- conn:
+			default:
+				conn.Close()
+			}
+		}
+	}()
+	_, err = c.Sync(context.Background(), l3.Addr().String(), SyncOptions{Timeout: 200 * time.Millisecond})
+	if err == nil || !strings.Contains(err.Error(), "no answer in time") {
+		t.Fatalf("silent server: %v", err)
 	}
 	// A news server without the group.
 	srv := startServerGroups(t)
