@@ -8,6 +8,7 @@
 //	pool sync [--server HOST:PORT] [--only-matches] [--connections N]
 //	pool read [--out DIR] [--again] [--workers N] [--key-passphrase-file FILE]
 //	pool contacts
+//	pool pubkey
 //
 // The pool directory is --home, $ALTCRYPT_HOME, or altcrypt under the user's
 // config directory. The server is --server, $ALTCRYPT_SERVER, or (for sync)
@@ -41,6 +42,7 @@ commands:
   sync      download every new article of the pool from a server into the local store
   read      find the messages for you among the articles downloaded, print or save them
   contacts  list contacts
+  pubkey    print the public keys of your secret keys again, to give to contacts
 
 run "pool COMMAND -h" for the flags of a command.
 `
@@ -77,6 +79,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		"sync":     syncCmd,
 		"read":     read,
 		"contacts": contacts,
+		"pubkey":   pubkey,
 	}
 	f, ok := cmds[cmd]
 	if !ok {
@@ -388,6 +391,29 @@ func contacts(ctx context.Context, c *pool.Client, args []string, _ io.Reader, s
 			hs = " (hsub)"
 		}
 		fmt.Fprintf(stdout, "%s\t%s%s\n", ct.Name, key, hs)
+	}
+	return nil
+}
+
+func pubkey(ctx context.Context, c *pool.Client, args []string, _ io.Reader, stdout, stderr io.Writer) error {
+	if err := parse(flags("pubkey", stderr), args); err != nil {
+		return err
+	}
+	el, err := c.Home.SecretKeys()
+	if err != nil {
+		return err
+	}
+	if len(el) == 0 {
+		return errors.New("pool: no secret key (pool keygen)")
+	}
+	for _, e := range el {
+		pub, err := home.ArmoredPublic(e)
+		if err != nil {
+			return err
+		}
+		if _, err := stdout.Write(pub); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -56,6 +56,9 @@ func TestCommands(t *testing.T) {
 		t.Fatalf("keygen: %+v", r)
 	}
 	bobPub := r.stdout
+	if r := runPool(t, "", "--home", bob, "pubkey"); r.code != 0 || r.stdout != bobPub {
+		t.Fatalf("pubkey: %+v", r)
+	}
 	if r := runPool(t, bobPub, "--home", alice, "import", "--contact", "bob", "--hsub", "our secret", "-"); r.code != 0 {
 		t.Fatalf("import contact: %+v", r)
 	}
