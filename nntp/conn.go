@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 )
 
 var (
@@ -327,7 +328,11 @@ func writeStatus(bw *bufio.Writer, code int, msg string) {
 // text and bounds its length.
 func sanitizeText(s string) string {
 	if len(s) > 400 {
-		s = s[:400]
+		n := 400
+		for n > 0 && !utf8.RuneStart(s[n]) {
+			n--
+		}
+		s = s[:n]
 	}
 	return strings.Map(func(r rune) rune {
 		if r < 0x20 || r == 0x7f {

@@ -47,6 +47,18 @@ func (s faultySession) Group(ctx context.Context, name string) (nntp.Group, erro
 }
 
 func (s faultySession) Overview(ctx context.Context, g string, r nntp.Range, fn func(*nntp.Overview) error) error {
+	if r.Low == 7 {
+		return errors.New("secret: overview table corrupt")
+	}
+	if r.Low == 2 && r.High == 3 {
+		n := 0
+		return s.Session.Overview(ctx, g, r, func(o *nntp.Overview) error {
+			if n++; n == 2 {
+				return errors.New("secret: lost the database")
+			}
+			return fn(o)
+		})
+	}
 	if r.Low == 1 && r.High == 2 {
 		n := 0
 		return s.Session.Overview(ctx, g, r, func(o *nntp.Overview) error {
@@ -229,6 +241,16 @@ func TestBackendErrorNotLeaked(t *testing.T) {
 		t.Fatalf("leaked: %q", l)
 	}
 	tc.cmd("GROUP alt.test", "211 ")
+	if l := tc.cmd("OVER 7-", "403 "); strings.Contains(l, "secret") {
+		t.Fatalf("leaked: %q", l)
+	}
+	// A failure after the first line cannot be reported inside the block:
+	// the connection is closed instead of ending the block as if complete.
+	tc.cmd("OVER 2-3", "224 ")
+	if l := tc.line(); !strings.HasPrefix(l, "2\t") {
+		t.Fatalf("first line %q", l)
+	}
+	tc.expectClosed()
 }
 
 func TestSessionOpenError(t *testing.T) {
