@@ -3,9 +3,10 @@ package feed_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"fmt"
-	"log/slog"
-	"os"
+	"github.com/altcrypt/altcrypt/internal/pgtest"
+	_ "github.com/lib/pq"
 	"strings"
 	"testing"
 	"time"
@@ -93,7 +94,7 @@ peer p {
 		f.t.Fatal(err)
 	}
 	m, err := feed.New(feed.Config{
-		Store: f.ours, Peers: pf.Peers, PathName: ourName, Logger: testLogger,
+		Store: f.ours, Peers: pf.Peers, PathName: ourName, Logger: tt.Quiet(),
 		PollInterval: 50 * time.Millisecond, MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond,
 		Timeout: 5 * time.Second, DialTimeout: time.Second,
 	})
@@ -170,7 +171,7 @@ func forEachStore(t *testing.T, fn func(t *testing.T, open func(testing.TB) stor
 	for _, s := range []struct {
 		name string
 		open func(testing.TB) store.Store
-	}{{"sqlite", tt.OpenSQLite}} {
+	}{{"sqlite", tt.OpenSQLite}, {"postgres", tt.OpenPostgres}} {
 		t.Run(s.name, func(t *testing.T) { fn(t, s.open) })
 	}
 }
@@ -276,4 +277,43 @@ func TestRestartWithFullQueue(t *testing.T) {
 	})
 }
 
-var testLogger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+// TestPeerDatabaseConnectionsKilled feeds a peer whose PostgreSQL
+// connections are killed again and again mid-feed (as in a database
+// restart): the peer answers try-later, we retry, and in the end every
+// article is there once.
+func TestPeerDatabaseConnectionsKilled(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	f := &fixture{t: t, ours: tt.OpenSQLite(t), theirs: tt.OpenPostgresDSN(t, dsn), raws: map[string][]byte{}}
+	f.startPeer()
+	const n = 400
+	f.queue("killed", n)
+	m := f.manager(true, 2)
+	stop := run(m)
+	defer stop()
+	admin, err := sql.Open("postgres", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	killed, rounds := 0, 0
+	for ; rounds < 6; rounds++ {
+		g, _ := f.theirs.Group(context.Background(), tt.Group)
+		if g.Count >= n {
+			break
+		}
+		var k int
+		if err := admin.QueryRow(`SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+			WHERE datname = current_database() AND pid <> pg_backend_pid()`).Scan(&k); err != nil {
+			t.Fatal(err)
+		}
+		killed += k
+		time.Sleep(400 * time.Millisecond)
+	}
+	f.waitAll(60*time.Second, 0, m)
+	stop()
+	f.verify()
+	t.Logf("killed %d connections in %d rounds; sender %+v; peer %+v", killed, rounds, m.Stats("p"), f.peer.Receiver.Stats())
+	if killed == 0 {
+		t.Error("no connection was killed")
+	}
+}

@@ -26,7 +26,7 @@ var stores = []struct {
 	open func(testing.TB) store.Store
 }{
 	{"sqlite", tt.OpenSQLite},
-	// {"postgres", tt.OpenPostgres}, // TODO when postgres lands
+	{"postgres", tt.OpenPostgres},
 }
 
 func forEachStore(t *testing.T, fn func(t *testing.T, open func(testing.TB) store.Store)) {
