@@ -159,6 +159,10 @@ func OpenWriter(dir, server, group string) (*Writer, error) {
 	if !ok {
 		w.state = SyncState{Version: 1, Server: server, Group: group}
 	}
+	if w.state.Server != server {
+		lf.Close()
+		return nil, fmt.Errorf("spool: %s holds articles of server %s, not %s", dir, w.state.Server, server)
+	}
 	if w.state.Group != group {
 		lf.Close()
 		return nil, fmt.Errorf("spool: %s holds group %s, not %s", dir, w.state.Group, group)

@@ -80,6 +80,9 @@ func TestAppendCommitScan(t *testing.T) {
 	if _, err := OpenWriter(dir, "h:119", "g"); err == nil {
 		t.Fatal("a second writer got the lock")
 	}
+	if _, err := OpenWriter(t.TempDir(), "h:119", "g"); err != nil {
+		t.Fatal(err)
+	}
 	for n := int64(91); n <= 100; n++ {
 		w.Append(rec(n, 10))
 	}
@@ -231,5 +234,18 @@ func TestSegmentRotation(t *testing.T) {
 	}
 	if p := r.Pending(Position{}); p != int64(len(want)) {
 		t.Fatalf("pending %d", p)
+	}
+}
+
+func TestWriterChecksServerAndGroup(t *testing.T) {
+	dir := t.TempDir()
+	w, _ := OpenWriter(dir, "h:119", "g")
+	w.Commit(0)
+	w.Close()
+	if _, err := OpenWriter(dir, "h_119", "g"); err == nil {
+		t.Fatal("another server's store opened")
+	}
+	if _, err := OpenWriter(dir, "h:119", "other.group"); err == nil {
+		t.Fatal("another group's store opened")
 	}
 }
