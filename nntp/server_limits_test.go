@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -40,6 +41,9 @@ func (s faultySession) Group(ctx context.Context, name string) (nntp.Group, erro
 	switch name {
 	case "panic.now":
 		panic("boom")
+	case "slow.now":
+		time.Sleep(300 * time.Millisecond)
+		return s.Session.Group(ctx, "alt.test")
 	case "fail.now":
 		return nntp.Group{}, errors.New("secret: database at 10.0.0.1 is down")
 	}
@@ -344,4 +348,41 @@ func serveOn(t *testing.T, srv *nntp.Server) (chan error, string) {
 	go func() { done <- srv.Serve(l) }()
 	t.Cleanup(func() { srv.Close() })
 	return done, l.Addr().String()
+}
+
+// TestShutdownLetsCommandFinish: a command in progress completes before
+// the connection is closed.
+func TestShutdownLetsCommandFinish(t *testing.T) {
+	srv := &nntp.Server{Backend: faulty{b: newMem(t)}, Logger: testLogger(t)}
+	_, addr := serveOn(t, srv)
+	tc := dial(t, addr)
+	tc.send("GROUP slow.now\r\n")
+	time.Sleep(100 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if l := tc.line(); l != "211 3 1 3 alt.test" {
+		t.Fatalf("got %q", l)
+	}
+	if l := tc.line(); l != "400 Server shutting down" {
+		t.Fatalf("got %q", l)
+	}
+	tc.expectClosed()
+	if _, err := net.Dial("tcp", addr); err == nil {
+		t.Fatal("still accepting after Shutdown")
+	}
+}
+
+// TestClientDialRefused: a 400 greeting is returned as *Error by Dial.
+func TestClientDialRefused(t *testing.T) {
+	_, addr := startServer(t, newMem(t), func(s *nntp.Server) { s.MaxConnections = 1 })
+	first := dial(t, addr)
+	_, err := nntp.Dial(context.Background(), addr, nil)
+	var e *nntp.Error
+	if !errors.As(err, &e) || e.Code != 400 {
+		t.Fatalf("got %v", err)
+	}
+	first.cmd("QUIT", "205 ")
 }
