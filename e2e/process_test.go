@@ -33,14 +33,15 @@ func nntpdBinary(t *testing.T) string {
 
 // process is a running nntpd.
 type process struct {
-	cmd  *exec.Cmd
-	Addr string
+	cmd     *exec.Cmd
+	Addr    string // plain NNTP
+	TLSAddr string // NNTPS, when --tls-listen was given
 	mu   sync.Mutex
 	log  strings.Builder
 	done chan struct{}
 }
 
-var listenLine = regexp.MustCompile(`msg=listening addr=(\S+)`)
+var listenLine = regexp.MustCompile(`msg=listening addr=(\S+) tls=(\w+)`)
 
 // startNntpd runs the binary with args and waits until it listens.
 func startNntpd(t *testing.T, bin string, args ...string) *process {
@@ -55,19 +56,23 @@ func startNntpd(t *testing.T, bin string, args ...string) *process {
 		t.Fatal(err)
 	}
 	p := &process{cmd: cmd, done: make(chan struct{})}
-	addr := make(chan string, 1)
+	ready := make(chan struct{})
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
 			line := sc.Text()
 			p.mu.Lock()
 			p.log.WriteString(line + "\n")
-			p.mu.Unlock()
 			if m := listenLine.FindStringSubmatch(line); m != nil {
-				select {
-				case addr <- m[1]:
-				default:
+				if m[2] == "true" {
+					p.TLSAddr = m[1]
+				} else {
+					p.Addr = m[1]
 				}
+			}
+			p.mu.Unlock()
+			if strings.Contains(line, "msg=serving") {
+				close(ready)
 			}
 		}
 		io.Copy(io.Discard, stderr)
@@ -78,7 +83,7 @@ func startNntpd(t *testing.T, bin string, args ...string) *process {
 		<-p.done
 	})
 	select {
-	case p.Addr = <-addr:
+	case <-ready:
 	case <-p.done:
 		t.Fatalf("nntpd exited at start:\n%s", p.Log())
 	case <-time.After(30 * time.Second):

@@ -1,0 +1,127 @@
+package e2e
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/altcrypt/altcrypt/e2e/gpgtest"
+	"github.com/altcrypt/altcrypt/nntp"
+)
+
+// selfSigned writes a certificate for 127.0.0.1 and its key, and returns
+// their paths and a pool that trusts the certificate.
+func selfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "news.example"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	kder, _ := x509.MarshalECPrivateKey(key)
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600)
+	return certFile, keyFile, pool
+}
+
+// TestNntpdTLSAndAuth runs the binary with NNTPS, STARTTLS, an accounts
+// file and posting reserved to logged-in users, configured through the
+// environment as docker-compose does.
+func TestNntpdTLSAndAuth(t *testing.T) {
+	gpg := gpgtest.New(t)
+	certFile, keyFile, pool := selfSigned(t)
+	hash, _ := bcrypt.GenerateFromPassword([]byte("s3cret"), bcrypt.MinCost)
+	accounts := filepath.Join(t.TempDir(), "accounts")
+	write(t, accounts, "# test accounts\nalice:"+string(hash)+"\n")
+
+	bin := nntpdBinary(t)
+	t.Setenv("ALTCRYPT_TLS_LISTEN", "127.0.0.1:0")
+	t.Setenv("ALTCRYPT_TLS_CERT", certFile)
+	t.Setenv("ALTCRYPT_TLS_KEY", keyFile)
+	t.Setenv("ALTCRYPT_ACCOUNTS", accounts)
+	t.Setenv("ALTCRYPT_REQUIRE_AUTH_TO_POST", "true")
+	t.Setenv("ALTCRYPT_RELEASE_INTERVAL", "0")
+	p := startNntpd(t, bin, "--db", sqliteKind().dsn(t))
+	if p.TLSAddr == "" {
+		t.Fatalf("no NNTPS listener:\n%s", p.Log())
+	}
+	ctx := context.Background()
+	tlsCfg := &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}
+
+	// Plain connection: no posting before login; AUTHINFO refused before
+	// TLS (483); STARTTLS then AUTHINFO works.
+	c := dial(t, p.Addr)
+	if c.PostingAllowed() {
+		t.Error("greeting allows posting before login")
+	}
+	if err := c.AuthInfo(ctx, "alice", "s3cret"); nntpCode(err) != 483 {
+		t.Errorf("AUTHINFO before TLS: %v, want 483", err)
+	}
+	if err := c.StartTLS(ctx, tlsCfg); err != nil {
+		t.Fatalf("STARTTLS: %v", err)
+	}
+	if err := c.AuthInfo(ctx, "alice", "wrong"); nntpCode(err) != 481 {
+		t.Errorf("wrong password: %v, want 481", err)
+	}
+	if err := c.AuthInfo(ctx, "alice", "s3cret"); err != nil {
+		t.Fatalf("AUTHINFO after STARTTLS: %v", err)
+	}
+	if err := c.Post(ctx, postArticle("x", gpg.Encrypt(t, "over starttls\n"))); err != nil {
+		t.Fatalf("POST after login: %v", err)
+	}
+
+	// NNTPS: not logged in, POST is refused (480 "authentication
+	// required", RFC 4643, since logging in would help); logged in, it works.
+	s, err := nntp.DialTLS(ctx, p.TLSAddr, &nntp.ClientOptions{TLSConfig: tlsCfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Post(ctx, postArticle("x", gpg.Encrypt(t, "refused\n"))); nntpCode(err) != 480 {
+		t.Errorf("POST without login: %v, want 480", err)
+	}
+	if err := s.AuthInfo(ctx, "alice", "s3cret"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Post(ctx, postArticle("x", gpg.Encrypt(t, "over nntps\n"))); err != nil {
+		t.Fatalf("POST over NNTPS: %v", err)
+	}
+	g, err := s.Group(ctx, group)
+	if err != nil || g.Count != 2 {
+		t.Fatalf("GROUP %+v %v", g, err)
+	}
+	if strings.Contains(p.Log(), "127.0.0.1:") && strings.Count(p.Log(), "127.0.0.1:") > 2 {
+		t.Errorf("client addresses in the log (only the two listeners may appear):\n%s", p.Log())
+	}
+}
