@@ -36,9 +36,9 @@ type process struct {
 	cmd     *exec.Cmd
 	Addr    string // plain NNTP
 	TLSAddr string // NNTPS, when --tls-listen was given
-	mu   sync.Mutex
-	log  strings.Builder
-	done chan struct{}
+	mu      sync.Mutex
+	log     strings.Builder
+	done    chan struct{}
 }
 
 var listenLine = regexp.MustCompile(`msg=listening addr=(\S+) tls=(\w+)`)
