@@ -20,6 +20,7 @@ import (
 	"github.com/altcrypt/altcrypt/armor"
 	"github.com/altcrypt/altcrypt/article"
 	"github.com/altcrypt/altcrypt/nntp"
+	"github.com/altcrypt/altcrypt/peers"
 	"github.com/altcrypt/altcrypt/store"
 )
 
@@ -71,6 +72,13 @@ type Config struct {
 	// MailComplaintsTo, if set, is announced in Injection-Info. It names
 	// the operator, never the poster.
 	MailComplaintsTo string
+	// Peers names the peers that may feed us and those we feed (nil:
+	// none). Released posts are queued for every peer that wants them.
+	Peers *peers.File
+	// Transit serves IHAVE, CHECK and TAKETHIS (a *transit.Receiver) for
+	// sessions that Peers recognises by address or account; nil: no
+	// transit, feeding commands are not offered.
+	Transit nntp.Feeder
 	// ReleaseBatch bounds the posts released per transaction.
 	ReleaseBatch int
 	Logger       *slog.Logger
@@ -172,9 +180,9 @@ func checkPathIdentity(name string) error {
 func (b *Backend) Config() Config { return b.cfg }
 
 // NewSession opens a session for one connection. The remote address is
-// not kept or logged.
+// kept only to recognise feeding peers, and never logged.
 func (b *Backend) NewSession(ctx context.Context, info nntp.ConnInfo) (nntp.Session, error) {
-	return &Session{b: b, tls: info.TLS != nil}, nil
+	return &Session{b: b, tls: info.TLS != nil, remote: info.RemoteAddr}, nil
 }
 
 // Run runs the release and expiry loops until ctx ends. It releases what

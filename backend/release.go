@@ -70,6 +70,15 @@ func (b *Backend) releaseRound(ctx context.Context) (int, error) {
 func (b *Backend) finalArticle(p *store.Pending, now time.Time) *store.NewArticle {
 	header := b.buildHeader(p, now)
 	date := formatDate(now)
+	var feeds []string
+	if b.cfg.Peers != nil {
+		path := b.cfg.Name + "!not-for-mail"
+		for _, peer := range b.cfg.Peers.Senders() {
+			if peer.Wants(p.Groups, path) {
+				feeds = append(feeds, peer.Name)
+			}
+		}
+	}
 	return &store.NewArticle{
 		MessageID: p.MessageID,
 		Groups:    p.Groups,
@@ -77,6 +86,7 @@ func (b *Backend) finalArticle(p *store.Pending, now time.Time) *store.NewArticl
 		Body:      p.Body,
 		Arrived:   now,
 		Expires:   now.Add(b.cfg.Retention),
+		Peers:     feeds,
 		Subject:   p.Subject,
 		From:      b.cfg.From,
 		Date:      date,

@@ -2,18 +2,22 @@ package backend
 
 import (
 	"context"
+	"fmt"
+	"net"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/altcrypt/altcrypt/nntp"
+	"github.com/altcrypt/altcrypt/peers"
 )
 
 // Session serves one connection: reading from the store, AUTHINFO against
 // the accounts, and POST through the injection path.
 type Session struct {
-	b   *Backend
-	tls bool
+	b      *Backend
+	tls    bool
+	remote net.Addr // for peers.Match only; never logged
 
 	mu   sync.Mutex
 	user string // logged-in user, "" before AUTHINFO
@@ -23,13 +27,47 @@ var (
 	_ nntp.Session       = (*Session)(nil)
 	_ nntp.Poster        = (*Session)(nil)
 	_ nntp.Authenticator = (*Session)(nil)
+	_ nntp.Feeder        = (*Session)(nil)
 )
 
-// Permissions allow POST unless the operator requires a login first.
+// Permissions allow POST unless the operator requires a login first, and
+// feeding to the peers of the peers file (by address, or by account once
+// logged in) when transit is configured.
 func (s *Session) Permissions() nntp.Permissions {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return nntp.Permissions{Post: !s.b.cfg.RequireAuthToPost || s.user != ""}
+	return nntp.Permissions{
+		Post: !s.b.cfg.RequireAuthToPost || s.user != "",
+		Feed: s.peerLocked() != nil,
+	}
+}
+
+func (s *Session) peerLocked() *peers.Peer {
+	if s.b.cfg.Transit == nil {
+		return nil
+	}
+	return s.b.cfg.Peers.Match(s.remote, s.user)
+}
+
+// errNotPeer refuses feeding commands from sessions that are not peers
+// (the server does not offer them; this guards a direct call).
+var errNotPeer = fmt.Errorf("%w: this connection is not a feeding peer", nntp.ErrRejected)
+
+// Wanted answers IHAVE's offer and CHECK through the transit receiver.
+func (s *Session) Wanted(ctx context.Context, messageID string) error {
+	if !s.Permissions().Feed {
+		return errNotPeer
+	}
+	return s.b.cfg.Transit.Wanted(ctx, messageID)
+}
+
+// Receive stores a transit article through the transit receiver, byte for
+// byte (we are a relaying agent there, never the injecting one).
+func (s *Session) Receive(ctx context.Context, messageID string, raw []byte) error {
+	if !s.Permissions().Feed {
+		return errNotPeer
+	}
+	return s.b.cfg.Transit.Receive(ctx, messageID, raw)
 }
 
 // Authenticate checks user and pass against the accounts file in constant
