@@ -25,6 +25,12 @@ var messageIDShape = regexp.MustCompile(`^<[a-z2-7]{32}@id\.news\.example>$`)
 // header set, an anonymised recipient, and decrypts to want.
 func checkInjected(t *testing.T, gpg *gpgtest.Home, raw []byte, want string) {
 	t.Helper()
+	checkInjectedOn(t, gpg, raw, "news.example", want)
+}
+
+// checkInjectedOn is checkInjected for an article injected by server name.
+func checkInjectedOn(t *testing.T, gpg *gpgtest.Home, raw []byte, name, want string) {
+	t.Helper()
 	a, err := article.Parse(raw, article.Limits{})
 	if err != nil {
 		t.Fatal(err)
@@ -36,8 +42,8 @@ func checkInjected(t *testing.T, gpg *gpgtest.Home, raw []byte, want string) {
 	if got := strings.Join(names, " "); got != "Path From Newsgroups Subject Message-ID Date Injection-Date Injection-Info" {
 		t.Errorf("header fields: %s", got)
 	}
-	if a.Get("Path") != "news.example!not-for-mail" || a.Get("From") != backend.DefaultFrom ||
-		a.Get("Newsgroups") != group || a.Get("Injection-Info") != "news.example" {
+	if a.Get("Path") != name+"!not-for-mail" || a.Get("From") != backend.DefaultFrom ||
+		a.Get("Newsgroups") != group || a.Get("Injection-Info") != name {
 		t.Errorf("header:\n%s", a.Header)
 	}
 	if !messageIDShape.MatchString(a.Get("Message-ID")) {

@@ -22,6 +22,7 @@ type options struct {
 	releaseInterval                    time.Duration
 	retention, historyRetention        time.Duration
 	accounts                           string
+	peers                              string
 	requireAuthToPost                  bool
 	allowInsecureAuth                  bool
 	idleTimeout                        time.Duration
@@ -60,6 +61,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	days(&o.historyRetention, "history-retention", 60*24*time.Hour, "how long message-ids and body hashes are remembered")
 	days(&o.idleTimeout, "idle-timeout", 3*time.Minute, "how long an idle connection is kept (RFC 3977: at least 3m)")
 	fs.StringVar(&o.accounts, "accounts", "", "accounts file for AUTHINFO (user:bcrypt-or-argon2id-hash lines)")
+	fs.StringVar(&o.peers, "peers", "", "peers file: who may feed us (IHAVE, CHECK/TAKETHIS) and whom we feed")
 	fs.BoolVar(&o.requireAuthToPost, "require-auth-to-post", false, "refuse POST until the client logged in")
 	fs.BoolVar(&o.allowInsecureAuth, "allow-insecure-auth", false, "allow AUTHINFO without TLS")
 	fs.IntVar(&o.maxArticleSize, "max-article-size", 256<<10, "largest article accepted, in bytes (also the ciphertext body limit)")

@@ -24,10 +24,13 @@ import (
 
 	"github.com/altcrypt/altcrypt/armor"
 	"github.com/altcrypt/altcrypt/backend"
+	"github.com/altcrypt/altcrypt/feed"
 	"github.com/altcrypt/altcrypt/nntp"
+	"github.com/altcrypt/altcrypt/peers"
 	"github.com/altcrypt/altcrypt/postgres"
 	"github.com/altcrypt/altcrypt/sqlite"
 	"github.com/altcrypt/altcrypt/store"
+	"github.com/altcrypt/altcrypt/transit"
 )
 
 // shutdownGrace is how long connections get to finish their command.
@@ -77,6 +80,34 @@ func serve(ctx context.Context, o *options, log *slog.Logger) error {
 	}
 	policy := armor.DefaultPolicy()
 	policy.MaxBodySize = o.maxArticleSize
+
+	// Peering (optional): a transit receiver for peers that feed us and
+	// feed senders for the peers we feed.
+	var (
+		peerFile *peers.File
+		receiver *transit.Receiver
+		feeder   *feed.Manager
+	)
+	if o.peers != "" {
+		if peerFile, err = peers.Load(o.peers); err != nil {
+			return err
+		}
+		receiver, err = transit.New(transit.Config{
+			Store: st, PathName: o.name, Peers: peerFile, Armor: &policy,
+			HistoryWindow: o.historyRetention, Retention: o.retention, Logger: log,
+		})
+		if err != nil {
+			return err
+		}
+		defer receiver.Close()
+		if feeder, err = feed.New(feed.Config{Store: st, Peers: peerFile.Peers, PathName: o.name, Logger: log}); err != nil {
+			return err
+		}
+	}
+	var transitFeeder nntp.Feeder
+	if receiver != nil {
+		transitFeeder = receiver
+	}
 	be, err := backend.New(ctx, st, backend.Config{
 		Name:              o.name,
 		Domain:            o.domain,
@@ -89,6 +120,8 @@ func serve(ctx context.Context, o *options, log *slog.Logger) error {
 		Accounts:          accounts,
 		RequireAuthToPost: o.requireAuthToPost,
 		MailComplaintsTo:  o.complaintsTo,
+		Peers:             peerFile,
+		Transit:           transitFeeder,
 		Logger:            log,
 	})
 	if err != nil {
@@ -148,10 +181,21 @@ func serve(ctx context.Context, o *options, log *slog.Logger) error {
 	runDone := make(chan struct{})
 	go func() {
 		defer close(runDone)
+		if feeder == nil {
+			be.Run(runCtx)
+			return
+		}
+		feedDone := make(chan struct{})
+		go func() { feeder.Run(runCtx); close(feedDone) }()
 		be.Run(runCtx)
+		<-feedDone
 	}()
+	npeers := 0
+	if peerFile != nil {
+		npeers = len(peerFile.Peers)
+	}
 	log.Info("serving", "name", o.name, "store", kind, "groups", strings.Join(o.groupList(), ","),
-		"release_interval", o.releaseInterval.String())
+		"release_interval", o.releaseInterval.String(), "peers", npeers)
 
 	var serveErr error
 	select {
