@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strconv"
 	"sync"
 	"syscall"
 	"testing"
@@ -40,7 +41,7 @@ func BenchmarkIngest(b *testing.B) {
 		b.Fatal(err)
 	}
 	st := tt.OpenPostgresDSN(b, dsn)
-	ours := tt.StartServer(b, st, transit.Config{PathName: "us.bench.test"}, "")
+	ours := tt.StartServer(b, st, transit.Config{PathName: "us.bench.test", MaxBatch: benchBatch}, "")
 	inn := StartINN(b, "inn.bench.test")
 	bodies := tt.Bodies(b)
 	servers := []struct{ name, addr string }{{"altcrypt-pg", ours.Addr}, {"inn", inn.Addr}}
@@ -66,6 +67,7 @@ func BenchmarkIngest(b *testing.B) {
 							}
 						}
 					}
+					before := ours.Receiver.Stats()
 					b.ResetTimer()
 					start := time.Now()
 					var wg sync.WaitGroup
@@ -95,6 +97,11 @@ func BenchmarkIngest(b *testing.B) {
 						c.Quit(context.Background())
 					}
 					b.ReportMetric(float64(b.N)/elapsed.Seconds(), "articles/s")
+					if srv.name != "inn" {
+						if tx := ours.Receiver.Stats().Transactions - before.Transactions; tx > 0 {
+							b.ReportMetric(float64(b.N)/float64(tx), "articles/txn")
+						}
+					}
 				})
 			}
 		}
@@ -182,3 +189,8 @@ func durable(tb testing.TB, dsn string) {
 		}
 	}
 }
+
+var benchBatch = func() int {
+	n, _ := strconv.Atoi(os.Getenv("BENCH_MAX_BATCH"))
+	return n
+}()
