@@ -5,8 +5,11 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"github.com/altcrypt/altcrypt/backend"
 	"github.com/altcrypt/altcrypt/internal/pgtest"
+	"github.com/altcrypt/altcrypt/nntp"
 	_ "github.com/lib/pq"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -315,5 +318,66 @@ func TestPeerDatabaseConnectionsKilled(t *testing.T) {
 	t.Logf("killed %d connections in %d rounds; sender %+v; peer %+v", killed, rounds, m.Stats("p"), f.peer.Receiver.Stats())
 	if killed == 0 {
 		t.Error("no connection was killed")
+	}
+}
+
+// TestFeedWithAuth feeds a real nntpd backend that recognises us only by
+// our AUTHINFO account (accept-user), as a peer configured with user and
+// password must.
+func TestFeedWithAuth(t *testing.T) {
+	ctx := context.Background()
+	theirs := tt.OpenSQLite(t)
+	pf, err := peers.Parse(strings.NewReader("peer us {\n accept-user: feeder\n path: " + ourName + "\n}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcv, err := transit.New(transit.Config{Store: theirs, PathName: peerName, Peers: pf, Logger: tt.Quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rcv.Close()
+	accts, err := backend.ParseAccounts(strings.NewReader("feeder:" + backend.HashArgon2id("s3cret", []byte("0123456789abcdef"), 8*1024, 1, 1) + "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	be, err := backend.New(ctx, theirs, backend.Config{Name: peerName, Groups: []string{tt.Group}, Peers: pf, Transit: rcv, Accounts: accts, Logger: tt.Quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &nntp.Server{Backend: be, Name: peerName, AllowInsecureAuth: true, Logger: tt.Quiet()}
+	go srv.Serve(l)
+	defer srv.Close()
+
+	f := &fixture{t: t, ours: tt.OpenSQLite(t), theirs: theirs, raws: map[string][]byte{}}
+	f.queue("auth", 100)
+	for _, pass := range []string{"wrong", "s3cret"} {
+		ps, err := peers.Parse(strings.NewReader(fmt.Sprintf("peer p {\n send-to: %s\n path: %s\n user: feeder\n password: %s\n}\n", l.Addr(), peerName, pass)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := feed.New(feed.Config{Store: f.ours, Peers: ps.Peers, PathName: ourName, Logger: tt.Quiet(),
+			PollInterval: 50 * time.Millisecond, MinBackoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stop := run(m)
+		if pass == "wrong" {
+			time.Sleep(300 * time.Millisecond)
+			stop()
+			if s := m.Stats("p"); s.Connects != 0 || s.Failures == 0 || s.Sent != 0 {
+				t.Errorf("with a wrong password: %+v", s)
+			}
+			continue
+		}
+		f.waitAll(30*time.Second, 0, m)
+		stop()
+		f.verify()
+		if s := m.Stats("p"); !s.Streaming || s.Sent != 100 {
+			t.Errorf("stats %+v", s)
+		}
 	}
 }
