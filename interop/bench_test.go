@@ -1,12 +1,14 @@
 package interop
 
 import (
+	"bufio"
 	"context"
 	"database/sql"
 	"fmt"
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -58,14 +60,9 @@ func BenchmarkIngest(b *testing.B) {
 						ids[i] = fmt.Sprintf("<bench.%d.%d.%d@origin.example>", phase, i, now.UnixNano())
 						arts[i] = tt.Article(ids[i], "origin.example!not-for-mail", now, bodies[i%len(bodies)])
 					}
-					clients := make([]*nntp.Client, conns)
+					clients := make([]*benchConn, conns)
 					for k := range clients {
-						clients[k] = dialQuickAck(b, srv.addr)
-						if mode == "takethis" {
-							if err := clients[k].ModeStream(context.Background()); err != nil {
-								b.Fatal(err)
-							}
-						}
+						clients[k] = dialBench(b, srv.addr, mode == "takethis")
 					}
 					before := ours.Receiver.Stats()
 					b.ResetTimer()
@@ -94,7 +91,7 @@ func BenchmarkIngest(b *testing.B) {
 						}
 					}
 					for _, c := range clients {
-						c.Quit(context.Background())
+						c.close()
 					}
 					b.ReportMetric(float64(b.N)/elapsed.Seconds(), "articles/s")
 					if srv.name != "inn" {
@@ -108,58 +105,131 @@ func BenchmarkIngest(b *testing.B) {
 	}
 }
 
-// send transfers articles idx over c, TAKETHIS in windows of 64 or IHAVE
-// one by one, and checks every article was accepted.
-func send(c *nntp.Client, mode string, idx []int, ids []string, arts [][]byte) error {
-	ctx := context.Background()
+// window is how many TAKETHIS commands a connection keeps in flight, as
+// innfeed does.
+const window = 32
+
+// send transfers articles idx over c: IHAVE one by one, or TAKETHIS with a
+// sliding window (a new command goes out as soon as an answer comes in;
+// waiting for whole batches would stall INN, which flushes its answers
+// only when its input runs dry or on a timer). Every article must be
+// accepted.
+func send(c *benchConn, mode string, idx []int, ids []string, arts [][]byte) error {
 	if mode == "ihave" {
+		ctx := context.Background()
 		for _, i := range idx {
-			if err := c.IHave(ctx, ids[i], arts[i]); err != nil {
+			if err := c.client.IHave(ctx, ids[i], arts[i]); err != nil {
 				return fmt.Errorf("IHAVE %s: %w", ids[i], err)
 			}
 		}
 		return nil
 	}
-	const window = 64
-	for len(idx) > 0 {
-		n := min(window, len(idx))
-		cmds := make([]nntp.StreamCommand, n)
-		for j, i := range idx[:n] {
-			cmds[j] = nntp.StreamCommand{MessageID: ids[i], TakeThis: true, Article: arts[i]}
+	sem := make(chan struct{}, window)
+	werr := make(chan error, 1)
+	go func() {
+		bw := bufio.NewWriterSize(c.raw, 64<<10)
+		for _, i := range idx {
+			select {
+			case sem <- struct{}{}:
+			default:
+				// The window is full: send what is written, then wait.
+				if err := bw.Flush(); err != nil {
+					werr <- err
+					return
+				}
+				sem <- struct{}{}
+			}
+			fmt.Fprintf(bw, "TAKETHIS %s\r\n", ids[i])
+			tt.WriteDot(bw, arts[i])
 		}
-		res, err := c.Stream(ctx, cmds)
+		werr <- bw.Flush()
+	}()
+	br := bufio.NewReader(c.raw)
+	for _, i := range idx {
+		line, err := br.ReadString('\n')
 		if err != nil {
 			return err
 		}
-		for j, r := range res {
-			if r.Code != 239 {
-				return fmt.Errorf("TAKETHIS %s: %d %s", cmds[j].MessageID, r.Code, r.Msg)
-			}
+		if want := "239 " + ids[i]; !strings.HasPrefix(line, want) {
+			return fmt.Errorf("TAKETHIS %s answered %q", ids[i], strings.TrimSpace(line))
 		}
-		idx = idx[n:]
+		<-sem
 	}
-	return nil
+	return <-werr
 }
 
-// dialQuickAck connects with TCP_QUICKACK, so that neither server is
-// slowed by the client's delayed ACKs (INN does not set TCP_NODELAY).
-func dialQuickAck(tb testing.TB, addr string) *nntp.Client {
-	d := net.Dialer{Control: func(network, address string, rc syscall.RawConn) error {
-		var serr error
-		rc.Control(func(fd uintptr) {
-			serr = syscall.SetsockoptInt(int(fd), syscall.IPPROTO_TCP, syscall.TCP_QUICKACK, 1)
-		})
-		return serr
-	}}
-	nc, err := d.Dial("tcp", addr)
+// benchConn is one client connection: IHAVE goes through nntp.Client,
+// streaming straight over the socket.
+type benchConn struct {
+	raw    net.Conn
+	client *nntp.Client
+}
+
+// dialBench connects, reads the greeting and, for streaming, sends MODE
+// STREAM.
+func dialBench(tb testing.TB, addr string, stream bool) *benchConn {
+	nc := dialQuickAck(tb, addr)
+	if !stream {
+		c, err := nntp.NewClient(nc, nil)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return &benchConn{raw: nc, client: c}
+	}
+	br := bufio.NewReader(nc)
+	greet, err := br.ReadString('\n')
+	if err != nil || !strings.HasPrefix(greet, "20") {
+		tb.Fatalf("greeting %q %v", greet, err)
+	}
+	fmt.Fprintf(nc, "MODE STREAM\r\n")
+	if l, err := br.ReadString('\n'); err != nil || !strings.HasPrefix(l, "203") {
+		tb.Fatalf("MODE STREAM: %q %v", l, err)
+	}
+	return &benchConn{raw: nc}
+}
+
+func (c *benchConn) close() {
+	if c.client != nil {
+		c.client.Quit(context.Background())
+		return
+	}
+	fmt.Fprintf(c.raw, "QUIT\r\n")
+	c.raw.Close()
+}
+
+// dialQuickAck connects with TCP_QUICKACK, set again after every read
+// (the kernel clears it), so that neither server waits for the client's
+// delayed ACKs: INN does not set TCP_NODELAY, and its small responses
+// would otherwise wait up to 40 ms each behind Nagle's algorithm.
+func dialQuickAck(tb testing.TB, addr string) net.Conn {
+	nc, err := net.Dial("tcp", addr)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	c, err := nntp.NewClient(nc, nil)
+	rc, err := nc.(*net.TCPConn).SyscallConn()
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return c
+	qc := &quickAckConn{Conn: nc, rc: rc}
+	qc.quickAck()
+	return qc
+}
+
+type quickAckConn struct {
+	net.Conn
+	rc syscall.RawConn
+}
+
+func (c *quickAckConn) quickAck() {
+	c.rc.Control(func(fd uintptr) {
+		syscall.SetsockoptInt(int(fd), syscall.IPPROTO_TCP, syscall.TCP_QUICKACK, 1)
+	})
+}
+
+func (c *quickAckConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.quickAck()
+	return n, err
 }
 
 // createDB creates a database for one benchmark run.
