@@ -227,3 +227,13 @@ func FuzzParse(f *testing.F) {
 		file.Match(&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)}, "u")
 	})
 }
+
+func TestExampleFileParses(t *testing.T) {
+	f, err := Load("peers.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Peers) != 2 || len(f.Senders()) != 1 {
+		t.Fatalf("peers %v", f.Peers)
+	}
+}
