@@ -17,6 +17,7 @@ import (
 	"hash/fnv"
 	"math"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -44,6 +45,13 @@ type Store struct {
 	closeMu  sync.Once
 
 	groupIDs sync.Map // group name -> id; groups are never deleted
+
+	// Prepared statements of the hot paths: lib/pq sends a query with
+	// arguments as Parse, then Bind/Execute, two round trips; a prepared
+	// one costs one (database/sql prepares it once per connection).
+	stmts struct {
+		groupID, group, article, articleByID, next, prev, addPending *sqlx.Stmt
+	}
 }
 
 var _ store.Store = (*Store)(nil)
@@ -72,9 +80,15 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		changes: make(chan struct{}, 1),
 		done:    make(chan struct{}),
 	}
+	if err := s.prepare(ctx); err != nil {
+		s.closeStmts()
+		db.Close()
+		return nil, err
+	}
 	s.listener = pq.NewListener(dsn, 100*time.Millisecond, 10*time.Second, nil)
 	if err := s.listener.Listen(changesChannel); err != nil {
 		s.listener.Close()
+		s.closeStmts()
 		db.Close()
 		return nil, fmt.Errorf("postgres: LISTEN: %w", wrap(err))
 	}
@@ -108,9 +122,77 @@ func (s *Store) Close() error {
 		close(s.done)
 		err = s.listener.Close()
 		s.wg.Wait()
+		s.closeStmts()
 		err = errors.Join(err, s.db.Close())
 	})
 	return err
+}
+
+// Queries of the prepared statements.
+const (
+	groupIDQuery = `SELECT id FROM groups WHERE name = $1`
+	groupQuery   = `SELECT ` + groupCols + ` FROM groups WHERE name = $1`
+	articleQuery = `SELECT a.message_id, a.header, a.body
+		FROM group_articles ga JOIN articles a ON a.id = ga.article_id
+		WHERE ga.group_id = $1 AND ga.number = $2`
+	articleByIDQuery = `SELECT message_id, header, body FROM articles WHERE message_id = $1`
+	nextQuery        = `SELECT number FROM group_articles WHERE group_id = $1 AND number > $2 ORDER BY number LIMIT 1`
+	prevQuery        = `SELECT number FROM group_articles WHERE group_id = $1 AND number < $2 ORDER BY number DESC LIMIT 1`
+
+	// addPendingQuery keeps a batch of posts in one statement (so in one
+	// round trip, and atomically). The posts come as parallel arrays;
+	// their body hashes are distinct (AddPendingBatch refuses repeats
+	// within the batch itself). The replay claims are taken in body-hash
+	// order, so two batches never wait on each other in a cycle; a post
+	// is kept only if its claim returned a row.
+	addPendingQuery = `WITH input AS (
+		SELECT * FROM unnest($1::int8[], $2::text[], $3::text[], $4::bytea[], $5::bytea[], $6::bytea[], $7::timestamptz[])
+			AS t(ord, message_id, groups, subject, body, body_hash, received_at)
+	), claimed AS (
+		INSERT INTO replay (body_hash, at)
+		SELECT body_hash, received_at FROM input ORDER BY body_hash
+		ON CONFLICT (body_hash) DO UPDATE SET at = excluded.at WHERE replay.at < $8
+		RETURNING body_hash
+	), kept AS (
+		INSERT INTO pending (message_id, groups, subject, body, body_hash, received_at)
+		SELECT i.message_id, string_to_array(i.groups, ','), i.subject, i.body, i.body_hash, i.received_at
+		FROM input i JOIN claimed c ON c.body_hash = i.body_hash
+		ORDER BY i.ord
+		RETURNING id, body_hash
+	)
+	SELECT id, body_hash FROM kept`
+)
+
+// prepare prepares the hot-path statements.
+func (s *Store) prepare(ctx context.Context) error {
+	for _, p := range []struct {
+		stmt  **sqlx.Stmt
+		query string
+	}{
+		{&s.stmts.groupID, groupIDQuery},
+		{&s.stmts.group, groupQuery},
+		{&s.stmts.article, articleQuery},
+		{&s.stmts.articleByID, articleByIDQuery},
+		{&s.stmts.next, nextQuery},
+		{&s.stmts.prev, prevQuery},
+		{&s.stmts.addPending, addPendingQuery},
+	} {
+		st, err := s.db.PreparexContext(ctx, p.query)
+		if err != nil {
+			return fmt.Errorf("postgres: prepare: %w", wrap(err))
+		}
+		*p.stmt = st
+	}
+	return nil
+}
+
+func (s *Store) closeStmts() {
+	for _, st := range []*sqlx.Stmt{s.stmts.groupID, s.stmts.group, s.stmts.article, s.stmts.articleByID,
+		s.stmts.next, s.stmts.prev, s.stmts.addPending} {
+		if st != nil {
+			st.Close()
+		}
+	}
 }
 
 // migrate applies the embedded migrations not yet recorded, in one
@@ -231,7 +313,7 @@ func (s *Store) groupID(ctx context.Context, name string) (int64, error) {
 		return v.(int64), nil
 	}
 	var id int64
-	err := s.db.GetContext(ctx, &id, `SELECT id FROM groups WHERE name = $1`, name)
+	err := s.stmts.groupID.GetContext(ctx, &id, name)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nntp.ErrNoSuchGroup
 	}
@@ -295,7 +377,7 @@ func (s *Store) NewGroups(ctx context.Context, since time.Time) ([]nntp.Group, e
 // Group returns one group.
 func (s *Store) Group(ctx context.Context, name string) (nntp.Group, error) {
 	var g groupRow
-	err := s.db.GetContext(ctx, &g, `SELECT `+groupCols+` FROM groups WHERE name = $1`, name)
+	err := s.stmts.group.GetContext(ctx, &g, name)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nntp.Group{}, nntp.ErrNoSuchGroup
 	}
@@ -416,9 +498,7 @@ func (s *Store) Article(ctx context.Context, group string, n int64) (*nntp.Artic
 		return nil, err
 	}
 	var a articleRow
-	err = s.db.GetContext(ctx, &a, `SELECT a.message_id, a.header, a.body
-		FROM group_articles ga JOIN articles a ON a.id = ga.article_id
-		WHERE ga.group_id = $1 AND ga.number = $2`, gid, n)
+	err = s.stmts.article.GetContext(ctx, &a, gid, n)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nntp.ErrNoSuchArticle
 	}
@@ -431,7 +511,7 @@ func (s *Store) Article(ctx context.Context, group string, n int64) (*nntp.Artic
 // ArticleByID returns an article by message-id, with Number 0.
 func (s *Store) ArticleByID(ctx context.Context, messageID string) (*nntp.Article, error) {
 	var a articleRow
-	err := s.db.GetContext(ctx, &a, `SELECT message_id, header, body FROM articles WHERE message_id = $1`, messageID)
+	err := s.stmts.articleByID.GetContext(ctx, &a, messageID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nntp.ErrNoSuchArticle
 	}
@@ -450,21 +530,21 @@ func nonNil(b []byte) []byte {
 
 // Next returns the lowest number in group above n.
 func (s *Store) Next(ctx context.Context, group string, n int64) (int64, error) {
-	return s.step(ctx, group, `SELECT number FROM group_articles WHERE group_id = $1 AND number > $2 ORDER BY number LIMIT 1`, n, nntp.ErrNoNextArticle)
+	return s.step(ctx, group, s.stmts.next, n, nntp.ErrNoNextArticle)
 }
 
 // Prev returns the highest number in group below n.
 func (s *Store) Prev(ctx context.Context, group string, n int64) (int64, error) {
-	return s.step(ctx, group, `SELECT number FROM group_articles WHERE group_id = $1 AND number < $2 ORDER BY number DESC LIMIT 1`, n, nntp.ErrNoPrevArticle)
+	return s.step(ctx, group, s.stmts.prev, n, nntp.ErrNoPrevArticle)
 }
 
-func (s *Store) step(ctx context.Context, group, query string, n int64, none error) (int64, error) {
+func (s *Store) step(ctx context.Context, group string, query *sqlx.Stmt, n int64, none error) (int64, error) {
 	gid, err := s.groupID(ctx, group)
 	if err != nil {
 		return 0, err
 	}
 	var m int64
-	err = s.db.GetContext(ctx, &m, query, gid, n)
+	err = query.GetContext(ctx, &m, gid, n)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, none
 	}
@@ -495,36 +575,77 @@ func (s *Store) NewNews(ctx context.Context, since time.Time) ([]nntp.NewsEntry,
 }
 
 // AddPending claims the body hash against replays and keeps the post, in
-// one transaction.
+// one statement (one round trip).
 func (s *Store) AddPending(ctx context.Context, p *store.Pending, replaySince time.Time) error {
-	if err := sqlutil.ValidPending(p); err != nil {
-		return err
+	return s.AddPendingBatch(ctx, []*store.Pending{p}, replaySince)[0]
+}
+
+// AddPendingBatch keeps posts in one statement, so in one round trip and
+// one commit whatever the batch's size; see store.Store.
+func (s *Store) AddPendingBatch(ctx context.Context, ps []*store.Pending, replaySince time.Time) []error {
+	errs := make([]error, len(ps))
+	if len(ps) == 0 {
+		return errs
 	}
-	received := p.Received
-	if received.IsZero() {
-		received = time.Now()
+	if err := sqlutil.ValidPendingBatch(ps); err != nil {
+		return fill(errs, err)
 	}
-	var id int64
-	err := withTx(ctx, s.db, func(tx *sqlx.Tx) error {
-		var claimed []byte
-		err := tx.GetContext(ctx, &claimed, `INSERT INTO replay (body_hash, at) VALUES ($1, $2)
-			ON CONFLICT (body_hash) DO UPDATE SET at = excluded.at WHERE replay.at < $3
-			RETURNING body_hash`, p.BodyHash, received, replaySince)
-		if errors.Is(err, sql.ErrNoRows) {
-			return store.ErrReplay
+	now := time.Now()
+	var (
+		ords                     pq.Int64Array
+		ids, groups, receiveds   pq.StringArray
+		subjects, bodies, hashes pq.ByteaArray
+	)
+	first := make(map[string]int, len(ps)) // body hash -> index of its first post
+	for i, p := range ps {
+		h := string(p.BodyHash)
+		if _, dup := first[h]; dup {
+			// An earlier post of this batch claims the hash (or is
+			// itself a replay): either way this one is a replay.
+			errs[i] = store.ErrReplay
+			continue
 		}
-		if err != nil {
-			return err
+		first[h] = i
+		received := p.Received
+		if received.IsZero() {
+			received = now
 		}
-		return tx.GetContext(ctx, &id, `INSERT INTO pending (message_id, groups, subject, body, body_hash, received_at)
-			VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
-			p.MessageID, pq.StringArray(p.Groups), []byte(p.Subject), nonNil(p.Body), p.BodyHash, received)
-	})
+		ords = append(ords, int64(i))
+		ids = append(ids, p.MessageID)
+		groups = append(groups, strings.Join(p.Groups, ","))
+		subjects = append(subjects, []byte(p.Subject))
+		bodies = append(bodies, nonNil(p.Body))
+		hashes = append(hashes, p.BodyHash)
+		receiveds = append(receiveds, received.UTC().Format(time.RFC3339Nano))
+	}
+	var rows []struct {
+		ID       int64  `db:"id"`
+		BodyHash []byte `db:"body_hash"`
+	}
+	err := s.stmts.addPending.SelectContext(ctx, &rows, ords, ids, groups, subjects, bodies, hashes, receiveds, replaySince)
 	if err != nil {
-		return err
+		return fill(errs, wrap(err))
 	}
-	p.ID = id
-	return nil
+	kept := make(map[int]int64, len(rows))
+	for _, r := range rows {
+		kept[first[string(r.BodyHash)]] = r.ID
+	}
+	for _, i := range first {
+		if id, ok := kept[i]; ok {
+			ps[i].ID = id
+		} else {
+			errs[i] = store.ErrReplay
+		}
+	}
+	return errs
+}
+
+// fill sets every error to err (a batch that failed as a whole).
+func fill(errs []error, err error) []error {
+	for i := range errs {
+		errs[i] = err
+	}
+	return errs
 }
 
 // PendingArticles returns up to limit pending posts, oldest first.

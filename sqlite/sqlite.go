@@ -466,34 +466,74 @@ func (s *Store) NewNews(ctx context.Context, since time.Time) ([]nntp.NewsEntry,
 
 // AddPending claims the body hash against replays and keeps the post.
 func (s *Store) AddPending(ctx context.Context, p *store.Pending, replaySince time.Time) error {
-	if err := sqlutil.ValidPending(p); err != nil {
-		return err
+	return s.AddPendingBatch(ctx, []*store.Pending{p}, replaySince)[0]
+}
+
+// AddPendingBatch keeps posts in one immediate transaction, so a batch
+// costs one commit (one fsync); see store.Store.
+func (s *Store) AddPendingBatch(ctx context.Context, ps []*store.Pending, replaySince time.Time) []error {
+	errs := make([]error, len(ps))
+	if len(ps) == 0 {
+		return errs
 	}
-	received := p.Received
-	if received.IsZero() {
-		received = time.Now()
+	if err := sqlutil.ValidPendingBatch(ps); err != nil {
+		return fill(errs, err)
 	}
-	var id int64
+	now := time.Now()
+	ids := make([]int64, len(ps))
 	err := withTx(ctx, s.w, func(tx *sqlx.Tx) error {
-		var claimed []byte
-		err := tx.GetContext(ctx, &claimed, `INSERT INTO replay (body_hash, at) VALUES (?, ?)
+		claim, err := tx.PreparexContext(ctx, `INSERT INTO replay (body_hash, at) VALUES (?, ?)
 			ON CONFLICT (body_hash) DO UPDATE SET at = excluded.at WHERE replay.at < ?
-			RETURNING body_hash`, p.BodyHash, micro(received), micro(replaySince))
-		if errors.Is(err, sql.ErrNoRows) {
-			return store.ErrReplay
-		}
+			RETURNING body_hash`)
 		if err != nil {
 			return err
 		}
-		return tx.GetContext(ctx, &id, `INSERT INTO pending (message_id, groups, subject, body, body_hash, received_at)
-			VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
-			p.MessageID, strings.Join(p.Groups, ","), p.Subject, p.Body, p.BodyHash, micro(received))
+		defer claim.Close()
+		keep, err := tx.PreparexContext(ctx, `INSERT INTO pending (message_id, groups, subject, body, body_hash, received_at)
+			VALUES (?, ?, ?, ?, ?, ?) RETURNING id`)
+		if err != nil {
+			return err
+		}
+		defer keep.Close()
+		for i, p := range ps {
+			errs[i], ids[i] = nil, 0
+			received := p.Received
+			if received.IsZero() {
+				received = now
+			}
+			var claimed []byte
+			err := claim.GetContext(ctx, &claimed, p.BodyHash, micro(received), micro(replaySince))
+			if errors.Is(err, sql.ErrNoRows) {
+				errs[i] = store.ErrReplay
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if err := keep.GetContext(ctx, &ids[i], p.MessageID, strings.Join(p.Groups, ","), p.Subject, p.Body,
+				p.BodyHash, micro(received)); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
-		return err
+		return fill(errs, err)
 	}
-	p.ID = id
-	return nil
+	for i, p := range ps {
+		if errs[i] == nil {
+			p.ID = ids[i]
+		}
+	}
+	return errs
+}
+
+// fill sets every error to err (a batch that failed as a whole).
+func fill(errs []error, err error) []error {
+	for i := range errs {
+		errs[i] = err
+	}
+	return errs
 }
 
 // PendingArticles returns up to limit pending posts, oldest first.

@@ -41,6 +41,14 @@ type Store interface {
 	// p.BodyHash in the replay table first and returns ErrReplay if an
 	// identical body was injected after replaySince.
 	AddPending(ctx context.Context, p *Pending, replaySince time.Time) error
+	// AddPendingBatch keeps several posts in one transaction (one durable
+	// commit), as AddPending would one after the other: a body hash
+	// claimed by an earlier post of the batch is a replay for a later one.
+	// It returns one error per post, in the order of ps: nil (the post is
+	// committed and its ID set), ErrReplay, or the error that failed the
+	// whole batch. An invalid post fails the whole batch; a failed batch
+	// stores and claims nothing.
+	AddPendingBatch(ctx context.Context, ps []*Pending, replaySince time.Time) []error
 	// PendingArticles returns up to limit posts awaiting release, oldest first.
 	PendingArticles(ctx context.Context, limit int) ([]*Pending, error)
 

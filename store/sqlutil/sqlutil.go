@@ -119,6 +119,20 @@ func ValidPending(p *store.Pending) error {
 	return nil
 }
 
+// ValidPendingBatch checks every post of a batch; the error names the
+// first bad one.
+func ValidPendingBatch(ps []*store.Pending) error {
+	for i, p := range ps {
+		if err := ValidPending(p); err != nil {
+			if len(ps) == 1 {
+				return err
+			}
+			return fmt.Errorf("post %d of the batch: %w", i, err)
+		}
+	}
+	return nil
+}
+
 // ValidNewArticle checks an article before Insert stores it.
 func ValidNewArticle(a *store.NewArticle) error {
 	if a == nil {
