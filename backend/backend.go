@@ -95,6 +95,7 @@ type Backend struct {
 	log     *slog.Logger
 	carried map[string]bool
 	release batcher
+	pending pendingBatcher // group commit of injected posts
 }
 
 // New checks cfg, fills in its defaults and makes sure every carried group
@@ -208,6 +209,7 @@ func (b *Backend) Run(ctx context.Context) error {
 	}()
 	wg.Wait()
 	b.release.wg.Wait()
+	b.pending.wg.Wait()
 	return ctx.Err()
 }
 

@@ -44,7 +44,7 @@ func (s *Session) Post(ctx context.Context, raw []byte) error {
 	}
 	now := b.cfg.Now()
 	p.Received = now
-	if err := b.st.AddPending(ctx, p, now.Add(-b.cfg.ReplayWindow)); err != nil {
+	if err := b.pending.add(ctx, b.st, p, now.Add(-b.cfg.ReplayWindow)); err != nil {
 		switch {
 		case errors.Is(err, store.ErrReplay):
 			return refuse(CodeReplay, "an identical body was already posted", err)

@@ -444,8 +444,7 @@ func (s *sender) ihave(ctx context.Context, q []*store.Queued, out []outcome) er
 
 func (s *sender) stream(ctx context.Context, q []*store.Queued, out []outcome) error {
 	send := make([]int, 0, len(q)) // indexes to TAKETHIS
-	noCheck := s.noCheck           // note may switch modes mid-batch
-	if noCheck {
+	if s.noCheck {
 		for i := range q {
 			send = append(send, i)
 		}
@@ -480,7 +479,7 @@ func (s *sender) stream(ctx context.Context, q []*store.Queued, out []outcome) e
 	for j, i := range send {
 		cmds[j] = nntp.StreamCommand{MessageID: q[i].MessageID, TakeThis: true, Article: s.wire(q[i])}
 	}
-	if noCheck {
+	if s.noCheck {
 		s.m.count(s.peer.Name, func(p *PeerStats) { p.Offered += int64(len(q)) })
 	}
 	res, err := s.c.Stream(ctx, cmds)
@@ -494,7 +493,7 @@ func (s *sender) stream(ctx context.Context, q []*store.Queued, out []outcome) e
 		default:
 			return fmt.Errorf("TAKETHIS %s: %d %s", q[i].MessageID, r.Code, r.Msg)
 		}
-		if noCheck {
+		if s.noCheck {
 			s.note(r.Code == 239)
 		}
 	}
