@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -285,14 +284,12 @@ func TestAnonymizeRoundTrip(t *testing.T) {
 			}
 			// gpg: judge by DECRYPTION_OKAY; gpg exits 2 after trying the
 			// hidden recipient against every secret key.
-			plainFile := filepath.Join(t.TempDir(), "p")
-			status, _ := gpgStatus(h, out.Body, "--status-fd", "1", "-o", plainFile, "-d")
-			if !strings.Contains(status, "[GNUPG:] DECRYPTION_OKAY") {
-				t.Fatalf("gpg did not decrypt:\n%s", status)
+			r := h.Decrypt(out.Body)
+			if !r.OK("DECRYPTION_OKAY") {
+				t.Fatalf("gpg did not decrypt:\n%s", r.Status)
 			}
-			got, err := os.ReadFile(plainFile)
-			if err != nil || !bytes.Equal(got, gpgPlain) {
-				t.Fatalf("gpg plaintext %q, %v", got, err)
+			if got := r.Stdout; !bytes.Equal(got, gpgPlain) {
+				t.Fatalf("gpg plaintext %q, %v", got, r.Err)
 			}
 			// go-crypto
 			blk, err := gcarmor.Decode(bytes.NewReader(out.Body))
@@ -317,14 +314,4 @@ func TestAnonymizeRoundTrip(t *testing.T) {
 			}
 		})
 	}
-}
-
-// gpgStatus runs gpg and returns its stdout whatever the exit code.
-func gpgStatus(h *gpgHome, stdin []byte, args ...string) (string, error) {
-	full := append([]string{"--homedir", h.dir, "--batch", "--yes", "--no-tty", "--pinentry-mode", "loopback", "--passphrase", ""}, args...)
-	cmd := exec.Command("gpg", full...)
-	cmd.Env = append(os.Environ(), "GNUPGHOME="+h.dir)
-	cmd.Stdin = bytes.NewReader(stdin)
-	out, err := cmd.Output()
-	return string(out), err
 }

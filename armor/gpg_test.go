@@ -2,14 +2,11 @@ package armor
 
 import (
 	"bytes"
-	"context"
-	"fmt"
 	"os"
-	"os/exec"
-	"strings"
 	"sync"
 	"testing"
-	"time"
+
+	"github.com/altcrypt/altcrypt/internal/gpgtest"
 )
 
 // Fresh ciphertext made with gpg at test time, so the suite does not depend
@@ -24,7 +21,7 @@ func TestMain(m *testing.M) {
 }
 
 type gpgHome struct {
-	dir       string
+	*gpgtest.Home
 	rsa, cv   string // encryption-capable key fingerprints (primary)
 	ed        string // signing key (ed25519 primary of the cv key)
 	secretKey []byte // exported secret keys, binary
@@ -39,76 +36,24 @@ var (
 )
 
 func gpgCleanup() {
-	if gpgEnv.dir == "" {
-		return
+	if gpgEnv.Home != nil {
+		gpgEnv.Close()
 	}
-	cmd := exec.Command("gpgconf", "--kill", "gpg-agent")
-	cmd.Env = append(os.Environ(), "GNUPGHOME="+gpgEnv.dir)
-	_ = cmd.Run()
-	os.RemoveAll(gpgEnv.dir)
-}
-
-// gpg runs gpg in the test home with stdin and returns stdout.
-func (h *gpgHome) gpg(stdin []byte, args ...string) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	full := append([]string{"--homedir", h.dir, "--batch", "--yes", "--no-tty", "--pinentry-mode", "loopback", "--passphrase", ""}, args...)
-	cmd := exec.CommandContext(ctx, "gpg", full...)
-	cmd.Env = append(os.Environ(), "GNUPGHOME="+h.dir)
-	cmd.Stdin = bytes.NewReader(stdin)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	if err != nil {
-		return out.Bytes(), fmt.Errorf("gpg %s: %v: %s", strings.Join(args, " "), err, errb.String())
-	}
-	return out.Bytes(), nil
-}
-
-func (h *gpgHome) fingerprint(uid string) (string, error) {
-	out, err := h.gpg(nil, "--with-colons", "--list-keys", uid)
-	if err != nil {
-		return "", err
-	}
-	for _, l := range strings.Split(string(out), "\n") {
-		if f := strings.Split(l, ":"); len(f) > 9 && f[0] == "fpr" {
-			return f[9], nil
-		}
-	}
-	return "", fmt.Errorf("no fingerprint for %s", uid)
 }
 
 func setupGPG() {
 	h := &gpgEnv
-	dir, err := os.MkdirTemp("", "ag")
-	if err != nil {
-		h.err = err
+	if h.Home, h.err = gpgtest.Open(); h.err != nil {
 		return
 	}
-	h.dir = dir
-	steps := [][]string{
-		{"--quick-gen-key", "Rsa Test <rsa@test.invalid>", "rsa2048", "sign,cert", "never"},
-		{"--quick-gen-key", "Cv Test <cv@test.invalid>", "ed25519", "sign,cert", "never"},
-	}
-	for _, s := range steps {
-		if _, h.err = h.gpg(nil, s...); h.err != nil {
-			return
-		}
-	}
-	if h.rsa, h.err = h.fingerprint("rsa@test.invalid"); h.err != nil {
+	if h.rsa, h.err = h.GenerateKey("Rsa Test <rsa@test.invalid>", gpgtest.RSA); h.err != nil {
 		return
 	}
-	if h.ed, h.err = h.fingerprint("cv@test.invalid"); h.err != nil {
+	if h.ed, h.err = h.GenerateKey("Cv Test <cv@test.invalid>", gpgtest.Curve25519); h.err != nil {
 		return
 	}
 	h.cv = h.ed
-	if _, h.err = h.gpg(nil, "--quick-add-key", h.rsa, "rsa2048", "encr", "never"); h.err != nil {
-		return
-	}
-	if _, h.err = h.gpg(nil, "--quick-add-key", h.cv, "cv25519", "encr", "never"); h.err != nil {
-		return
-	}
-	h.secretKey, h.err = h.gpg(nil, "--export-secret-keys")
+	h.secretKey, h.err = h.ExportSecret(false)
 }
 
 // gpgTest returns the shared gpg home, making it on first use.
@@ -125,7 +70,7 @@ func gpgTest(t testing.TB) *gpgHome {
 func gpgMessage(t testing.TB, args ...string) []byte {
 	t.Helper()
 	h := gpgTest(t)
-	out, err := h.gpg(gpgPlain, args...)
+	out, err := h.Output(gpgPlain, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +161,7 @@ func TestGPGMessages(t *testing.T) {
 		for i := 0; i < 100<<10; i++ {
 			plain = append(plain, byte(i*7919>>3^i))
 		}
-		out, err := h.gpg(plain, "-e", "-a", "-z", "0", "-r", h.cv)
+		out, err := h.Output(plain, "-e", "-a", "-z", "0", "-r", h.cv)
 		if err != nil {
 			t.Fatal(err)
 		}

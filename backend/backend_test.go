@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/altcrypt/altcrypt/armor"
-	"github.com/altcrypt/altcrypt/e2e/gpgtest"
 	"github.com/altcrypt/altcrypt/hsub"
+	"github.com/altcrypt/altcrypt/internal/gpgtest"
 	"github.com/altcrypt/altcrypt/nntp"
 	"github.com/altcrypt/altcrypt/sqlite"
 	"github.com/altcrypt/altcrypt/store"
@@ -218,17 +218,17 @@ func TestUniformRejectsBias(t *testing.T) {
 }
 
 func TestPostStripsAndReleases(t *testing.T) {
-	gpg := gpgtest.New(t)
+	gpg := gpgtest.NewKey(t)
 	st := openStore(t)
 	b, clk := newBackend(t, st, func(c *Config) { c.Rand = &detRand{} })
 	s := session(t, b)
 	ctx := context.Background()
 
 	tag, _ := hsub.New([]byte("secret"), nil)
-	if err := s.Post(ctx, posted("alt.crypt.messages", tag, gpg.Encrypt(t, "one"))); err != nil {
+	if err := s.Post(ctx, posted("alt.crypt.messages", tag, gpg.EncryptText(t, "one"))); err != nil {
 		t.Fatalf("post with tag: %v", err)
 	}
-	if err := s.Post(ctx, posted("alt.crypt.messages", "Hello Bob", gpg.Encrypt(t, "two"))); err != nil {
+	if err := s.Post(ctx, posted("alt.crypt.messages", "Hello Bob", gpg.EncryptText(t, "two"))); err != nil {
 		t.Fatalf("post without tag: %v", err)
 	}
 	g, err := s.Group(ctx, "alt.crypt.messages")
@@ -286,11 +286,12 @@ func TestPostStripsAndReleases(t *testing.T) {
 		if !bytes.HasPrefix(a.Body, []byte("-----BEGIN PGP MESSAGE-----\r\n")) {
 			t.Errorf("body %q", a.Body)
 		}
-		pkts := gpg.ListPackets(t, a.Body)
+		pkts := gpg.ListPackets(a.Body)
 		if !strings.Contains(pkts, "keyid 0000000000000000") {
 			t.Errorf("recipient not anonymised:\n%s", pkts)
 		}
-		plain, status := gpg.Decrypt(t, a.Body)
+		r := gpg.Decrypt(a.Body)
+		plain, status := string(r.Stdout), r.Status
 		if !strings.Contains(status, "DECRYPTION_OKAY") || (plain != "one" && plain != "two") {
 			t.Errorf("decrypt: %q\n%s", plain, status)
 		}
@@ -323,11 +324,11 @@ func errCode(t *testing.T, err error) (int, string) {
 }
 
 func TestPostRefusals(t *testing.T) {
-	gpg := gpgtest.New(t)
+	gpg := gpgtest.NewKey(t)
 	b, _ := newBackend(t, openStore(t), nil)
 	s := session(t, b)
 	ctx := context.Background()
-	good := gpg.Encrypt(t, "body")
+	good := gpg.EncryptText(t, "body")
 	if err := s.Post(ctx, posted("alt.crypt.messages", "x", good)); err != nil {
 		t.Fatal(err)
 	}
@@ -338,10 +339,10 @@ func TestPostRefusals(t *testing.T) {
 		prefix string
 	}{
 		{"plaintext", posted("alt.crypt.messages", "x", plain), "441 "},
-		{"unknown group", posted("alt.crypt.messages,alt.test", "x", gpg.Encrypt(t, "a")), CodeUnknownGroup + ": "},
-		{"bad newsgroups", posted("alt..x", "x", gpg.Encrypt(t, "a")), "bad-newsgroups: "},
-		{"no newsgroups", []byte("Subject: x\r\n\r\n" + string(gpgtest.CRLF(gpg.Encrypt(t, "a")))), "missing-header: "},
-		{"control", append([]byte("Control: cancel <a@b>\r\n"), posted("alt.crypt.messages", "x", gpg.Encrypt(t, "a"))...), CodeControl + ": "},
+		{"unknown group", posted("alt.crypt.messages,alt.test", "x", gpg.EncryptText(t, "a")), CodeUnknownGroup + ": "},
+		{"bad newsgroups", posted("alt..x", "x", gpg.EncryptText(t, "a")), "bad-newsgroups: "},
+		{"no newsgroups", []byte("Subject: x\r\n\r\n" + string(gpgtest.CRLF(gpg.EncryptText(t, "a")))), "missing-header: "},
+		{"control", append([]byte("Control: cancel <a@b>\r\n"), posted("alt.crypt.messages", "x", gpg.EncryptText(t, "a"))...), CodeControl + ": "},
 		{"malformed header", []byte("Newsgroups alt.crypt.messages\r\n\r\nx\r\n"), "malformed-header: "},
 		{"replay", posted("alt.crypt.messages", "y", good), CodeReplay + ": "},
 	}
@@ -385,21 +386,21 @@ func (unavailable) AddPending(context.Context, *store.Pending, time.Time) error 
 }
 
 func TestPostStoreUnavailable(t *testing.T) {
-	gpg := gpgtest.New(t)
+	gpg := gpgtest.NewKey(t)
 	b, _ := newBackend(t, unavailable{openStore(t)}, nil)
-	code, msg := errCode(t, session(t, b).Post(context.Background(), posted("alt.crypt.messages", "x", gpg.Encrypt(t, "a"))))
+	code, msg := errCode(t, session(t, b).Post(context.Background(), posted("alt.crypt.messages", "x", gpg.EncryptText(t, "a"))))
 	if code != 441 || !strings.HasPrefix(msg, CodeTemporary+": ") || !strings.Contains(msg, "try again later") {
 		t.Errorf("%d %s", code, msg)
 	}
 }
 
 func TestReleaseAtOnce(t *testing.T) {
-	gpg := gpgtest.New(t)
+	gpg := gpgtest.NewKey(t)
 	b, _ := newBackend(t, openStore(t), func(c *Config) { c.ReleaseInterval = 0 })
 	ctx := context.Background()
 	bodies := make([][]byte, 8)
 	for i := range bodies {
-		bodies[i] = gpg.Encrypt(t, fmt.Sprint("message ", i))
+		bodies[i] = gpg.EncryptText(t, fmt.Sprint("message ", i))
 	}
 	var wg sync.WaitGroup
 	errs := make(chan error, len(bodies))
@@ -426,13 +427,13 @@ func TestReleaseAtOnce(t *testing.T) {
 }
 
 func TestBatchReleaseShuffles(t *testing.T) {
-	gpg := gpgtest.New(t)
+	gpg := gpgtest.NewKey(t)
 	b, _ := newBackend(t, openStore(t), nil)
 	s := session(t, b)
 	ctx := context.Background()
 	const n = 12
 	for i := range n {
-		if err := s.Post(ctx, posted("alt.crypt.messages", "x", gpg.Encrypt(t, fmt.Sprint(i)))); err != nil {
+		if err := s.Post(ctx, posted("alt.crypt.messages", "x", gpg.EncryptText(t, fmt.Sprint(i)))); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -460,10 +461,10 @@ func TestBatchReleaseShuffles(t *testing.T) {
 }
 
 func TestExpire(t *testing.T) {
-	gpg := gpgtest.New(t)
+	gpg := gpgtest.NewKey(t)
 	b, clk := newBackend(t, openStore(t), func(c *Config) { c.ReleaseInterval = 0; c.Retention = 24 * time.Hour })
 	ctx := context.Background()
-	if err := session(t, b).Post(ctx, posted("alt.crypt.messages", "x", gpg.Encrypt(t, "old"))); err != nil {
+	if err := session(t, b).Post(ctx, posted("alt.crypt.messages", "x", gpg.EncryptText(t, "old"))); err != nil {
 		t.Fatal(err)
 	}
 	clk.Add(25 * time.Hour)
@@ -477,13 +478,13 @@ func TestExpire(t *testing.T) {
 }
 
 func TestRunReleasesOnInterval(t *testing.T) {
-	gpg := gpgtest.New(t)
+	gpg := gpgtest.NewKey(t)
 	st := openStore(t)
 	b, _ := newBackend(t, st, func(c *Config) { c.ReleaseInterval = 50 * time.Millisecond; c.Now = nil })
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- b.Run(ctx) }()
-	if err := session(t, b).Post(ctx, posted("alt.crypt.messages", "x", gpg.Encrypt(t, "run"))); err != nil {
+	if err := session(t, b).Post(ctx, posted("alt.crypt.messages", "x", gpg.EncryptText(t, "run"))); err != nil {
 		t.Fatal(err)
 	}
 	select {

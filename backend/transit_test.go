@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/altcrypt/altcrypt/e2e/gpgtest"
+	"github.com/altcrypt/altcrypt/internal/gpgtest"
 	"github.com/altcrypt/altcrypt/nntp"
 	"github.com/altcrypt/altcrypt/peers"
 	"github.com/altcrypt/altcrypt/transit"
@@ -32,7 +32,7 @@ peer roaming {
 // receiver, which stores the article byte for byte; other sessions may
 // not feed; released posts are queued for the peers that want them.
 func TestTransitThroughSession(t *testing.T) {
-	gpg := gpgtest.New(t)
+	gpg := gpgtest.NewKey(t)
 	st := openStore(t)
 	pf, err := peers.Parse(strings.NewReader(peersFile))
 	if err != nil {
@@ -75,7 +75,7 @@ func TestTransitThroughSession(t *testing.T) {
 	raw := []byte(fmt.Sprintf("Path: peer.example!not-for-mail\r\nFrom: Someone <a@peer.example>\r\n"+
 		"Newsgroups: alt.crypt.messages\r\nSubject: 0b07815eac0b4631e8814855af5bf9f5c691f36ddd47c7b4\r\n"+
 		"Message-ID: %s\r\nDate: %s\r\nX-Kept: yes\r\n\r\n", id, time.Now().UTC().Format(time.RFC1123Z)))
-	raw = append(raw, gpgtest.CRLF(gpg.Encrypt(t, "relayed\n"))...)
+	raw = append(raw, gpgtest.CRLF(gpg.EncryptText(t, "relayed\n"))...)
 	if err := peer.Wanted(ctx, id); err != nil {
 		t.Fatalf("Wanted: %v", err)
 	}
@@ -94,7 +94,7 @@ func TestTransitThroughSession(t *testing.T) {
 	}
 
 	// A post is released and queued for inn1 (which wants alt.crypt.*).
-	if err := peer.Post(ctx, posted("alt.crypt.messages", "x", gpg.Encrypt(t, "outgoing"))); err != nil {
+	if err := peer.Post(ctx, posted("alt.crypt.messages", "x", gpg.EncryptText(t, "outgoing"))); err != nil {
 		t.Fatal(err)
 	}
 	q, err := st.ClaimQueue(ctx, "inn1", 10, time.Minute)

@@ -17,7 +17,7 @@ import (
 
 	"github.com/altcrypt/altcrypt/armor"
 	"github.com/altcrypt/altcrypt/backend"
-	"github.com/altcrypt/altcrypt/e2e/gpgtest"
+	"github.com/altcrypt/altcrypt/internal/gpgtest"
 	"github.com/altcrypt/altcrypt/nntp"
 	"github.com/altcrypt/altcrypt/sqlite"
 	"github.com/altcrypt/altcrypt/store"

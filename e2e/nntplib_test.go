@@ -10,8 +10,8 @@ import (
 	"testing"
 
 	"github.com/altcrypt/altcrypt/backend"
-	"github.com/altcrypt/altcrypt/e2e/gpgtest"
 	"github.com/altcrypt/altcrypt/hsub"
+	"github.com/altcrypt/altcrypt/internal/gpgtest"
 )
 
 type nntplibResult struct {
@@ -55,14 +55,14 @@ type nntplibResult struct {
 // TestNNTPLib runs a whole newsreader session with Python's nntplib.
 func TestNNTPLib(t *testing.T) {
 	forEachStore(t, func(t *testing.T, k storeKind) {
-		gpg := gpgtest.New(t)
+		gpg := gpgtest.NewKey(t)
 		srv := startServer(t, k.open(t), func(c *backend.Config) { c.ReleaseInterval = 0 })
 		dir := t.TempDir()
 		good := filepath.Join(dir, "good.txt")
 		bad := filepath.Join(dir, "bad.txt")
 		// nntplib wants LF or CRLF lines and dot-stuffs itself; a line
 		// starting with "." in the armor would be its job.
-		if err := os.WriteFile(good, postArticle("Subject for Bob", gpg.Encrypt(t, "from python\n")), 0o600); err != nil {
+		if err := os.WriteFile(good, postArticle("Subject for Bob", gpg.EncryptText(t, "from python\n")), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		if err := os.WriteFile(bad, []byte("Newsgroups: "+group+"\r\nSubject: x\r\n\r\n.hello in plain text\r\n"), 0o600); err != nil {

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/altcrypt/altcrypt/e2e/gpgtest"
+	"github.com/altcrypt/altcrypt/internal/gpgtest"
 )
 
 // TestPeering runs two nntpd processes: a post injected on A is released,
@@ -17,7 +17,7 @@ import (
 func TestPeering(t *testing.T) {
 	bin := nntpdBinary(t)
 	forEachStore(t, func(t *testing.T, k storeKind) {
-		gpg := gpgtest.New(t)
+		gpg := gpgtest.NewKey(t)
 		dir := t.TempDir()
 		peersB := filepath.Join(dir, "peers-b")
 		write(t, peersB, "peer a {\n    accept-from: 127.0.0.1\n    path: a.example\n}\n")
@@ -29,7 +29,7 @@ func TestPeering(t *testing.T) {
 
 		ctx := context.Background()
 		ca := dial(t, a.Addr)
-		if err := ca.Post(ctx, postArticle("x", gpg.Encrypt(t, "peered\n"))); err != nil {
+		if err := ca.Post(ctx, postArticle("x", gpg.EncryptText(t, "peered\n"))); err != nil {
 			t.Fatal(err)
 		}
 		ga, err := ca.Group(ctx, group)

@@ -14,8 +14,8 @@ import (
 
 	"github.com/altcrypt/altcrypt/article"
 	"github.com/altcrypt/altcrypt/backend"
-	"github.com/altcrypt/altcrypt/e2e/gpgtest"
 	"github.com/altcrypt/altcrypt/hsub"
+	"github.com/altcrypt/altcrypt/internal/gpgtest"
 	"github.com/altcrypt/altcrypt/nntp"
 )
 
@@ -23,13 +23,13 @@ var messageIDShape = regexp.MustCompile(`^<[a-z2-7]{32}@id\.news\.example>$`)
 
 // checkInjected verifies that a released article carries only the fresh
 // header set, an anonymised recipient, and decrypts to want.
-func checkInjected(t *testing.T, gpg *gpgtest.Home, raw []byte, want string) {
+func checkInjected(t *testing.T, gpg *gpgtest.Key, raw []byte, want string) {
 	t.Helper()
 	checkInjectedOn(t, gpg, raw, "news.example", want)
 }
 
 // checkInjectedOn is checkInjected for an article injected by server name.
-func checkInjectedOn(t *testing.T, gpg *gpgtest.Home, raw []byte, name, want string) {
+func checkInjectedOn(t *testing.T, gpg *gpgtest.Key, raw []byte, name, want string) {
 	t.Helper()
 	a, err := article.Parse(raw, article.Limits{})
 	if err != nil {
@@ -61,13 +61,14 @@ func checkInjectedOn(t *testing.T, gpg *gpgtest.Home, raw []byte, name, want str
 			t.Errorf("header leaks %q:\n%s", leak, a.Header)
 		}
 	}
-	if pk := gpg.ListPackets(t, a.Body); !strings.Contains(pk, "keyid 0000000000000000") {
+	if pk := gpg.ListPackets(a.Body); !strings.Contains(pk, "keyid 0000000000000000") {
 		t.Errorf("recipient not anonymised:\n%s", pk)
 	}
 	if bytes.Contains(a.Body, []byte("Version:")) || bytes.Contains(a.Body, []byte("Comment:")) {
 		t.Errorf("armor headers kept:\n%s", a.Body)
 	}
-	plain, status := gpg.Decrypt(t, a.Body)
+	r := gpg.Decrypt(a.Body)
+	plain, status := string(r.Stdout), r.Status
 	if !strings.Contains(status, "DECRYPTION_OKAY") || plain != want {
 		t.Errorf("decrypted %q, status:\n%s", plain, status)
 	}
@@ -77,11 +78,11 @@ func checkInjectedOn(t *testing.T, gpg *gpgtest.Home, raw []byte, name, want str
 // only after release, with fresh headers and an anonymised recipient.
 func TestPostCiphertextReleased(t *testing.T) {
 	forEachStore(t, func(t *testing.T, k storeKind) {
-		gpg := gpgtest.New(t)
+		gpg := gpgtest.NewKey(t)
 		srv := startServerManual(t, k.open(t), func(c *backend.Config) { c.ReleaseInterval = time.Hour })
 		c := dial(t, srv.Addr)
 		ctx := context.Background()
-		if err := c.Post(ctx, postArticle("Hello Bob", gpg.Encrypt(t, "meet at noon\n"))); err != nil {
+		if err := c.Post(ctx, postArticle("Hello Bob", gpg.EncryptText(t, "meet at noon\n"))); err != nil {
 			t.Fatalf("POST: %v", err)
 		}
 		if g, err := c.Group(ctx, group); err != nil || g.Count != 0 {
@@ -150,7 +151,7 @@ func TestPostPlaintextRefused(t *testing.T) {
 // released order is not the posting order and all share one Date.
 func TestBatchReleaseShuffles(t *testing.T) {
 	forEachStore(t, func(t *testing.T, k storeKind) {
-		gpg := gpgtest.New(t)
+		gpg := gpgtest.NewKey(t)
 		srv := startServerManual(t, k.open(t), func(c *backend.Config) { c.ReleaseInterval = time.Hour })
 		ctx := context.Background()
 		const n = 16
@@ -158,7 +159,7 @@ func TestBatchReleaseShuffles(t *testing.T) {
 		for i := range n {
 			c := dial(t, srv.Addr)
 			msg := fmt.Sprintf("message %02d\n", i)
-			if err := c.Post(ctx, postArticle("x", gpg.Encrypt(t, msg))); err != nil {
+			if err := c.Post(ctx, postArticle("x", gpg.EncryptText(t, msg))); err != nil {
 				t.Fatal(err)
 			}
 			posted = append(posted, msg)
@@ -180,7 +181,7 @@ func TestBatchReleaseShuffles(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			plain, _ := gpg.Decrypt(t, body)
+			plain := string(gpg.Decrypt(body).Stdout)
 			released = append(released, plain)
 		}
 		if len(dates) != 1 {
@@ -205,7 +206,7 @@ func TestBatchReleaseShuffles(t *testing.T) {
 // client, an independent implementation.
 func TestGoNNTPClient(t *testing.T) {
 	forEachStore(t, func(t *testing.T, k storeKind) {
-		gpg := gpgtest.New(t)
+		gpg := gpgtest.NewKey(t)
 		srv := startServer(t, k.open(t), nil)
 		c, err := gonntp.New("tcp", srv.Addr)
 		if err != nil {
@@ -216,7 +217,7 @@ func TestGoNNTPClient(t *testing.T) {
 		if err != nil || !strings.Contains(strings.Join(caps, " "), "READER") {
 			t.Fatalf("CAPABILITIES %q %v", caps, err)
 		}
-		if err := c.Post(bytes.NewReader(postArticle("x", gpg.Encrypt(t, "via go-nntp\n")))); err != nil {
+		if err := c.Post(bytes.NewReader(postArticle("x", gpg.EncryptText(t, "via go-nntp\n")))); err != nil {
 			t.Fatalf("POST: %v", err)
 		}
 		g, err := c.Group(group)

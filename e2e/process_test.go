@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/altcrypt/altcrypt/armor"
-	"github.com/altcrypt/altcrypt/e2e/gpgtest"
+	"github.com/altcrypt/altcrypt/internal/gpgtest"
 	"github.com/altcrypt/altcrypt/nntp"
 )
 
@@ -113,11 +113,11 @@ func TestDurabilityAfterSIGKILL(t *testing.T) {
 }
 
 func testDurability(t *testing.T, bin, db, interval string) {
-	gpg := gpgtest.New(t)
+	gpg := gpgtest.NewKey(t)
 	const total, killAt, posters = 48, 32, 4
 	bodies := make([][]byte, total)
 	for i := range bodies {
-		bodies[i] = gpg.Encrypt(t, fmt.Sprintf("durable %02d\n", i))
+		bodies[i] = gpg.EncryptText(t, fmt.Sprintf("durable %02d\n", i))
 	}
 	p := startNntpd(t, bin, "--db", db, "--release-interval", interval)
 
@@ -207,7 +207,8 @@ func testDurability(t *testing.T, bin, db, interval string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if plain, status := gpg.Decrypt(t, body); !strings.HasPrefix(plain, "durable ") || !strings.Contains(status, "DECRYPTION_OKAY") {
+	r := gpg.Decrypt(body)
+	if plain, status := string(r.Stdout), r.Status; !strings.HasPrefix(plain, "durable ") || !strings.Contains(status, "DECRYPTION_OKAY") {
 		t.Errorf("article 1 decrypts to %q", plain)
 	}
 }

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/altcrypt/altcrypt/backend"
-	"github.com/altcrypt/altcrypt/e2e/gpgtest"
+	"github.com/altcrypt/altcrypt/internal/gpgtest"
 )
 
 // tmux drives one interactive program on a private tmux server.
@@ -75,11 +75,11 @@ func (tm *tmux) waitFor(want string) string {
 // prepared with gpg-made armor.
 func TestTin(t *testing.T) {
 	forEachStore(t, func(t *testing.T, k storeKind) {
-		gpg := gpgtest.New(t)
+		gpg := gpgtest.NewKey(t)
 		srv := startServer(t, k.open(t), func(c *backend.Config) { c.ReleaseInterval = 0 })
 		ctx := context.Background()
 		c := dial(t, srv.Addr)
-		if err := c.Post(ctx, postArticle("first", gpg.Encrypt(t, "posted before tin\n"))); err != nil {
+		if err := c.Post(ctx, postArticle("first", gpg.EncryptText(t, "posted before tin\n"))); err != nil {
 			t.Fatal(err)
 		}
 
@@ -94,7 +94,7 @@ func TestTin(t *testing.T) {
 		// tin refuses a From whose domain has one label (inn-peering.md).
 		write(t, filepath.Join(home, ".tin", "tinrc"), "mail_address=Tester <tester@example.test>\n")
 		write(t, filepath.Join(home, ".newsrc"), group+":\n")
-		write(t, filepath.Join(home, "armor.asc"), string(gpg.Encrypt(t, "posted with tin\n")))
+		write(t, filepath.Join(home, "armor.asc"), string(gpg.EncryptText(t, "posted with tin\n")))
 		editor := filepath.Join(home, "editor.sh")
 		write(t, editor, `#!/bin/sh
 # tin calls: EDITOR +LINE FILE. Keep tin's headers, replace the body.

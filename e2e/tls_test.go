@@ -19,7 +19,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/altcrypt/altcrypt/e2e/gpgtest"
+	"github.com/altcrypt/altcrypt/internal/gpgtest"
 	"github.com/altcrypt/altcrypt/nntp"
 )
 
@@ -59,7 +59,7 @@ func selfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
 // file and posting reserved to logged-in users, configured through the
 // environment as docker-compose does.
 func TestNntpdTLSAndAuth(t *testing.T) {
-	gpg := gpgtest.New(t)
+	gpg := gpgtest.NewKey(t)
 	certFile, keyFile, pool := selfSigned(t)
 	hash, _ := bcrypt.GenerateFromPassword([]byte("s3cret"), bcrypt.MinCost)
 	accounts := filepath.Join(t.TempDir(), "accounts")
@@ -97,7 +97,7 @@ func TestNntpdTLSAndAuth(t *testing.T) {
 	if err := c.AuthInfo(ctx, "alice", "s3cret"); err != nil {
 		t.Fatalf("AUTHINFO after STARTTLS: %v", err)
 	}
-	if err := c.Post(ctx, postArticle("x", gpg.Encrypt(t, "over starttls\n"))); err != nil {
+	if err := c.Post(ctx, postArticle("x", gpg.EncryptText(t, "over starttls\n"))); err != nil {
 		t.Fatalf("POST after login: %v", err)
 	}
 
@@ -108,13 +108,13 @@ func TestNntpdTLSAndAuth(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if err := s.Post(ctx, postArticle("x", gpg.Encrypt(t, "refused\n"))); nntpCode(err) != 480 {
+	if err := s.Post(ctx, postArticle("x", gpg.EncryptText(t, "refused\n"))); nntpCode(err) != 480 {
 		t.Errorf("POST without login: %v, want 480", err)
 	}
 	if err := s.AuthInfo(ctx, "alice", "s3cret"); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Post(ctx, postArticle("x", gpg.Encrypt(t, "over nntps\n"))); err != nil {
+	if err := s.Post(ctx, postArticle("x", gpg.EncryptText(t, "over nntps\n"))); err != nil {
 		t.Fatalf("POST over NNTPS: %v", err)
 	}
 	g, err := s.Group(ctx, group)

@@ -29,7 +29,7 @@ type storedArticle = m2ntest.Article
 func encrypt(t testing.TB, extra ...string) []byte { t.Helper(); return testGPG.Encrypt(t, extra...) }
 func gpgRun(t testing.TB, stdin []byte, args ...string) []byte {
 	t.Helper()
-	return testGPG.Run(t, stdin, args...)
+	return testGPG.Must(t, stdin, args...).Stdout
 }
 func makeMail(t testing.TB, s mailSpec) []byte      { t.Helper(); return m2ntest.MakeMail(t, s) }
 func makeMails(t testing.TB, s []mailSpec) [][]byte { t.Helper(); return m2ntest.MakeMails(t, s) }

@@ -32,6 +32,7 @@ import (
 
 	"github.com/altcrypt/altcrypt/armor"
 	"github.com/altcrypt/altcrypt/backend"
+	"github.com/altcrypt/altcrypt/internal/gpgtest"
 	"github.com/altcrypt/altcrypt/nntp"
 	"github.com/altcrypt/altcrypt/sqlite"
 )
@@ -53,39 +54,21 @@ func Python3() string {
 }
 
 // GPG is a temporary GNUPGHOME with one Curve25519 key pair without
-// passphrase, whose address is Recipient.
+// passphrase (gpgtest.OpenKey), whose Encrypt makes a fresh message on
+// every call.
 type GPG struct {
-	Home      string
-	Recipient string
-	counter   atomic.Int64
+	*gpgtest.Key
+	counter atomic.Int64
 }
 
 // NewGPG makes the home and key; call Close when done (it stops gpg-agent
 // and removes the home). For TestMain, where there is no testing.T.
 func NewGPG() (*GPG, error) {
-	// A short path: gpg-agent's socket lives in the home.
-	dir, err := os.MkdirTemp("", "m2n-gpg")
+	k, err := gpgtest.OpenKey()
 	if err != nil {
 		return nil, err
 	}
-	g := &GPG{Home: dir, Recipient: "reader@example.test"}
-	if err := os.Chmod(dir, 0o700); err != nil {
-		g.Close()
-		return nil, err
-	}
-	cmd := exec.Command("gpg", "--homedir", dir, "--batch", "--pinentry-mode", "loopback", "--passphrase", "",
-		"--quick-gen-key", "Pool Reader <"+g.Recipient+">", "future-default", "default", "never")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		g.Close()
-		return nil, fmt.Errorf("gpg key generation: %v\n%s", err, out)
-	}
-	return g, nil
-}
-
-// Close stops the agent and removes the home.
-func (g *GPG) Close() {
-	exec.Command("gpgconf", "--homedir", g.Home, "--kill", "gpg-agent").Run()
-	os.RemoveAll(g.Home)
+	return &GPG{Key: k}, nil
 }
 
 // Encrypt returns fresh armored ciphertext to the key; every call
@@ -93,22 +76,7 @@ func (g *GPG) Close() {
 // more gpg options (--throw-keyids, --comment ...).
 func (g *GPG) Encrypt(t testing.TB, extra ...string) []byte {
 	t.Helper()
-	plain := fmt.Sprintf("message %d for the pool\n", g.counter.Add(1))
-	args := append([]string{"--trust-model", "always", "--encrypt", "--armor", "--recipient", g.Recipient}, extra...)
-	return g.Run(t, []byte(plain), args...)
-}
-
-// Run runs gpg in the home with stdin and returns its stdout.
-func (g *GPG) Run(t testing.TB, stdin []byte, args ...string) []byte {
-	t.Helper()
-	cmd := exec.Command("gpg", append([]string{"--homedir", g.Home, "--batch", "--yes", "--pinentry-mode", "loopback", "--passphrase", ""}, args...)...)
-	cmd.Stdin = bytes.NewReader(stdin)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("gpg %v: %v\n%s", args, err, errb.String())
-	}
-	return out.Bytes()
+	return g.EncryptText(t, fmt.Sprintf("message %d for the pool\n", g.counter.Add(1)), extra...)
 }
 
 // MailSpec describes one mail for makemail.py.
