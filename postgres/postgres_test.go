@@ -287,6 +287,8 @@ func dbName(t *testing.T, dsn string) string {
 	return strings.TrimPrefix(u.Path, "/")
 }
 
-func BenchmarkInsert(b *testing.B)   { storetest.BenchInsert(b, open) }
-func BenchmarkOverview(b *testing.B) { storetest.BenchOverview(b, open) }
-func BenchmarkArticle(b *testing.B)  { storetest.BenchArticle(b, open) }
+func BenchmarkInsert(b *testing.B)       { storetest.BenchInsert(b, open) }
+func BenchmarkOverview(b *testing.B)     { storetest.BenchOverview(b, open) }
+func BenchmarkArticle(b *testing.B)      { storetest.BenchArticle(b, open) }
+func BenchmarkPending(b *testing.B)      { storetest.BenchPending(b, open) }
+func BenchmarkPendingBatch(b *testing.B) { storetest.BenchPendingBatch(b, open) }

@@ -72,9 +72,11 @@ func TestUnavailable(t *testing.T) {
 	}
 }
 
-func BenchmarkInsert(b *testing.B)   { storetest.BenchInsert(b, open) }
-func BenchmarkOverview(b *testing.B) { storetest.BenchOverview(b, open) }
-func BenchmarkArticle(b *testing.B)  { storetest.BenchArticle(b, open) }
+func BenchmarkInsert(b *testing.B)       { storetest.BenchInsert(b, open) }
+func BenchmarkOverview(b *testing.B)     { storetest.BenchOverview(b, open) }
+func BenchmarkArticle(b *testing.B)      { storetest.BenchArticle(b, open) }
+func BenchmarkPending(b *testing.B)      { storetest.BenchPending(b, open) }
+func BenchmarkPendingBatch(b *testing.B) { storetest.BenchPendingBatch(b, open) }
 
 // TestBusy: another process holding the write lock beyond the deadline is
 // a temporary failure, and nothing is lost once it lets go.

@@ -2,10 +2,13 @@ package storetest
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
 	"runtime"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/altcrypt/altcrypt/nntp"
 	"github.com/altcrypt/altcrypt/store"
@@ -110,6 +113,68 @@ func BenchArticle(b *testing.B, open func(testing.TB) store.Store) {
 		i++
 	}
 	b.ReportMetric(float64(i)/b.Elapsed().Seconds(), "articles/s")
+}
+
+// benchPost is a pending post of 3 KB with a body hash of its own.
+func benchPost(i int64) *store.Pending {
+	p := pending(int(i), time.Now())
+	p.MessageID = fmt.Sprintf("<p%d@bench>", i)
+	p.Body = make([]byte, BodySize)
+	sum := sha256.Sum256(binary.AppendVarint(nil, i))
+	p.BodyHash = sum[:]
+	return p
+}
+
+// BenchPending measures AddPending of 3 KB posts from one goroutine and
+// from 8, and reports posts/s.
+func BenchPending(b *testing.B, open func(testing.TB) store.Store) {
+	for _, writers := range []int{1, 8} {
+		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
+			s := open(b)
+			ensure(b, s, "g", "h")
+			ctx := context.Background()
+			since := time.Now().Add(-time.Hour)
+			var n atomic.Int64
+			b.SetParallelism(max(1, writers/max(1, testingProcs())))
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if err := s.AddPending(ctx, benchPost(n.Add(1)), since); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(n.Load())/b.Elapsed().Seconds(), "posts/s")
+		})
+	}
+}
+
+// BenchPendingBatch measures AddPendingBatch of 3 KB posts in batches of
+// 8 and 64 and reports posts/s.
+func BenchPendingBatch(b *testing.B, open func(testing.TB) store.Store) {
+	for _, size := range []int{8, 64} {
+		b.Run(fmt.Sprintf("batch=%d", size), func(b *testing.B) {
+			s := open(b)
+			ensure(b, s, "g", "h")
+			ctx := context.Background()
+			since := time.Now().Add(-time.Hour)
+			var n int64
+			for b.Loop() {
+				ps := make([]*store.Pending, size)
+				for i := range ps {
+					n++
+					ps[i] = benchPost(n)
+				}
+				for _, err := range s.AddPendingBatch(ctx, ps, since) {
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "posts/s")
+		})
+	}
 }
 
 func testingProcs() int { return runtime.GOMAXPROCS(0) }
