@@ -403,38 +403,36 @@ func articleRejection(err error) *rejection {
 // groups is cached briefly and re-read once when nothing matches, so a
 // group created a moment ago is seen.
 func (r *Receiver) carried(ctx context.Context, all []string) ([]string, error) {
-	for attempt := 0; attempt < 2; attempt++ {
-		r.mu.Lock()
-		stale := r.groups == nil || r.now().Sub(r.groupsAt) > DefaultGroupsCacheTTL
-		if attempt == 1 && r.now().Sub(r.groupsAt) < 100*time.Millisecond {
-			stale = false // re-read just now; do not hammer the store
-		}
-		groups := r.groups
-		r.mu.Unlock()
-		if stale || attempt == 1 {
-			gs, err := r.cfg.Store.Groups(ctx)
-			if err != nil {
-				return nil, err
-			}
-			m := make(map[string]bool, len(gs))
-			for _, g := range gs {
-				m[g.Name] = true
-			}
-			r.mu.Lock()
-			r.groups, r.groupsAt, groups = m, r.now(), m
-			r.mu.Unlock()
-		}
+	pick := func(groups map[string]bool) []string {
 		var out []string
 		for _, g := range all {
 			if groups[g] {
 				out = append(out, g)
 			}
 		}
-		if len(out) > 0 || stale {
+		return out
+	}
+	r.mu.Lock()
+	groups, age := r.groups, r.now().Sub(r.groupsAt)
+	r.mu.Unlock()
+	if groups != nil && age <= DefaultGroupsCacheTTL {
+		if out := pick(groups); len(out) > 0 || age < 100*time.Millisecond {
 			return out, nil
 		}
+		// Nothing carried: maybe a group created a moment ago; re-read.
 	}
-	return nil, nil
+	gs, err := r.cfg.Store.Groups(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]bool, len(gs))
+	for _, g := range gs {
+		m[g.Name] = true
+	}
+	r.mu.Lock()
+	r.groups, r.groupsAt = m, r.now()
+	r.mu.Unlock()
+	return pick(m), nil
 }
 
 func (r *Receiver) count(fn func(*Stats)) {

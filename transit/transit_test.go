@@ -470,3 +470,25 @@ func TestCloseCommitsWaiting(t *testing.T) {
 		}
 	}
 }
+
+func TestNewGroupSeen(t *testing.T) {
+	st := tt.OpenSQLite(t)
+	r, err := transit.New(transit.Config{Logger: tt.Quiet(), Store: st, PathName: ourName})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	ctx := context.Background()
+	x, y := id("newgroup", 1), id("newgroup", 2)
+	err = r.Receive(ctx, x, tt.Article(x, "peer!x", time.Now(), tt.Bodies(t)[0], "alt.crypt.new"))
+	if transit.Reason(err) != "no-carried-group" {
+		t.Fatalf("before the group exists: %v", err)
+	}
+	if err := st.EnsureGroup(ctx, "alt.crypt.new", ""); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(150 * time.Millisecond)
+	if err := r.Receive(ctx, y, tt.Article(y, "peer!x", time.Now(), tt.Bodies(t)[0], "alt.crypt.new")); err != nil {
+		t.Fatalf("after the group was created: %v", err)
+	}
+}
