@@ -14,8 +14,8 @@ import (
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 
+	"github.com/altcrypt/altcrypt/internal/gpgtest"
 	"github.com/altcrypt/altcrypt/pool/home"
-	"github.com/altcrypt/altcrypt/pool/internal/gpgtest"
 	"github.com/altcrypt/altcrypt/pool/seal"
 	"github.com/altcrypt/altcrypt/pool/spool"
 )
@@ -179,7 +179,7 @@ func BenchmarkReadVsGPG(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	g.Must(sec, "--import")
+	g.Must(b, sec, "--import")
 	g.Run(benchPool.sample[0], "--decrypt") // start the agent outside the timing
 	var poolTime, gpgTime, poolCPU, gpgCPU time.Duration
 	b.ResetTimer()

@@ -5,9 +5,9 @@ import (
 	"context"
 	"testing"
 
+	"github.com/altcrypt/altcrypt/internal/gpgtest"
 	"github.com/altcrypt/altcrypt/interop"
 	"github.com/altcrypt/altcrypt/pool/home"
-	"github.com/altcrypt/altcrypt/pool/internal/gpgtest"
 )
 
 // TestINN: pool works against real INN (Debian's inn2, sandboxed by
@@ -23,8 +23,8 @@ func TestINN(t *testing.T) {
 	bob.Home.SetHsub("alice", []byte("inn secret"))
 	sendTo(t, alice, "bob", inn.Addr, "through INN")
 	g := gpgtest.New(t)
-	g.Must(pub, "--import")
-	ct := g.Must([]byte("gpg through INN"), "--trust-model", "always", "--armor", "-e", "-R", "pool")
+	g.Must(t, pub, "--import")
+	ct := g.Must(t, []byte("gpg through INN"), "--trust-model", "always", "--armor", "-e", "-R", "pool")
 	// A gpg message posted as a newsreader would (INN keeps the headers).
 	if err := alice.Post(context.Background(), inn.Addr, gpgArticle("0123456789abcdef0123456789abcdef0123456789abcdef", ct.Stdout)); err != nil {
 		t.Fatal(err)

@@ -14,8 +14,8 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 
 	"github.com/altcrypt/altcrypt/hsub"
+	"github.com/altcrypt/altcrypt/internal/gpgtest"
 	"github.com/altcrypt/altcrypt/pool/home"
-	"github.com/altcrypt/altcrypt/pool/internal/gpgtest"
 	"github.com/altcrypt/altcrypt/pool/seal"
 	"github.com/altcrypt/altcrypt/pool/spool"
 	"github.com/altcrypt/altcrypt/pool/trial"
@@ -91,8 +91,8 @@ func TestReadFindsOurs(t *testing.T) {
 	// gpg makes one for us with a hidden recipient.
 	g := gpgtest.New(t)
 	mePub, _ := home.ArmoredPublic(me)
-	g.Must(mePub, "--import")
-	gpgMsg, err := trial.Dearmor(g.Must([]byte("from gpg"), "--trust-model", "always", "--armor", "-e", "-R", "pool").Stdout)
+	g.Must(t, mePub, "--import")
+	gpgMsg, err := trial.Dearmor(g.Must(t, []byte("from gpg"), "--trust-model", "always", "--armor", "-e", "-R", "pool").Stdout)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,9 +15,9 @@ import (
 
 	"github.com/altcrypt/altcrypt/backend"
 	"github.com/altcrypt/altcrypt/hsub"
+	"github.com/altcrypt/altcrypt/internal/gpgtest"
 	"github.com/altcrypt/altcrypt/nntp"
 	"github.com/altcrypt/altcrypt/pool/home"
-	"github.com/altcrypt/altcrypt/pool/internal/gpgtest"
 	"github.com/altcrypt/altcrypt/pool/spool"
 	"github.com/altcrypt/altcrypt/sqlite"
 )
@@ -113,9 +113,9 @@ func TestRoundTripsThroughServer(t *testing.T) {
 	// gpg, holding bob's public key, writes to him with a hidden recipient
 	// and with --throw-keyids.
 	g := gpgtest.New(t)
-	g.Must(bobPub, "--import")
+	g.Must(t, bobPub, "--import")
 	for i, args := range [][]string{{"-R", "pool"}, {"-r", "pool", "--throw-keyids"}} {
-		r := g.Must([]byte(fmt.Sprintf("gpg says %d", i)), append([]string{"--trust-model", "always", "--armor", "-e"}, args...)...)
+		r := g.Must(t, []byte(fmt.Sprintf("gpg says %d", i)), append([]string{"--trust-model", "always", "--armor", "-e"}, args...)...)
 		tag, _ := hsub.Random(nil)
 		postRaw(t, srv.addr, gpgArticle(tag, r.Stdout))
 	}
@@ -173,8 +173,8 @@ func TestRoundTripsThroughServer(t *testing.T) {
 func TestPoolToGPG(t *testing.T) {
 	srv := startServer(t, nil)
 	g := gpgtest.New(t)
-	g.Must(nil, "--quick-gen-key", "gpg user <g@example.org>", "future-default", "default", "never")
-	pub := g.Must(nil, "--armor", "--export", "g@example.org").Stdout
+	g.Must(t, nil, "--quick-gen-key", "gpg user <g@example.org>", "future-default", "default", "never")
+	pub := g.Must(t, nil, "--armor", "--export", "g@example.org").Stdout
 	alice := newClient(t)
 	if _, err := alice.Home.ImportContact("g", bytes.NewReader(pub)); err != nil {
 		t.Fatal(err)

@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/altcrypt/altcrypt/pool/internal/gpgtest"
+	"github.com/altcrypt/altcrypt/internal/gpgtest"
 )
 
 func open(t *testing.T) *Home {
@@ -45,16 +45,16 @@ func TestGPGReadsOurKey(t *testing.T) {
 	e, _ := h.Keygen(KeyOptions{Name: "pool user"})
 	pub, _ := ArmoredPublic(e)
 	g := gpgtest.New(t)
-	r := g.Must(pub, "--import")
+	r := g.Must(t, pub, "--import")
 	if !r.OK("IMPORT_OK") {
 		t.Fatalf("gpg did not import the public key:\n%s", r.Stderr)
 	}
 	sec, _ := os.ReadFile(filepath.Join(h.Dir, "secret", filepathName(e.PrimaryKey.Fingerprint)))
-	r = g.Must(sec, "--import")
+	r = g.Must(t, sec, "--import")
 	if !r.OK("IMPORT_OK") {
 		t.Fatalf("gpg did not import the secret key:\n%s", r.Stderr)
 	}
-	list := g.Must(nil, "--with-colons", "--list-secret-keys")
+	list := g.Must(t, nil, "--with-colons", "--list-secret-keys")
 	if !bytes.Contains(list.Stdout, []byte(":cv25519:")) && !bytes.Contains(list.Stdout, []byte(":18:")) {
 		t.Fatalf("no cv25519 subkey in gpg's listing:\n%s", list.Stdout)
 	}
@@ -71,8 +71,8 @@ func filepathName(fpr []byte) string {
 
 func TestImportProtectedGPGKey(t *testing.T) {
 	g := gpgtest.New(t)
-	g.Must(nil, "--passphrase", "pw", "--quick-gen-key", "prot <p@example.org>", "future-default", "default", "never")
-	sec := g.Must(nil, "--passphrase", "pw", "--armor", "--export-secret-keys")
+	g.Must(t, nil, "--passphrase", "pw", "--quick-gen-key", "prot <p@example.org>", "future-default", "default", "never")
+	sec := g.Must(t, nil, "--passphrase", "pw", "--armor", "--export-secret-keys")
 	h := open(t)
 	el, err := h.ImportSecret(bytes.NewReader(sec.Stdout))
 	if err != nil {
@@ -94,7 +94,7 @@ func TestImportProtectedGPGKey(t *testing.T) {
 		t.Fatalf("%d keys still locked with the right passphrase", n)
 	}
 	// A public key is not a secret key.
-	pub := g.Must(nil, "--armor", "--export")
+	pub := g.Must(t, nil, "--armor", "--export")
 	if _, err := h.ImportSecret(bytes.NewReader(pub.Stdout)); err == nil {
 		t.Fatal("a public key was imported as a secret key")
 	}

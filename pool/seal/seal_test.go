@@ -10,7 +10,7 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 
-	"github.com/altcrypt/altcrypt/pool/internal/gpgtest"
+	"github.com/altcrypt/altcrypt/internal/gpgtest"
 	"github.com/altcrypt/altcrypt/pool/seal"
 )
 
@@ -183,7 +183,7 @@ func TestHiddenRecipient(t *testing.T) {
 func TestGPGDecrypts(t *testing.T) {
 	e := newKey(t, false)
 	g := gpgtest.New(t)
-	g.Must(armoredSecret(t, e), "--import")
+	g.Must(t, armoredSecret(t, e), "--import")
 	for _, n := range []int{0, 5, 1000, 1017, 4096 - 8 - 194 - 3, 20000} {
 		pt := bytes.Repeat([]byte("pool "), n/5+1)[:n]
 		msg, err := seal.Seal(e, pt, nil)

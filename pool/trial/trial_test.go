@@ -10,7 +10,7 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 
-	"github.com/altcrypt/altcrypt/pool/internal/gpgtest"
+	"github.com/altcrypt/altcrypt/internal/gpgtest"
 	"github.com/altcrypt/altcrypt/pool/seal"
 	"github.com/altcrypt/altcrypt/pool/trial"
 )
@@ -119,7 +119,7 @@ func TestManyKeys(t *testing.T) {
 func TestGPGToPool(t *testing.T) {
 	me := newKey(t, false)
 	g := gpgtest.New(t)
-	g.Must(armored(t, me, true), "--import")
+	g.Must(t, armored(t, me, true), "--import")
 	uid := "test"
 	k := mustKeys(t, openpgp.EntityList{me}, nil)
 	for _, args := range [][]string{
@@ -130,7 +130,7 @@ func TestGPGToPool(t *testing.T) {
 		{"-r", uid, "--sign", "--local-user", uid},
 	} {
 		pt := []byte("from gpg " + strings.Join(args, " "))
-		r := g.Must(pt, append([]string{"--trust-model", "always", "--armor", "-e"}, args...)...)
+		r := g.Must(t, pt, append([]string{"--trust-model", "always", "--armor", "-e"}, args...)...)
 		msg := dearmor(t, r.Stdout)
 		hit, ok := k.Probe(msg)
 		if !ok || !hit.Sure {
@@ -147,8 +147,8 @@ func TestGPGToPool(t *testing.T) {
 // messages gpg encrypts to it anonymously.
 func TestGPGKeyImported(t *testing.T) {
 	g := gpgtest.New(t)
-	g.Must(nil, "--quick-gen-key", "gpg user <g@example.org>", "future-default", "default", "never")
-	sec := g.Must(nil, "--armor", "--export-secret-keys")
+	g.Must(t, nil, "--quick-gen-key", "gpg user <g@example.org>", "future-default", "default", "never")
+	sec := g.Must(t, nil, "--armor", "--export-secret-keys")
 	el, err := openpgp.ReadArmoredKeyRing(bytes.NewReader(sec.Stdout))
 	if err != nil {
 		t.Fatal(err)
@@ -158,7 +158,7 @@ func TestGPGKeyImported(t *testing.T) {
 		t.Fatalf("%d usable keys from gpg's export, want 1", k.Len())
 	}
 	pt := []byte("gpg to gpg-made key")
-	r := g.Must(pt, "--armor", "-e", "-R", "g@example.org")
+	r := g.Must(t, pt, "--armor", "-e", "-R", "g@example.org")
 	msg := dearmor(t, r.Stdout)
 	hit, ok := k.Probe(msg)
 	if !ok || !hit.Sure {
@@ -173,7 +173,7 @@ func TestGPGKeyImported(t *testing.T) {
 func TestSymmetricAndRSA(t *testing.T) {
 	g := gpgtest.New(t)
 	pt := []byte("symmetric")
-	r := g.Must(pt, "--armor", "-c", "--passphrase", "correct horse")
+	r := g.Must(t, pt, "--armor", "-c", "--passphrase", "correct horse")
 	msg := dearmor(t, r.Stdout)
 	if _, ok := mustKeys(t, nil, nil).Probe(msg); ok {
 		t.Fatal("probe without passphrases claims a symmetric message")
@@ -192,21 +192,21 @@ func TestSymmetricAndRSA(t *testing.T) {
 	}
 
 	// RSA, hidden recipient: the slow path.
-	g.Must(nil, "--quick-gen-key", "rsa user", "rsa2048", "default", "never")
+	g.Must(t, nil, "--quick-gen-key", "rsa user", "rsa2048", "default", "never")
 	var fpr string
-	for _, l := range strings.Split(string(g.Must(nil, "--with-colons", "--list-keys", "rsa user").Stdout), "\n") {
+	for _, l := range strings.Split(string(g.Must(t, nil, "--with-colons", "--list-keys", "rsa user").Stdout), "\n") {
 		if f := strings.Split(l, ":"); f[0] == "fpr" && fpr == "" {
 			fpr = f[9]
 		}
 	}
-	g.Must(nil, "--quick-add-key", fpr, "rsa2048", "encr", "never")
-	sec := g.Must(nil, "--armor", "--export-secret-keys", "rsa user")
+	g.Must(t, nil, "--quick-add-key", fpr, "rsa2048", "encr", "never")
+	sec := g.Must(t, nil, "--armor", "--export-secret-keys", "rsa user")
 	el, err := openpgp.ReadArmoredKeyRing(bytes.NewReader(sec.Stdout))
 	if err != nil {
 		t.Fatal(err)
 	}
 	k = mustKeys(t, el, nil)
-	r = g.Must([]byte("rsa"), "--armor", "-e", "-R", "rsa user")
+	r = g.Must(t, []byte("rsa"), "--armor", "-e", "-R", "rsa user")
 	msg = dearmor(t, r.Stdout)
 	hit, ok = k.Probe(msg)
 	if !ok || hit.Sure {
