@@ -79,6 +79,8 @@ type Config struct {
 	// sessions that Peers recognises by address or account; nil: no
 	// transit, feeding commands are not offered.
 	Transit nntp.Feeder
+	// Hashcash, with Bits > 0, asks every POST for a stamp; nil: off.
+	Hashcash *Hashcash
 	// ReleaseBatch bounds the posts released per transaction.
 	ReleaseBatch int
 	Logger       *slog.Logger
@@ -133,6 +135,9 @@ func New(ctx context.Context, st store.Store, cfg Config) (*Backend, error) {
 	}
 	if cfg.ReleaseBatch <= 0 {
 		cfg.ReleaseBatch = DefaultReleaseBatch
+	}
+	if err := cfg.checkHashcash(); err != nil {
+		return nil, err
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

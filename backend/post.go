@@ -44,6 +44,9 @@ func (s *Session) Post(ctx context.Context, raw []byte) error {
 	}
 	now := b.cfg.Now()
 	p.Received = now
+	if err := b.spendHashcash(ctx, raw, p, now); err != nil {
+		return err
+	}
 	if err := b.pending.add(ctx, b.st, p, now.Add(-b.cfg.ReplayWindow)); err != nil {
 		switch {
 		case errors.Is(err, store.ErrReplay):

@@ -9,6 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/altcrypt/altcrypt/backend"
+	"github.com/altcrypt/altcrypt/hashcash"
 )
 
 // options are nntpd's settings. Each flag can also come from the
@@ -30,6 +33,8 @@ type options struct {
 	maxConnections, maxConnectionsIP   int
 	logAddresses                       bool
 	logLevel                           string
+	hashcashBits                       int
+	hashcashResource                   string
 }
 
 const envPrefix = "ALTCRYPT_"
@@ -69,6 +74,8 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs.IntVar(&o.maxConnectionsIP, "max-connections-per-ip", 0, "connections per client address (0: no limit)")
 	fs.BoolVar(&o.logAddresses, "log-addresses", false, "log client addresses (off: never)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.IntVar(&o.hashcashBits, "hashcash-bits", 0, "ask every POST for an X-Hashcash stamp (version 1) of at least this many bits; 0: off")
+	fs.StringVar(&o.hashcashResource, "hashcash-resource", "", "the resource X-Hashcash stamps must be minted for (default: --name)")
 
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -98,6 +105,15 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 			h = "localhost"
 		}
 		o.name = h
+	}
+	if o.hashcashResource == "" {
+		o.hashcashResource = o.name
+	}
+	if o.hashcashBits < 0 || o.hashcashBits > hashcash.MaxBits {
+		return nil, fmt.Errorf("--hashcash-bits must be from 0 (off) to %d", hashcash.MaxBits)
+	}
+	if strings.ContainsAny(o.hashcashResource, ": \t\r\n") {
+		return nil, errors.New("--hashcash-resource cannot contain ':' or white space")
 	}
 	if (o.tlsCert == "") != (o.tlsKey == "") {
 		return nil, errors.New("--tls-cert and --tls-key go together")
@@ -156,4 +172,13 @@ func (d *durationValue) Set(s string) error {
 	}
 	*d = durationValue(v)
 	return nil
+}
+
+// hashcash is the backend's hashcash setting: nil (off) unless
+// --hashcash-bits is set.
+func (o *options) hashcash() *backend.Hashcash {
+	if o.hashcashBits == 0 {
+		return nil
+	}
+	return &backend.Hashcash{Bits: o.hashcashBits, Resource: o.hashcashResource}
 }

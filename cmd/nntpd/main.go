@@ -122,6 +122,7 @@ func serve(ctx context.Context, o *options, log *slog.Logger) error {
 		MailComplaintsTo:  o.complaintsTo,
 		Peers:             peerFile,
 		Transit:           transitFeeder,
+		Hashcash:          o.hashcash(),
 		Logger:            log,
 	})
 	if err != nil {
@@ -195,7 +196,7 @@ func serve(ctx context.Context, o *options, log *slog.Logger) error {
 		npeers = len(peerFile.Peers)
 	}
 	log.Info("serving", "name", o.name, "store", kind, "groups", strings.Join(o.groupList(), ","),
-		"release_interval", o.releaseInterval.String(), "peers", npeers)
+		"release_interval", o.releaseInterval.String(), "peers", npeers, "hashcash_bits", o.hashcashBits)
 
 	var serveErr error
 	select {
