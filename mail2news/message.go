@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/altcrypt/altcrypt/armor"
+	"github.com/altcrypt/altcrypt/hashcash"
 )
 
 // Defaults.
@@ -67,21 +68,28 @@ func (c Config) carries(group string) bool {
 	return false
 }
 
-// Post is what a mail becomes: the groups, the Subject to pass on, and the
-// canonical armored ciphertext.
+// Post is what a mail becomes: the groups, the Subject to pass on, the
+// canonical armored ciphertext, and the mail's hashcash stamps.
 type Post struct {
 	Groups  []string
 	Subject string
 	Body    []byte // the armored message, lines ending in CRLF
+	// Hashcash are the mail's well-formed X-Hashcash stamps, for a server
+	// that asks for one (nntpd --hashcash-bits); it spends one and drops
+	// the header at injection.
+	Hashcash []string
 }
 
 // Article renders the post as an NNTP POST article (CRLF line endings, not
-// dot-stuffed: that is the NNTP client's job). Only Newsgroups, Subject and
-// a fixed From are written; the server adds Message-ID, Date, Path and the
-// rest at injection.
+// dot-stuffed: that is the NNTP client's job). Only Newsgroups, Subject, a
+// fixed From and the X-Hashcash stamps are written; the server adds
+// Message-ID, Date, Path and the rest at injection.
 func (p *Post) Article() []byte {
 	var b bytes.Buffer
 	b.WriteString("Newsgroups: " + strings.Join(p.Groups, ",") + "\r\n")
+	for _, s := range p.Hashcash {
+		b.WriteString("X-Hashcash: " + s + "\r\n")
+	}
 	b.WriteString("Subject: " + p.Subject + "\r\n")
 	b.WriteString("From: " + AnonymousFrom + "\r\n")
 	b.WriteString("\r\n")
@@ -148,7 +156,24 @@ func Prepare(cfg Config, data []byte, recipients []string) (*Post, error) {
 		}
 		return nil, &Refusal{Code: ReasonNoCiphertext, Msg: err.Error(), Err: err}
 	}
-	return &Post{Groups: groups, Subject: subject(h.Get("Subject")), Body: crlf(armored)}, nil
+	return &Post{Groups: groups, Subject: subject(h.Get("Subject")), Body: crlf(armored), Hashcash: stamps(h["X-Hashcash"])}, nil
+}
+
+// maxStamps bounds the stamps passed on (a mail to several recipients may
+// carry one for each).
+const maxStamps = 8
+
+// stamps returns the values that are well-formed version 1 stamps; the
+// rest are dropped, as every other mail header is.
+func stamps(values []string) []string {
+	var out []string
+	for _, v := range values {
+		v = strings.TrimSpace(v)
+		if _, err := hashcash.Parse(v); err == nil && len(out) < maxStamps && !contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // canonicalize runs the armor gate in injection mode: a strict parse of the
