@@ -444,7 +444,8 @@ func (s *sender) ihave(ctx context.Context, q []*store.Queued, out []outcome) er
 
 func (s *sender) stream(ctx context.Context, q []*store.Queued, out []outcome) error {
 	send := make([]int, 0, len(q)) // indexes to TAKETHIS
-	if s.noCheck {
+	noCheck := s.noCheck           // note may switch modes mid-batch
+	if noCheck {
 		for i := range q {
 			send = append(send, i)
 		}
@@ -479,7 +480,7 @@ func (s *sender) stream(ctx context.Context, q []*store.Queued, out []outcome) e
 	for j, i := range send {
 		cmds[j] = nntp.StreamCommand{MessageID: q[i].MessageID, TakeThis: true, Article: s.wire(q[i])}
 	}
-	if s.noCheck {
+	if noCheck {
 		s.m.count(s.peer.Name, func(p *PeerStats) { p.Offered += int64(len(q)) })
 	}
 	res, err := s.c.Stream(ctx, cmds)
@@ -493,7 +494,7 @@ func (s *sender) stream(ctx context.Context, q []*store.Queued, out []outcome) e
 		default:
 			return fmt.Errorf("TAKETHIS %s: %d %s", q[i].MessageID, r.Code, r.Msg)
 		}
-		if s.noCheck {
+		if noCheck {
 			s.note(r.Code == 239)
 		}
 	}

@@ -195,7 +195,7 @@ func TestFeed(t *testing.T) {
 				stop()
 				f.verify()
 				s := m.Stats("p")
-				if s.Sent != 300 || s.Refused != 0 || s.Streaming != mode.streaming {
+				if s.Sent != 300 || s.Offered != 300 || s.Refused != 0 || s.Streaming != mode.streaming {
 					t.Errorf("stats %+v", s)
 				}
 				if rs := f.peer.Receiver.Stats(); rs.Stored != 300 || rs.Duplicates != 0 {
@@ -379,5 +379,37 @@ func TestFeedWithAuth(t *testing.T) {
 		if s := m.Stats("p"); !s.Streaming || s.Sent != 100 {
 			t.Errorf("stats %+v", s)
 		}
+	}
+}
+
+// TestTwoFrontEnds runs the senders of two front-ends on one PostgreSQL
+// database: each queued article is sent once (the claims skip each other's
+// rows), none is left behind.
+func TestTwoFrontEnds(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	a := tt.OpenPostgresDSN(t, dsn)
+	b := tt.OpenPostgresDSN(t, dsn)
+	f := &fixture{t: t, ours: a, theirs: tt.OpenSQLite(t), raws: map[string][]byte{}}
+	f.startPeer()
+	f.queue("two", 500)
+	m1 := f.manager(true, 2)
+	f.ours = b
+	m2 := f.manager(true, 2)
+	f.ours = a
+	stop1, stop2 := run(m1), run(m2)
+	f.waitAll(60*time.Second, 0, m1, m2)
+	stop1()
+	stop2()
+	f.verify()
+	s1, s2 := m1.Stats("p"), m2.Stats("p")
+	t.Logf("front-end 1 %+v, front-end 2 %+v", s1, s2)
+	if s1.Sent+s2.Sent != 500 || s1.Refused+s2.Refused != 0 || s1.Offered+s2.Offered != 500 {
+		t.Errorf("sent %d+%d, refused %d+%d: want 500 sent once", s1.Sent, s2.Sent, s1.Refused, s2.Refused)
+	}
+	if s1.Sent == 0 || s2.Sent == 0 {
+		t.Errorf("one front-end sent nothing (%d, %d)", s1.Sent, s2.Sent)
+	}
+	if rs := f.peer.Receiver.Stats(); rs.Stored != 500 || rs.Duplicates != 0 {
+		t.Errorf("peer %+v", rs)
 	}
 }
