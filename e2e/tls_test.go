@@ -2,73 +2,31 @@ package e2e
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
-	"net"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/altcrypt/altcrypt/internal/gpgtest"
+	"github.com/altcrypt/altcrypt/internal/testcert"
 	"github.com/altcrypt/altcrypt/nntp"
 )
-
-// selfSigned writes a certificate for 127.0.0.1 and its key, and returns
-// their paths and a pool that trusts the certificate.
-func selfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "news.example"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	pool = x509.NewCertPool()
-	pool.AddCert(cert)
-	kder, _ := x509.MarshalECPrivateKey(key)
-	dir := t.TempDir()
-	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
-	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600)
-	return certFile, keyFile, pool
-}
 
 // TestNntpdTLSAndAuth runs the binary with NNTPS, STARTTLS, an accounts
 // file and posting reserved to logged-in users, configured through the
 // environment as docker-compose does.
 func TestNntpdTLSAndAuth(t *testing.T) {
 	gpg := gpgtest.NewKey(t)
-	certFile, keyFile, pool := selfSigned(t)
+	cert := testcert.New(t)
 	hash, _ := bcrypt.GenerateFromPassword([]byte("s3cret"), bcrypt.MinCost)
 	accounts := filepath.Join(t.TempDir(), "accounts")
 	write(t, accounts, "# test accounts\nalice:"+string(hash)+"\n")
 
 	bin := nntpdBinary(t)
 	t.Setenv("ALTCRYPT_TLS_LISTEN", "127.0.0.1:0")
-	t.Setenv("ALTCRYPT_TLS_CERT", certFile)
-	t.Setenv("ALTCRYPT_TLS_KEY", keyFile)
+	t.Setenv("ALTCRYPT_TLS_CERT", cert.CertFile)
+	t.Setenv("ALTCRYPT_TLS_KEY", cert.KeyFile)
 	t.Setenv("ALTCRYPT_ACCOUNTS", accounts)
 	t.Setenv("ALTCRYPT_REQUIRE_AUTH_TO_POST", "true")
 	t.Setenv("ALTCRYPT_RELEASE_INTERVAL", "0")
@@ -77,7 +35,7 @@ func TestNntpdTLSAndAuth(t *testing.T) {
 		t.Fatalf("no NNTPS listener:\n%s", p.Log())
 	}
 	ctx := context.Background()
-	tlsCfg := &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}
+	tlsCfg := cert.Client()
 
 	// Plain connection: no posting before login; AUTHINFO refused before
 	// TLS (483); STARTTLS then AUTHINFO works.

@@ -14,6 +14,7 @@ import (
 	"github.com/altcrypt/altcrypt/nntp"
 	"github.com/altcrypt/altcrypt/nntp/nntpmem"
 
+	"github.com/altcrypt/altcrypt/internal/testcert"
 	"github.com/altcrypt/altcrypt/mail2news/m2ntest"
 )
 
@@ -193,7 +194,8 @@ func TestPosterServerAnswers(t *testing.T) {
 		}
 	})
 	t.Run("starttls", func(t *testing.T) {
-		serverTLS, pool, _, _ := m2ntest.SelfSigned(t)
+		cert := testcert.New(t)
+		serverTLS, pool := cert.Server, cert.Pool
 		mem := nntpmem.New(DefaultGroup)
 		mem.Check = bodyCheck
 		srv := m2ntest.StartNewsServer(t, mem, serverTLS)

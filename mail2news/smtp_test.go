@@ -17,6 +17,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"github.com/altcrypt/altcrypt/internal/testcert"
 	"github.com/altcrypt/altcrypt/mail2news/m2ntest"
 )
 
@@ -116,7 +117,8 @@ const rcpt = "mail2news-alt.crypt.messages@gw.example"
 
 func TestSMTP(t *testing.T) {
 	news := m2ntest.StartInjectionServer(t)
-	serverTLS, _, certFile, _ := m2ntest.SelfSigned(t)
+	cert := testcert.New(t)
+	serverTLS, certFile := cert.Server, cert.CertFile
 	l := startSMTP(t, news.Addr, Config{GroupFromAddress: true}, SMTPOptions{TLS: serverTLS})
 
 	mails := makeMails(t, []mailSpec{

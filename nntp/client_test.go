@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/altcrypt/altcrypt/internal/testcert"
 	"github.com/altcrypt/altcrypt/nntp"
 )
 
@@ -24,7 +25,8 @@ func wantCode(t *testing.T, err error, code int) {
 func TestClientRoundTrips(t *testing.T) {
 	mem := newMem(t)
 	mem.AddUser("u", "p")
-	serverTLS, clientTLS := selfSigned(t)
+	cert := testcert.New(t)
+	serverTLS, clientTLS := cert.Server, cert.Client()
 	_, addr := startServer(t, mem, func(s *nntp.Server) {
 		s.TLSConfig = serverTLS
 		s.AllowInsecureAuth = false
@@ -223,7 +225,8 @@ func TestClientRoundTrips(t *testing.T) {
 }
 
 func TestClientDialTLSAndContext(t *testing.T) {
-	serverTLS, clientTLS := selfSigned(t)
+	cert := testcert.New(t)
+	serverTLS, clientTLS := cert.Server, cert.Client()
 	srv := &nntp.Server{Backend: newMem(t), Logger: testLogger(t), TLSConfig: serverTLS}
 	l, err := netListen()
 	if err != nil {

@@ -1,55 +1,14 @@
 package nntp_test
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"math/big"
-	"net"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/altcrypt/altcrypt/internal/testcert"
 	"github.com/altcrypt/altcrypt/nntp"
 )
-
-// selfSigned makes a certificate for 127.0.0.1 and returns a server config
-// and a client config that trusts it.
-func selfSigned(t testing.TB) (server, client *tls.Config) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "nntp test"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		DNSNames:              []string{"localhost"},
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	server = &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
-	client = &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}
-	return server, client
-}
 
 func capsOf(tc *tconn) string {
 	tc.t.Helper()
@@ -106,7 +65,8 @@ func TestAuthInfo(t *testing.T) {
 }
 
 func TestStartTLS(t *testing.T) {
-	serverTLS, clientTLS := selfSigned(t)
+	cert := testcert.New(t)
+	serverTLS, clientTLS := cert.Server, cert.Client()
 	mem := newMem(t)
 	mem.AddUser("u", "p")
 	_, addr := startServer(t, mem, func(s *nntp.Server) {
@@ -163,7 +123,8 @@ func TestStartTLS(t *testing.T) {
 }
 
 func TestImplicitTLS(t *testing.T) {
-	serverTLS, clientTLS := selfSigned(t)
+	cert := testcert.New(t)
+	serverTLS, clientTLS := cert.Server, cert.Client()
 	mem := newMem(t)
 	mem.AddUser("u", "p")
 	srv := &nntp.Server{Backend: mem, Logger: testLogger(t), TLSConfig: serverTLS}

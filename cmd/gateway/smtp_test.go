@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/altcrypt/altcrypt/internal/testcert"
 	"github.com/altcrypt/altcrypt/mail2news/m2ntest"
 )
 
@@ -29,7 +30,8 @@ func TestSMTPBinary(t *testing.T) {
 	news := m2ntest.StartNntpd(t)
 	dir := t.TempDir()
 	bin := m2ntest.Build(t, dir, "gateway")
-	_, _, certFile, keyFile := m2ntest.SelfSigned(t)
+	cert := testcert.New(t)
+	certFile, keyFile := cert.CertFile, cert.KeyFile
 
 	cmd := exec.Command(bin, "smtp", "--listen", "127.0.0.1:0", "--domain", "gw.example",
 		"--accept", "mail2news-*@gw.example", "--server", news.Addr, "--group-from-address",
