@@ -11,13 +11,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/emersion/go-smtp"
 
 	"github.com/altcrypt/altcrypt/internal/testcert"
+	"github.com/altcrypt/altcrypt/internal/testlog"
 	"github.com/altcrypt/altcrypt/mail2news/m2ntest"
 )
 
@@ -25,29 +25,12 @@ import (
 type smtpListener struct {
 	addr string
 	port string
-	logs *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logs *testlog.Buffer
 }
 
 func startSMTP(t *testing.T, newsAddr string, cfg Config, opt SMTPOptions) *smtpListener {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	gw := &Gateway{Config: cfg, Poster: &NNTPPoster{Addr: newsAddr, Timeout: 10 * time.Second}, Log: slog.New(slog.NewTextHandler(logs, nil))}
 	if opt.Domain == "" {
 		opt.Domain = "gw.example"

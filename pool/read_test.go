@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 
 	"github.com/altcrypt/altcrypt/hsub"
 	"github.com/altcrypt/altcrypt/internal/gpgtest"
+	"github.com/altcrypt/altcrypt/internal/testlog"
 	"github.com/altcrypt/altcrypt/pool/home"
 	"github.com/altcrypt/altcrypt/pool/seal"
 	"github.com/altcrypt/altcrypt/pool/spool"
@@ -216,23 +216,6 @@ func toRecords(rs []sprec) []spool.Record {
 	return out
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func TestProgress(t *testing.T) {
 	c := newClient(t)
 	c.Home.Keygen(home.KeyOptions{})
@@ -243,7 +226,7 @@ func TestProgress(t *testing.T) {
 		recs = append(recs, spool.Record{Kind: spool.KindOpenPGP, Number: n, Body: body})
 	}
 	fillSpool(t, c, "s", recs)
-	var buf lockedBuffer
+	var buf testlog.Buffer
 	c.Progress, c.ProgressEvery = &buf, time.Millisecond
 	readAll(t, c, ReadOptions{Workers: 1})
 	if !strings.Contains(buf.String(), "articles examined") {
