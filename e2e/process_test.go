@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/altcrypt/altcrypt/armor"
+	"github.com/altcrypt/altcrypt/internal/buildtest"
 	"github.com/altcrypt/altcrypt/internal/gpgtest"
 	"github.com/altcrypt/altcrypt/nntp"
 )
@@ -23,12 +23,7 @@ import (
 // nntpdBinary builds cmd/nntpd into t's temporary directory.
 func nntpdBinary(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "nntpd")
-	out, err := exec.Command("go", "build", "-o", bin, "../cmd/nntpd").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
+	return buildtest.Build(t, t.TempDir(), "cmd/nntpd")
 }
 
 // process is a running nntpd.

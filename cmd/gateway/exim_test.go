@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/altcrypt/altcrypt/internal/buildtest"
 	"github.com/altcrypt/altcrypt/mail2news/m2ntest"
 )
 
@@ -93,10 +94,7 @@ func newExim(t *testing.T, newsAddr string) *eximHarness {
 			t.Fatal(err)
 		}
 	}
-	build := exec.Command("go", "build", "-o", filepath.Join(dir, "gateway"), ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	buildtest.Build(t, dir, "cmd/gateway")
 	h := &eximHarness{t: t, bin: exim, dir: dir, conf: filepath.Join(dir, "exim.conf")}
 	userName, groupName := "", ""
 	if os.Getuid() == 0 {

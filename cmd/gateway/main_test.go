@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/altcrypt/altcrypt/internal/buildtest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,11 +33,7 @@ func TestDispatch(t *testing.T) {
 
 // TestBinary builds the command and runs it as a process.
 func TestBinary(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "gateway")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildtest.Build(t, t.TempDir(), "cmd/gateway")
 	good := filepath.Join(corpusDir, "gpg-hidden-recipient-rsa.asc")
 	bad := filepath.Join(corpusDir, "armor-text-after.asc")
 	cases := []struct {

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/altcrypt/altcrypt/internal/buildtest"
 	"github.com/altcrypt/altcrypt/internal/testcert"
 	"github.com/altcrypt/altcrypt/mail2news/m2ntest"
 )
@@ -29,7 +30,7 @@ func TestSMTPBinary(t *testing.T) {
 	g := newGPG(t)
 	news := m2ntest.StartNntpd(t)
 	dir := t.TempDir()
-	bin := m2ntest.Build(t, dir, "gateway")
+	bin := buildtest.Build(t, dir, "cmd/gateway")
 	cert := testcert.New(t)
 	certFile, keyFile := cert.CertFile, cert.KeyFile
 

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/altcrypt/altcrypt/internal/buildtest"
 	"github.com/altcrypt/altcrypt/nntp"
 	"github.com/altcrypt/altcrypt/nntp/nntpmem"
 	"github.com/altcrypt/altcrypt/pool"
@@ -52,10 +53,7 @@ func (s *slowSession) Article(ctx context.Context, g string, n int64) (*nntp.Art
 // exactly once); a sync stopped with SIGINT stops cleanly, and the articles
 // it fetched are not fetched again.
 func TestSyncKilledAndInterrupted(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "pool")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildtest.Build(t, t.TempDir(), "cmd/pool")
 	dir := t.TempDir()
 	c, err := pool.New(dir)
 	if err != nil {

@@ -2,36 +2,18 @@ package m2ntest
 
 import (
 	"bufio"
+	"github.com/altcrypt/altcrypt/internal/buildtest"
 	"io"
 	"net"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 )
-
-// RepoRoot is the root of the repository this package sits in.
-func RepoRoot() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..")
-}
-
-// Build builds the command in cmd/<name> into dir and returns its path.
-func Build(t testing.TB, dir, name string) string {
-	t.Helper()
-	bin := filepath.Join(dir, name)
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/"+name)
-	cmd.Dir = RepoRoot()
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/%s: %v\n%s", name, err, out)
-	}
-	return bin
-}
 
 // Nntpd is the real news server binary on a sqlite store, releasing each
 // post at once, listening on a fixed 127.0.0.1 port so that it can be
@@ -63,7 +45,7 @@ func StartNntpd(t testing.TB) *Nntpd {
 	n := &Nntpd{
 		Addr: addr,
 		t:    t,
-		bin:  Build(t, dir, "nntpd"),
+		bin:  buildtest.Build(t, dir, "cmd/nntpd"),
 		args: []string{"--listen", addr, "--db", "sqlite:" + filepath.Join(dir, "news.db"), "--release-interval", "0",
 			"--name", "news.test", "--groups", "alt.crypt.messages"},
 	}
