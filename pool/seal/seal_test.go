@@ -7,35 +7,12 @@ import (
 	"testing"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
-	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 
 	"github.com/altcrypt/altcrypt/internal/gpgtest"
+	"github.com/altcrypt/altcrypt/pool/internal/keytest"
 	"github.com/altcrypt/altcrypt/pool/seal"
 )
-
-func newKey(t testing.TB, v6 bool) *openpgp.Entity {
-	t.Helper()
-	cfg := &packet.Config{Algorithm: packet.PubKeyAlgoEdDSA, Curve: packet.Curve25519}
-	if v6 {
-		cfg = &packet.Config{Algorithm: packet.PubKeyAlgoEd25519, V6Keys: true}
-	}
-	e, err := openpgp.NewEntity("test", "", "", cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return e
-}
-
-func armoredSecret(t testing.TB, e *openpgp.Entity) []byte {
-	var b bytes.Buffer
-	w, _ := armor.Encode(&b, openpgp.PrivateKeyType, nil)
-	if err := e.SerializePrivateWithoutSigning(w, nil); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
-	return b.Bytes()
-}
 
 func TestBucket(t *testing.T) {
 	for _, c := range []struct{ n, want int }{
@@ -103,7 +80,7 @@ func TestContentFillsBucket(t *testing.T) {
 }
 
 func TestSameBucketSameLength(t *testing.T) {
-	e := newKey(t, false)
+	e := keytest.New(t, false)
 	lengths := map[int]int{}
 	for _, n := range []int{1100, 2000, 3000, 4000, 4070, 4080} {
 		msg, err := seal.Seal(e, bytes.Repeat([]byte{'a'}, n), nil)
@@ -119,7 +96,7 @@ func TestSameBucketSameLength(t *testing.T) {
 
 func TestGoCryptoDecrypts(t *testing.T) {
 	for _, v6 := range []bool{false, true} {
-		e := newKey(t, v6)
+		e := keytest.New(t, v6)
 		pt := []byte("hello, pool\n")
 		msg, err := seal.Seal(e, pt, nil)
 		if err != nil {
@@ -150,7 +127,7 @@ func TestGoCryptoDecrypts(t *testing.T) {
 }
 
 func TestHiddenRecipient(t *testing.T) {
-	e := newKey(t, false)
+	e := keytest.New(t, false)
 	msg, err := seal.Seal(e, []byte("x"), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -181,9 +158,9 @@ func TestHiddenRecipient(t *testing.T) {
 // TestGPGDecrypts is the interoperability promise: gpg 2.2 reads what pool
 // sends, padding included, silently, and finds it is the anonymous recipient.
 func TestGPGDecrypts(t *testing.T) {
-	e := newKey(t, false)
+	e := keytest.New(t, false)
 	g := gpgtest.New(t)
-	g.Must(t, armoredSecret(t, e), "--import")
+	g.Must(t, keytest.Armored(t, e, true), "--import")
 	for _, n := range []int{0, 5, 1000, 1017, 4096 - 8 - 194 - 3, 20000} {
 		pt := bytes.Repeat([]byte("pool "), n/5+1)[:n]
 		msg, err := seal.Seal(e, pt, nil)

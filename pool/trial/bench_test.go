@@ -7,6 +7,7 @@ import (
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 
+	"github.com/altcrypt/altcrypt/pool/internal/keytest"
 	"github.com/altcrypt/altcrypt/pool/seal"
 )
 
@@ -16,10 +17,10 @@ import (
 func benchProbe(b *testing.B, nkeys int, v6 bool) {
 	var el openpgp.EntityList
 	for i := 0; i < nkeys; i++ {
-		el = append(el, newKey(b, v6))
+		el = append(el, keytest.New(b, v6))
 	}
 	k := mustKeys(b, el, nil)
-	stranger := newKey(b, v6)
+	stranger := keytest.New(b, v6)
 	msgs := make([][]byte, 256)
 	for i := range msgs {
 		msgs[i], _ = seal.Seal(stranger, []byte("not for you"), nil)
@@ -49,7 +50,7 @@ func BenchmarkProbe1Key(b *testing.B)   { benchProbe(b, 1, false) }
 func BenchmarkProbe10Keys(b *testing.B) { benchProbe(b, 10, false) }
 func BenchmarkProbe1KeyV6(b *testing.B) { benchProbe(b, 1, true) }
 func BenchmarkProbeHitOpen(b *testing.B) {
-	e := newKey(b, false)
+	e := keytest.New(b, false)
 	k := mustKeys(b, openpgp.EntityList{e}, nil)
 	msg, _ := seal.Seal(e, make([]byte, 3000), nil)
 	b.ResetTimer()

@@ -7,47 +7,12 @@ import (
 	"testing"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
-	"github.com/ProtonMail/go-crypto/openpgp/armor"
-	"github.com/ProtonMail/go-crypto/openpgp/packet"
 
 	"github.com/altcrypt/altcrypt/internal/gpgtest"
+	"github.com/altcrypt/altcrypt/pool/internal/keytest"
 	"github.com/altcrypt/altcrypt/pool/seal"
 	"github.com/altcrypt/altcrypt/pool/trial"
 )
-
-func newKey(t testing.TB, v6 bool) *openpgp.Entity {
-	t.Helper()
-	cfg := &packet.Config{Algorithm: packet.PubKeyAlgoEdDSA, Curve: packet.Curve25519}
-	if v6 {
-		cfg = &packet.Config{Algorithm: packet.PubKeyAlgoEd25519, V6Keys: true}
-	}
-	e, err := openpgp.NewEntity("test", "", "", cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return e
-}
-
-func armored(t testing.TB, e *openpgp.Entity, secret bool) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	typ := openpgp.PublicKeyType
-	if secret {
-		typ = openpgp.PrivateKeyType
-	}
-	w, _ := armor.Encode(&b, typ, nil)
-	var err error
-	if secret {
-		err = e.SerializePrivateWithoutSigning(w, nil)
-	} else {
-		err = e.Serialize(w)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
-	return b.Bytes()
-}
 
 func dearmor(t testing.TB, b []byte) []byte {
 	t.Helper()
@@ -69,7 +34,7 @@ func mustKeys(t testing.TB, el openpgp.EntityList, pass [][]byte) *trial.Keys {
 
 func TestPoolToPool(t *testing.T) {
 	for _, v6 := range []bool{false, true} {
-		me, other := newKey(t, v6), newKey(t, v6)
+		me, other := keytest.New(t, v6), keytest.New(t, v6)
 		mine := mustKeys(t, openpgp.EntityList{me}, nil)
 		theirs := mustKeys(t, openpgp.EntityList{other}, nil)
 		if mine.Len() != 1 {
@@ -97,7 +62,7 @@ func TestPoolToPool(t *testing.T) {
 func TestManyKeys(t *testing.T) {
 	var el openpgp.EntityList
 	for i := 0; i < 10; i++ {
-		el = append(el, newKey(t, i%2 == 1))
+		el = append(el, keytest.New(t, i%2 == 1))
 	}
 	k := mustKeys(t, el, nil)
 	for i, e := range el {
@@ -107,7 +72,7 @@ func TestManyKeys(t *testing.T) {
 			t.Fatalf("key %d: probe gave %v %v", i, hit.Entity, ok)
 		}
 	}
-	stranger := newKey(t, false)
+	stranger := keytest.New(t, false)
 	msg, _ := seal.Seal(stranger, []byte("x"), nil)
 	if _, ok := k.Probe(msg); ok {
 		t.Fatal("probe claims a stranger's message")
@@ -117,9 +82,9 @@ func TestManyKeys(t *testing.T) {
 // TestGPGToPool: messages gpg makes with -R, --throw-keyids or a visible key
 // ID, compressed as gpg does by default, are found and opened.
 func TestGPGToPool(t *testing.T) {
-	me := newKey(t, false)
+	me := keytest.New(t, false)
 	g := gpgtest.New(t)
-	g.Must(t, armored(t, me, true), "--import")
+	g.Must(t, keytest.Armored(t, me, true), "--import")
 	uid := "test"
 	k := mustKeys(t, openpgp.EntityList{me}, nil)
 	for _, args := range [][]string{
@@ -258,12 +223,12 @@ func removeCRC(arm []byte) []byte {
 }
 
 func FuzzProbe(f *testing.F) {
-	e := newKey(f, false)
+	e := keytest.New(f, false)
 	msg, _ := seal.Seal(e, []byte("seed"), nil)
 	f.Add(msg)
 	f.Add(msg[:40])
 	f.Add([]byte{0xc1, 0x05, 3, 0, 0, 0, 0})
-	k := mustKeys(f, openpgp.EntityList{e, newKey(f, true)}, [][]byte{[]byte("p")})
+	k := mustKeys(f, openpgp.EntityList{e, keytest.New(f, true)}, [][]byte{[]byte("p")})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		hit, ok := k.Probe(b)
 		if ok {
