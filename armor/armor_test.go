@@ -3,13 +3,14 @@ package armor
 import (
 	"bytes"
 	"encoding/base64"
-	"encoding/csv"
 	"errors"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/altcrypt/altcrypt/internal/corpustest"
 )
 
 // corpusDir is shared/corpus/openpgp beside the repository (CI clones the
@@ -48,57 +49,27 @@ var corpusCodes = map[string]string{
 	"fake-seipd-zero-body.asc":                  CodeFake,
 }
 
-type corpusCase struct {
-	file, expected, reason string
-	body                   []byte
-}
-
-func readCorpus(t testing.TB) []corpusCase {
-	t.Helper()
-	f, err := os.Open(filepath.Join(corpusDir, "manifest.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cases []corpusCase
-	for _, r := range rows[1:] {
-		body, err := os.ReadFile(filepath.Join(corpusDir, r[0]))
-		if err != nil {
-			t.Fatal(err)
-		}
-		cases = append(cases, corpusCase{r[0], r[1], r[2], body})
-	}
-	if len(cases) == 0 {
-		t.Fatal("empty manifest")
-	}
-	return cases
-}
-
 func TestCorpusManifest(t *testing.T) {
 	seen := 0
-	for _, c := range readCorpus(t) {
-		t.Run(c.file, func(t *testing.T) {
-			v, err := Check(c.body, DefaultPolicy())
-			switch c.expected {
+	for _, c := range corpustest.Read(t) {
+		t.Run(c.File, func(t *testing.T) {
+			v, err := Check(c.Body, DefaultPolicy())
+			switch c.Expected {
 			case "accept":
 				if err != nil {
-					t.Fatalf("want accept (%s), got %v", c.reason, err)
+					t.Fatalf("want accept (%s), got %v", c.Reason, err)
 				}
-				if v.Container == "" || len(v.ESKs) == 0 || v.PacketBytes == 0 || v.BodyBytes != len(c.body) {
+				if v.Container == "" || len(v.ESKs) == 0 || v.PacketBytes == 0 || v.BodyBytes != len(c.Body) {
 					t.Fatalf("incomplete verdict %+v", v)
 				}
 			case "reject":
 				var ae *Error
 				if !errors.As(err, &ae) {
-					t.Fatalf("want reject (%s), got %v, %v", c.reason, v, err)
+					t.Fatalf("want reject (%s), got %v, %v", c.Reason, v, err)
 				}
-				want, ok := corpusCodes[c.file]
+				want, ok := corpusCodes[c.File]
 				if !ok {
-					t.Fatalf("no code chosen for %s (got %s)", c.file, ae.Code)
+					t.Fatalf("no code chosen for %s (got %s)", c.File, ae.Code)
 				}
 				seen++
 				if ae.Code != want {
@@ -108,7 +79,7 @@ func TestCorpusManifest(t *testing.T) {
 					t.Fatalf("code %q has no rule or message", ae.Code)
 				}
 			default:
-				t.Fatalf("bad manifest row %q", c.expected)
+				t.Fatalf("bad manifest row %q", c.Expected)
 			}
 		})
 	}

@@ -12,6 +12,8 @@ import (
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	gcarmor "github.com/ProtonMail/go-crypto/openpgp/armor"
+
+	"github.com/altcrypt/altcrypt/internal/corpustest"
 )
 
 // rewrap re-armors body with the given line width, headers and line ending,
@@ -88,17 +90,17 @@ func checkCanonical(t *testing.T, c *Canonical, opt CanonOptions) {
 
 func TestCanonicalizeCorpus(t *testing.T) {
 	opt := CanonOptions{Policy: DefaultPolicy()}
-	for _, c := range readCorpus(t) {
-		t.Run(c.file, func(t *testing.T) {
-			out, err := Canonicalize(c.body, opt)
-			code := corpusCodes[c.file]
+	for _, c := range corpustest.Read(t) {
+		t.Run(c.File, func(t *testing.T) {
+			out, err := Canonicalize(c.Body, opt)
+			code := corpusCodes[c.File]
 			switch {
-			case c.expected == "accept":
+			case c.Expected == "accept":
 				if err != nil {
 					t.Fatal(err)
 				}
 				checkCanonical(t, out, opt)
-				if !bytes.Equal(packets(t, out.Body), packets(t, c.body)) {
+				if !bytes.Equal(packets(t, out.Body), packets(t, c.Body)) {
 					t.Fatal("packet bytes changed")
 				}
 			case code == CodeArmorHeader, code == CodeTextAfter:

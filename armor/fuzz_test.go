@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"errors"
 	"testing"
+
+	"github.com/altcrypt/altcrypt/internal/corpustest"
 )
 
 // fuzzSeeds adds the corpus bodies and gpg-made messages.
 func fuzzSeeds(f *testing.F, add func(body []byte)) {
-	for _, c := range readCorpus(f) {
-		add(c.body)
+	for _, c := range corpustest.Read(f) {
+		add(c.Body)
 	}
 	h := gpgTest(f)
 	for _, c := range gpgCases() {

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"io"
 	"os"
@@ -13,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/altcrypt/altcrypt/armor"
+	"github.com/altcrypt/altcrypt/internal/corpustest"
 )
 
 const corpusDir = "../../shared/corpus/openpgp"
@@ -20,18 +20,9 @@ const corpusDir = "../../shared/corpus/openpgp"
 // manifest returns file → expected verdict.
 func manifest(t testing.TB) map[string]string {
 	t.Helper()
-	f, err := os.Open(filepath.Join(corpusDir, "manifest.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
 	m := map[string]string{}
-	for _, r := range rows[1:] {
-		m[r[0]] = r[1]
+	for _, c := range corpustest.Read(t) {
+		m[c.File] = c.Expected
 	}
 	return m
 }
