@@ -128,24 +128,26 @@ func TestStreaming(t *testing.T) {
 			t.Fatalf("MODE STREAM: %s", line)
 		}
 		a, b := id("s", 1), id("s", 2)
+		// Built once each: art stamps the current time into Date.
+		rawA, rawB := art(t, a), art(t, b)
 		if code, line := c.Cmd("CHECK %s", a); code != 238 {
 			t.Fatalf("CHECK: %s", line)
 		}
-		if code, line := c.TakeThis(a, art(t, a)); code != 239 {
+		if code, line := c.TakeThis(a, rawA); code != 239 {
 			t.Fatalf("TAKETHIS: %s", line)
 		}
 		if code, line := c.Cmd("CHECK %s", a); code != 438 {
 			t.Fatalf("CHECK known: %s", line)
 		}
-		if code, line := c.TakeThis(a, art(t, a)); code != 439 {
+		if code, line := c.TakeThis(a, rawA); code != 439 {
 			t.Fatalf("TAKETHIS known: %s", line)
 		}
 		// TAKETHIS without CHECK (innfeed's no-check mode).
-		if code, line := c.TakeThis(b, art(t, b)); code != 239 {
+		if code, line := c.TakeThis(b, rawB); code != 239 {
 			t.Fatalf("TAKETHIS b: %s", line)
 		}
-		checkStored(t, st, a, art(t, a))
-		checkStored(t, st, b, art(t, b))
+		checkStored(t, st, a, rawA)
+		checkStored(t, st, b, rawB)
 	})
 }
 
@@ -426,10 +428,11 @@ func TestOutage(t *testing.T) {
 		// Back up: every article the peer retries is taken, none lost.
 		c = tt.Dial(t, srv.Addr)
 		for _, m := range []string{x, y, z} {
-			if code, line := c.IHave(m, art(t, m)); code != 235 {
+			raw := art(t, m)
+			if code, line := c.IHave(m, raw); code != 235 {
 				t.Fatalf("IHAVE %s after outage: %q", m, line)
 			}
-			checkStored(t, st, m, art(t, m))
+			checkStored(t, st, m, raw)
 		}
 	})
 }
