@@ -541,6 +541,12 @@ func TestPermissionsAndAuth(t *testing.T) {
 	if session(t, open).Authenticate(context.Background(), "alice", "wonderland") == nil {
 		t.Error("login without accounts succeeded")
 	}
+	if session(t, open).AuthAvailable() {
+		t.Error("AUTHINFO offered without accounts")
+	}
+	if !s.AuthAvailable() {
+		t.Error("AUTHINFO not offered with accounts")
+	}
 }
 
 func TestParseAccountsErrors(t *testing.T) {

@@ -70,6 +70,12 @@ func (s *Session) Receive(ctx context.Context, messageID string, raw []byte) err
 	return s.b.cfg.Transit.Receive(ctx, messageID, raw)
 }
 
+// AuthAvailable reports whether anyone can log in: without an accounts
+// file, AUTHINFO is neither advertised nor suggested.
+func (s *Session) AuthAvailable() bool {
+	return s.b.cfg.Accounts != nil && s.b.cfg.Accounts.Len() > 0
+}
+
 // Authenticate checks user and pass against the accounts file in constant
 // time per account kind; unknown users cost the same as known ones.
 func (s *Session) Authenticate(ctx context.Context, user, pass string) error {

@@ -89,6 +89,14 @@ type Authenticator interface {
 	Authenticate(ctx context.Context, user, pass string) error
 }
 
+// AuthAvailability may be implemented by an Authenticator whose ability to
+// log anyone in depends on configuration. When AuthAvailable reports false
+// (no accounts configured), the server neither advertises AUTHINFO nor
+// answers 480 "Authentication required", since logging in cannot help.
+type AuthAvailability interface {
+	AuthAvailable() bool
+}
+
 // Feeder is implemented by sessions that accept transit feeds (IHAVE, and
 // CHECK/TAKETHIS in streaming mode). Return ErrDuplicate when the article is
 // already known, ErrRejected (or an *Error wrapping it) when it will never be

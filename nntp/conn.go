@@ -405,6 +405,9 @@ func (c *conn) feeder() (Feeder, bool) {
 
 func (c *conn) authenticator() (Authenticator, bool) {
 	a, ok := c.sess.(Authenticator)
+	if av, has := c.sess.(AuthAvailability); ok && has && !av.AuthAvailable() {
+		return nil, false
+	}
 	return a, ok
 }
 

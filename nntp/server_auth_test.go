@@ -1,6 +1,7 @@
 package nntp_test
 
 import (
+	"context"
 	"crypto/tls"
 	"strings"
 	"testing"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/altcrypt/altcrypt/internal/testcert"
 	"github.com/altcrypt/altcrypt/nntp"
+	"github.com/altcrypt/altcrypt/nntp/nntpmem"
 )
 
 func capsOf(tc *tconn) string {
@@ -28,6 +30,36 @@ func TestAuthInfoRequiresEncryption(t *testing.T) {
 	tc.cmd("AUTHINFO PASS p", "483 ")
 	tc.cmd("STARTTLS", "502 ") // no TLSConfig
 }
+
+// Without any account, logging in cannot help: no AUTHINFO capability,
+// 502 for AUTHINFO, and 440 rather than 480 for a refused POST.
+func TestAuthInfoWithoutAccounts(t *testing.T) {
+	mem := newMem(t)
+	mem.Anonymous.Post = false
+	_, addr := startServer(t, noAccounts{mem}, nil)
+	tc := dial(t, addr)
+	if c := capsOf(tc); strings.Contains(c, "AUTHINFO") {
+		t.Fatalf("capabilities %s", c)
+	}
+	tc.cmd("AUTHINFO USER u", "502 ")
+	tc.cmd("POST", "440 ")
+}
+
+// noAccounts serves nntpmem sessions that say nobody can log in, as a
+// backend without an accounts file does.
+type noAccounts struct{ *nntpmem.Backend }
+
+func (b noAccounts) NewSession(ctx context.Context, info nntp.ConnInfo) (nntp.Session, error) {
+	s, err := b.Backend.NewSession(ctx, info)
+	if err != nil {
+		return nil, err
+	}
+	return noAccountsSession{s.(*nntpmem.Session)}, nil
+}
+
+type noAccountsSession struct{ *nntpmem.Session }
+
+func (noAccountsSession) AuthAvailable() bool { return false }
 
 func TestAuthInfo(t *testing.T) {
 	mem := newMem(t)
