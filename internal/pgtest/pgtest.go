@@ -3,6 +3,10 @@
 // scripts/pg-throwaway starts for the test binary and stops when its tests
 // end. Each test gets a database of its own (NewDatabase).
 //
+// Tests that stop the database on purpose get a private server of their
+// own: NewServer (which can be stopped and started again on the same data,
+// a database restart) or StartServer.
+//
 // Tests never skip: when no server can be had, they fail and say why.
 //
 // Use it from TestMain, so the throwaway server is stopped:
@@ -159,7 +163,7 @@ func WithDatabase(dsn, name string) (string, error) {
 // StartServer starts a throwaway server for t alone, whatever
 // $DATABASE_URL says: for tests that stop a server on purpose. It returns
 // the server's URL and a stop function (also run when t ends; a second
-// call does nothing).
+// call does nothing). To start it again after a stop, use NewServer.
 func StartServer(t testing.TB) (dsn string, stop func()) {
 	t.Helper()
 	s, err := start()
@@ -176,6 +180,80 @@ func StartServer(t testing.TB) (dsn string, stop func()) {
 	}
 	t.Cleanup(stop)
 	return s.url, stop
+}
+
+// Server is a throwaway PostgreSQL of one test that the test may stop
+// and start again on the same data directory and port (a database
+// restart): what was committed before Stop is there after Start.
+type Server struct {
+	// URL is the server's maintenance database (postgres), the same
+	// before and after a restart.
+	URL string
+	s   *server
+}
+
+// NewServer starts a throwaway server for t alone, whatever $DATABASE_URL
+// says. Its directory is removed when t ends, running or not.
+func NewServer(t testing.TB) *Server {
+	t.Helper()
+	s, err := start()
+	if err != nil {
+		t.Fatalf("pgtest: cannot start a throwaway PostgreSQL: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.stop(); err != nil {
+			t.Errorf("pgtest: %v", err)
+		}
+	})
+	return &Server{URL: s.url, s: s}
+}
+
+// Stop shuts the server down as an operator would (pg_ctl -m fast:
+// sessions are terminated, their transactions rolled back) and waits
+// until it is down. The data directory stays.
+func (s *Server) Stop() error {
+	return s.s.pgctl("-m", "fast", "-w", "-t", "60", "stop")
+}
+
+// Start starts the stopped server again with the options it had (read
+// from the data directory's postmaster.opts: same port, same socket
+// directory) and waits until it accepts connections.
+func (s *Server) Start() error {
+	opts, err := os.ReadFile(filepath.Join(s.s.dir, "data", "postmaster.opts"))
+	if err != nil {
+		return fmt.Errorf("pgtest: the server's options: %w", err)
+	}
+	// The first word is the postgres binary; the rest are its arguments,
+	// each double-quoted, as pg_ctl -o passes them on to a shell.
+	_, args, ok := strings.Cut(strings.TrimSpace(string(opts)), " ")
+	if !ok {
+		return fmt.Errorf("pgtest: postmaster.opts holds no arguments: %q", opts)
+	}
+	return s.s.pgctl("-l", filepath.Join(s.s.dir, "server.log"), "-o", args, "-w", "-t", "60", "start")
+}
+
+// pgctl runs pg_ctl on the server's data directory, as the postgres user
+// when we are root (as scripts/pg-throwaway does: the files are its).
+func (s *server) pgctl(args ...string) error {
+	bindir, err := os.ReadFile(filepath.Join(s.dir, "bindir"))
+	if err != nil {
+		return fmt.Errorf("pgtest: the server's binaries: %w", err)
+	}
+	argv := append([]string{filepath.Join(strings.TrimSpace(string(bindir)), "pg_ctl"), "-D", filepath.Join(s.dir, "data")}, args...)
+	if os.Geteuid() == 0 {
+		argv = append([]string{"runuser", "-u", "postgres", "--"}, argv...)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, argv[0], argv[1:]...).CombinedOutput()
+	if err != nil {
+		log, _ := os.ReadFile(filepath.Join(s.dir, "server.log"))
+		if len(log) > 4000 {
+			log = log[len(log)-4000:]
+		}
+		return fmt.Errorf("pgtest: %s: %v\n%s\nserver.log ends:\n%s", strings.Join(argv, " "), err, out, log)
+	}
+	return nil
 }
 
 func start() (*server, error) {
