@@ -64,6 +64,14 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cmd, rest := top.Arg(0), top.Args()[1:]
+	if cmd == "help" {
+		if len(rest) == 0 {
+			fmt.Fprint(stdout, usage)
+			return 0
+		}
+		// "pool help send" is "pool send -h": the command prints its flags.
+		cmd, rest = rest[0], []string{"-h"}
+	}
 	c, err := pool.New(*homeDir)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
@@ -88,7 +96,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if err := f(ctx, c, rest, stdin, stdout, stderr); err != nil {
-		if errors.Is(err, flag.ErrHelp) || errors.Is(err, errUsage) {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0 // -h: help was asked for, as the flag package treats it
+		}
+		if errors.Is(err, errUsage) {
 			return 2
 		}
 		fmt.Fprintln(stderr, err)
@@ -107,6 +118,9 @@ func flags(name string, stderr io.Writer) *flag.FlagSet {
 
 func parse(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err // -h: the flags were printed as asked
+		}
 		return errUsage
 	}
 	return nil

@@ -128,6 +128,13 @@ func TestUsageAndErrors(t *testing.T) {
 			t.Errorf("%v: code %d, stderr %q; want %d and %q", c.args, r.code, r.stderr, c.code, c.want)
 		}
 	}
+	// Help that was asked for is not an error.
+	if r := runPool(t, "", "--home", home, "help"); r.code != 0 || !strings.Contains(r.stdout, "usage: pool") {
+		t.Errorf("help: code %d, stdout %q", r.code, r.stdout)
+	}
+	if r := runPool(t, "", "--home", home, "help", "send"); r.code != 0 || !strings.Contains(r.stderr, "Usage of pool send") {
+		t.Errorf("help send: code %d, stderr %q", r.code, r.stderr)
+	}
 }
 
 // TestGPGKeyImport: a secret key exported from gpg is imported and finds
