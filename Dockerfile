@@ -1,4 +1,5 @@
-# nntpd: the alt.crypt.messages news server.
+# nntpd: the alt.crypt.messages news server (the image also holds the
+# mail gateway, /usr/local/bin/gateway; docker-compose.yml runs it).
 #   docker build -t altcrypt/nntpd .
 #   docker run -p 119:1119 -v news:/data altcrypt/nntpd      # embedded store in /data
 # Configuration comes from ALTCRYPT_<FLAG> variables (see `nntpd -h`).
@@ -9,11 +10,11 @@ COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 # Pure Go (modernc.org/sqlite): no cgo, a static binary.
-RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/nntpd ./cmd/nntpd \
+RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/ ./cmd/nntpd ./cmd/gateway \
 	&& mkdir -p /out/data
 
 FROM gcr.io/distroless/static-debian12:nonroot
-COPY --from=build /out/nntpd /usr/local/bin/nntpd
+COPY --from=build /out/nntpd /out/gateway /usr/local/bin/
 # The embedded store's directory, owned by the non-root user (65532).
 COPY --from=build --chown=65532:65532 /out/data /data
 WORKDIR /data
