@@ -752,13 +752,22 @@ func (s *Store) Insert(ctx context.Context, arts []*store.NewArticle, release []
 func storeArticles(ctx context.Context, tx *sqlx.Tx, arts []*store.NewArticle, plan *sqlutil.Plan, release []int64, now time.Time) (map[int]int64, error) {
 	var (
 		mids             = make([]string, len(arts))
-		headers, bodies  = make([][]byte, len(arts)), make([][]byte, len(arts))
+		blob             packer
+		hFrom, hLen      = make([]int64, len(arts)), make([]int64, len(arts))
+		bFrom, bLen      = make([]int64, len(arts)), make([]int64, len(arts))
 		sizes, lines     = make([]int64, len(arts)), make([]int64, len(arts))
 		arrived, expires = make([]time.Time, len(arts)), make([]*time.Time, len(arts))
 		peerMIDs, peers  []string
 	)
+	total := 0
+	for _, a := range arts {
+		total += len(a.Header) + len(a.Body)
+	}
+	blob.buf = make([]byte, 0, total)
 	for i, a := range arts {
-		mids[i], headers[i], bodies[i] = a.MessageID, nonNil(a.Header), nonNil(a.Body)
+		mids[i] = a.MessageID
+		hFrom[i], hLen[i] = blob.add(a.Header)
+		bFrom[i], bLen[i] = blob.add(a.Body)
 		sizes[i], lines[i], arrived[i] = plan.Bytes[i], plan.Lines[i], plan.Arrived[i]
 		if !a.Expires.IsZero() {
 			expires[i] = &a.Expires
@@ -778,8 +787,8 @@ func storeArticles(ctx context.Context, tx *sqlx.Tx, arts []*store.NewArticle, p
 	}
 	err := tx.SelectContext(ctx, &rows, `WITH
 		u AS (
-			SELECT * FROM unnest($1::text[], $2::bytea[], $3::bytea[], $4::bigint[], $5::bigint[],
-				$6::timestamptz[], $7::timestamptz[]) WITH ORDINALITY AS u(m, h, b, size, lines, t, ex, ord)
+			SELECT * FROM unnest($1::text[], $2::int[], $3::int[], $4::bigint[], $5::bigint[],
+				$6::timestamptz[], $7::timestamptz[], $13::int[], $14::int[]) WITH ORDINALITY AS u(m, hf, bf, size, lines, t, ex, hn, bn, ord)
 		), first AS (
 			SELECT DISTINCT ON (m) * FROM u ORDER BY m, ord
 		), claimed AS (
@@ -788,7 +797,9 @@ func storeArticles(ctx context.Context, tx *sqlx.Tx, arts []*store.NewArticle, p
 			ON CONFLICT (message_id) DO NOTHING RETURNING message_id
 		), a AS (
 			INSERT INTO articles (message_id, header, body, bytes, lines, arrived_at, expires_at)
-			SELECT f.m, f.h, f.b, f.size, f.lines, f.t, f.ex FROM first f JOIN claimed c ON c.message_id = f.m
+			SELECT f.m, substring($15::bytea FROM f.hf FOR f.hn), substring($15::bytea FROM f.bf FOR f.bn),
+				f.size, f.lines, f.t, f.ex
+			FROM first f JOIN claimed c ON c.message_id = f.m
 			ORDER BY f.ord
 			RETURNING id, message_id
 		), q AS (
@@ -802,9 +813,10 @@ func storeArticles(ctx context.Context, tx *sqlx.Tx, arts []*store.NewArticle, p
 		-- selecting n.woke keeps the planner from dropping the join.
 		SELECT a.id, a.message_id, n.woke FROM a
 		LEFT JOIN (SELECT pg_notify($12, '') IS NULL AS woke FROM (SELECT 1 FROM a LIMIT 1) AS one) AS n ON true`,
-		pq.StringArray(mids), pq.ByteaArray(headers), pq.ByteaArray(bodies), pq.Int64Array(sizes),
+		pq.StringArray(mids), pq.Int64Array(hFrom), pq.Int64Array(bFrom), pq.Int64Array(sizes),
 		pq.Int64Array(lines), timeArray(arrived), nullTimeArray(expires),
-		pq.StringArray(peerMIDs), pq.StringArray(peers), now, pq.Int64Array(release), changesChannel)
+		pq.StringArray(peerMIDs), pq.StringArray(peers), now, pq.Int64Array(release), changesChannel,
+		pq.Int64Array(hLen), pq.Int64Array(bLen), blob.bytes())
 	if err != nil {
 		return nil, err
 	}
@@ -856,11 +868,16 @@ func numberInOne(ctx context.Context, tx *sqlx.Tx, arts []*store.NewArticle, pla
 			(group_id, number, article_id, arrived_at, subject, from_header, date, message_id, refs, bytes, lines, xref)
 		SELECT $2, g.high - $1 + u.ord, u.a, u.t, u.s, u.f, u.d, u.m, u.r, u.size, u.lines,
 			convert_to($3 || ':' || (g.high - $1 + u.ord), 'UTF8')
-		FROM g, unnest($4::bigint[], $5::timestamptz[], $6::bytea[], $7::bytea[], $8::bytea[], $9::text[], $10::bytea[],
-			$11::bigint[], $12::bigint[]) WITH ORDINALITY AS u(a, t, s, f, d, m, r, size, lines, ord)
+		FROM g, (SELECT a, t, substring($13::bytea FROM sf FOR sn) AS s, substring($13::bytea FROM ff FOR fn) AS f,
+				substring($13::bytea FROM df FOR dn) AS d, m, substring($13::bytea FROM rf FOR rn) AS r, size, lines, ord
+			FROM unnest($4::bigint[], $5::timestamptz[], $6::int[], $7::int[], $8::int[], $9::text[], $10::int[],
+				$11::bigint[], $12::bigint[], $14::int[], $15::int[], $16::int[], $17::int[])
+				WITH ORDINALITY AS u(a, t, sf, ff, df, m, rf, size, lines, sn, fn, dn, rn, ord)) AS u
 		RETURNING number, article_id`,
-		n, gid, name, pq.Int64Array(ov.article), timeArray(ov.arrived), byteaArray(ov.subject), byteaArray(ov.from),
-		byteaArray(ov.date), pq.StringArray(ov.mid), byteaArray(ov.refs), pq.Int64Array(ov.bytes), pq.Int64Array(ov.lines))
+		n, gid, name, pq.Int64Array(ov.article), timeArray(ov.arrived), pq.Int64Array(ov.subject.from),
+		pq.Int64Array(ov.from.from), pq.Int64Array(ov.date.from), pq.StringArray(ov.mid), pq.Int64Array(ov.refs.from),
+		pq.Int64Array(ov.bytes), pq.Int64Array(ov.lines), ov.blob.bytes(),
+		pq.Int64Array(ov.subject.n), pq.Int64Array(ov.from.n), pq.Int64Array(ov.date.n), pq.Int64Array(ov.refs.n))
 	if err != nil {
 		return err
 	}
@@ -907,19 +924,29 @@ func numberInMany(ctx context.Context, tx *sqlx.Tx, arts []*store.NewArticle, pl
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO group_articles
 		(group_id, number, article_id, arrived_at, subject, from_header, date, message_id, refs, bytes, lines, xref)
-		SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::timestamptz[], $5::bytea[], $6::bytea[],
-			$7::bytea[], $8::text[], $9::bytea[], $10::bigint[], $11::bigint[], $12::bytea[])`,
+		SELECT g, num, a, t, substring($13::bytea FROM sf FOR sn), substring($13::bytea FROM ff FOR fn),
+			substring($13::bytea FROM df FOR dn), m, substring($13::bytea FROM rf FOR rn), size, lines,
+			substring($13::bytea FROM xf FOR xn)
+		FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::timestamptz[], $5::int[], $6::int[],
+			$7::int[], $8::text[], $9::int[], $10::bigint[], $11::bigint[], $12::int[],
+			$14::int[], $15::int[], $16::int[], $17::int[], $18::int[])
+			AS u(g, num, a, t, sf, ff, df, m, rf, size, lines, xf, sn, fn, dn, rn, xn)`,
 		pq.Int64Array(ov.group), pq.Int64Array(ov.number), pq.Int64Array(ov.article), timeArray(ov.arrived),
-		byteaArray(ov.subject), byteaArray(ov.from), byteaArray(ov.date), pq.StringArray(ov.mid),
-		byteaArray(ov.refs), pq.Int64Array(ov.bytes), pq.Int64Array(ov.lines), byteaArray(ov.xref))
+		pq.Int64Array(ov.subject.from), pq.Int64Array(ov.from.from), pq.Int64Array(ov.date.from), pq.StringArray(ov.mid),
+		pq.Int64Array(ov.refs.from), pq.Int64Array(ov.bytes), pq.Int64Array(ov.lines), pq.Int64Array(ov.xref.from),
+		ov.blob.bytes(), pq.Int64Array(ov.subject.n), pq.Int64Array(ov.from.n), pq.Int64Array(ov.date.n),
+		pq.Int64Array(ov.refs.n), pq.Int64Array(ov.xref.n))
 	return err
 }
 
-// overviewArrays collects the columns of group_articles rows for unnest.
+// overviewArrays collects the columns of group_articles rows for unnest;
+// the header fields (bytes, often not UTF-8) go in one packed bytea.
 type overviewArrays struct {
 	group, number, article, bytes, lines []int64
 	arrived                              []time.Time
-	subject, from, date, mid, refs, xref []string
+	mid                                  []string
+	blob                                 packer
+	subject, from, date, refs, xref      spans
 }
 
 func (o *overviewArrays) add(gn sqlutil.GroupNumber, aid int64, arrived time.Time, a *store.NewArticle, size, lines int64, xref string) {
@@ -927,23 +954,46 @@ func (o *overviewArrays) add(gn sqlutil.GroupNumber, aid int64, arrived time.Tim
 	o.number = append(o.number, gn.Number)
 	o.article = append(o.article, aid)
 	o.arrived = append(o.arrived, arrived)
-	o.subject = append(o.subject, a.Subject)
-	o.from = append(o.from, a.From)
-	o.date = append(o.date, a.Date)
+	o.subject.add(o.blob.addString(a.Subject))
+	o.from.add(o.blob.addString(a.From))
+	o.date.add(o.blob.addString(a.Date))
 	o.mid = append(o.mid, a.MessageID)
-	o.refs = append(o.refs, a.References)
+	o.refs.add(o.blob.addString(a.References))
 	o.bytes = append(o.bytes, size)
 	o.lines = append(o.lines, lines)
-	o.xref = append(o.xref, xref)
+	o.xref.add(o.blob.addString(xref))
 }
 
-// byteaArray passes strings that may not be UTF-8 (header fields) as bytea[].
-func byteaArray(ss []string) pq.ByteaArray {
-	out := make(pq.ByteaArray, len(ss))
-	for i, s := range ss {
-		out[i] = []byte(s)
-	}
-	return out
+// packer concatenates byte strings into one bytea parameter that the
+// statements cut apart with substring(blob FROM from FOR n). lib/pq sends
+// a bytea[] as hex text inside an array literal, which PostgreSQL parses
+// several times slower than a single hex bytea of the same bytes: for a
+// batch of 100 articles of 3 KB, binding storeArticles' statement took
+// 4.5-7 ms with two bytea[] (as long as executing it) and 1.6 ms packed.
+type packer struct{ buf []byte }
+
+// add appends b and returns its 1-based start and its length.
+func (p *packer) add(b []byte) (from, n int64) {
+	from = int64(len(p.buf)) + 1
+	p.buf = append(p.buf, b...)
+	return from, int64(len(b))
+}
+
+func (p *packer) addString(s string) (from, n int64) {
+	from = int64(len(p.buf)) + 1
+	p.buf = append(p.buf, s...)
+	return from, int64(len(s))
+}
+
+// bytes is the packed parameter: never nil, so never NULL.
+func (p *packer) bytes() []byte { return nonNil(p.buf) }
+
+// spans are the starts and lengths of one column's values in a packer.
+type spans struct{ from, n []int64 }
+
+func (s *spans) add(from, n int64) {
+	s.from = append(s.from, from)
+	s.n = append(s.n, n)
 }
 
 func seq(n int) []int {
