@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -387,25 +386,13 @@ func (s *Store) Group(ctx context.Context, name string) (nntp.Group, error) {
 	return g.group(), nil
 }
 
-// bounds turns a Range into inclusive SQL bounds; ok is false for an empty range.
-func bounds(r nntp.Range) (lo, hi int64, ok bool) {
-	lo, hi = r.Low, r.High
-	if hi < 0 {
-		hi = math.MaxInt64
-	}
-	if lo < 1 {
-		lo = 1
-	}
-	return lo, hi, lo <= hi
-}
-
 // Numbers lists the article numbers of group within r.
 func (s *Store) Numbers(ctx context.Context, group string, r nntp.Range) ([]int64, error) {
 	gid, err := s.groupID(ctx, group)
 	if err != nil {
 		return nil, err
 	}
-	lo, hi, ok := bounds(r)
+	lo, hi, ok := sqlutil.Bounds(r)
 	if !ok {
 		return nil, nil
 	}
@@ -415,61 +402,23 @@ func (s *Store) Numbers(ctx context.Context, group string, r nntp.Range) ([]int6
 	return out, wrap(err)
 }
 
-// overviewPage bounds how many rows one query reads, so that a slow fn
-// (a slow client) never holds a connection for long.
-const overviewPage = 1000
-
-const overviewCols = `number, subject, from_header, date, message_id, refs, bytes, lines, xref`
-
-type overviewRow struct {
-	Number     int64  `db:"number"`
-	Subject    string `db:"subject"`
-	From       string `db:"from_header"`
-	Date       string `db:"date"`
-	MessageID  string `db:"message_id"`
-	References string `db:"refs"`
-	Bytes      int64  `db:"bytes"`
-	Lines      int64  `db:"lines"`
-	Xref       string `db:"xref"`
-}
-
-func (o *overviewRow) overview() *nntp.Overview {
-	return &nntp.Overview{Number: o.Number, Subject: o.Subject, From: o.From, Date: o.Date,
-		MessageID: o.MessageID, References: o.References, Bytes: o.Bytes, Lines: o.Lines, Xref: o.Xref}
-}
-
 // Overview calls fn for each article of group within r, in number order.
 func (s *Store) Overview(ctx context.Context, group string, r nntp.Range, fn func(*nntp.Overview) error) error {
 	gid, err := s.groupID(ctx, group)
 	if err != nil {
 		return err
 	}
-	lo, hi, ok := bounds(r)
+	lo, hi, ok := sqlutil.Bounds(r)
 	if !ok {
 		return nil
 	}
-	for {
-		var page []overviewRow
-		err := s.db.SelectContext(ctx, &page, `SELECT `+overviewCols+` FROM group_articles
-			WHERE group_id = $1 AND number BETWEEN $2 AND $3 ORDER BY number LIMIT $4`, gid, lo, hi, overviewPage)
-		if err != nil {
-			return wrap(err)
-		}
-		for i := range page {
-			if err := fn(page[i].overview()); err != nil {
-				return err
-			}
-		}
-		if len(page) < overviewPage {
-			return nil
-		}
-		lo = page[len(page)-1].Number + 1
-	}
+	return sqlutil.OverviewPages(ctx, s.db, `SELECT `+sqlutil.OverviewCols+` FROM group_articles
+		WHERE group_id = $1 AND number BETWEEN $2 AND $3 ORDER BY number LIMIT $4`, gid, lo, hi, fn, wrap)
 }
 
 // OverviewByID returns the overview of one article, with Number 0.
 func (s *Store) OverviewByID(ctx context.Context, messageID string) (*nntp.Overview, error) {
-	var o overviewRow
+	var o sqlutil.OverviewRow
 	err := s.db.GetContext(ctx, &o, `SELECT ga.number, ga.subject, ga.from_header, ga.date, ga.message_id,
 			ga.refs, ga.bytes, ga.lines, ga.xref
 		FROM articles a JOIN group_articles ga ON ga.article_id = a.id
@@ -480,7 +429,7 @@ func (s *Store) OverviewByID(ctx context.Context, messageID string) (*nntp.Overv
 	if err != nil {
 		return nil, wrap(err)
 	}
-	ov := o.overview()
+	ov := o.Overview()
 	ov.Number = 0
 	return ov, nil
 }
