@@ -641,28 +641,20 @@ func (c *Client) sendArticle(article []byte) error {
 // Post posts an article (RFC 3977 section 6.3.1). A refusal (440, 441...)
 // is returned as *Error with the server's reason.
 func (c *Client) Post(ctx context.Context, article []byte) error {
-	defer c.begin(ctx)()
-	if _, _, err := c.roundTrip("POST", 340); err != nil {
-		return err
-	}
-	if err := c.sendArticle(article); err != nil {
-		return err
-	}
-	code, msg, err := c.readStatus()
-	if err != nil {
-		return err
-	}
-	if code != 240 {
-		return &Error{Code: code, Msg: msg}
-	}
-	return nil
+	return c.transfer(ctx, "POST", 340, article, 240)
 }
 
 // IHave offers an article by IHAVE (RFC 3977 section 6.3.2). nil means
 // 235; 435, 436 and 437 come back as *Error.
 func (c *Client) IHave(ctx context.Context, id string, article []byte) error {
+	return c.transfer(ctx, "IHAVE "+id, 335, article, 235)
+}
+
+// transfer sends cmd, and on the go-ahead code sends the article and
+// expects done; any other answer comes back as *Error.
+func (c *Client) transfer(ctx context.Context, cmd string, goAhead int, article []byte, done int) error {
 	defer c.begin(ctx)()
-	if _, _, err := c.roundTrip("IHAVE "+id, 335); err != nil {
+	if _, _, err := c.roundTrip(cmd, goAhead); err != nil {
 		return err
 	}
 	if err := c.sendArticle(article); err != nil {
@@ -672,7 +664,7 @@ func (c *Client) IHave(ctx context.Context, id string, article []byte) error {
 	if err != nil {
 		return err
 	}
-	if code != 235 {
+	if code != done {
 		return &Error{Code: code, Msg: msg}
 	}
 	return nil
