@@ -184,11 +184,25 @@ func (p *pipeline) answer(code int, msg string) {
 	p.submit("", func() (int, string, bool) { return code, msg, false })
 }
 
+// writer writes the responses in command order. It sends what it has
+// written whenever the next response is not ready yet, so answers already
+// known never wait behind a slower one (a peer keeps only so many
+// commands in flight, and waits for these answers to send more).
 func (p *pipeline) writer() {
 	defer close(p.done)
 	bw := p.c.bw
 	for f := range p.queue {
-		<-f.ready
+		select {
+		case <-f.ready:
+		default:
+			if bw.Buffered() > 0 && !p.dead.Load() {
+				if err := bw.Flush(); err != nil {
+					p.dead.Store(true)
+					p.c.nc.Close()
+				}
+			}
+			<-f.ready
+		}
 		if !p.dead.Load() {
 			writeStatus(bw, f.code, f.msg)
 			if f.fatal || len(p.queue) == 0 {

@@ -82,6 +82,25 @@ func TestStreamingPipelined(t *testing.T) {
 	tc.cmd("STAT <wrong@x>", "430 ")
 }
 
+// TestStreamingAnswersNotHeldBack: an answer that is ready goes out even
+// while the next command's answer is still being worked out; a peer keeps
+// only so many commands in flight and waits for answers to send more.
+func TestStreamingAnswersNotHeldBack(t *testing.T) {
+	gate := make(chan struct{})
+	_, addr := startServer(t, faulty{b: newMem(t), gate: gate}, nil)
+	tc := dial(t, addr)
+	tc.cmd("MODE STREAM", "203 ")
+	tc.send("TAKETHIS <quick@x>\r\n" + transitArticle("<quick@x>", "misc.other", "b") + ".\r\n" +
+		"TAKETHIS <held@x>\r\n" + transitArticle("<held@x>", "misc.other", "b") + ".\r\n")
+	if l := tc.line(); l != "239 <quick@x>" {
+		t.Fatalf("first answer %q, want 239 <quick@x> before the second article is stored", l)
+	}
+	close(gate)
+	if l := tc.line(); l != "239 <held@x>" {
+		t.Fatalf("second answer %q", l)
+	}
+}
+
 func TestTakeThisTryLaterCloses(t *testing.T) {
 	_, addr := startServer(t, faulty{b: newMem(t)}, nil)
 	tc := dial(t, addr)

@@ -18,10 +18,12 @@ import (
 // group "panic.now" panics, "fail.now" returns an internal error with a
 // secret in it, Overview of range 2-2 panics after the first line,
 // message-ids starting with "<later" are ErrTryLater, and Receive sleeps
-// a little so streaming responses complete out of order.
+// a little so streaming responses complete out of order; Receive of ids
+// starting with "<held" waits until gate is closed.
 type faulty struct {
 	b         *nntpmem.Backend
 	openError bool
+	gate      chan struct{}
 }
 
 func (f faulty) NewSession(ctx context.Context, info nntp.ConnInfo) (nntp.Session, error) {
@@ -32,10 +34,13 @@ func (f faulty) NewSession(ctx context.Context, info nntp.ConnInfo) (nntp.Sessio
 	if err != nil {
 		return nil, err
 	}
-	return faultySession{s.(*nntpmem.Session)}, nil
+	return faultySession{s.(*nntpmem.Session), f.gate}, nil
 }
 
-type faultySession struct{ *nntpmem.Session }
+type faultySession struct {
+	*nntpmem.Session
+	gate chan struct{}
+}
 
 func (s faultySession) Group(ctx context.Context, name string) (nntp.Group, error) {
 	switch name {
@@ -85,6 +90,13 @@ func (s faultySession) Wanted(ctx context.Context, id string) error {
 func (s faultySession) Receive(ctx context.Context, id string, a []byte) error {
 	if strings.HasPrefix(id, "<later") {
 		return nntp.ErrTryLater
+	}
+	if strings.HasPrefix(id, "<held") {
+		select {
+		case <-s.gate:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 	if strings.HasPrefix(id, "<slow") {
 		var n int

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -49,7 +50,7 @@ type Store struct {
 	// arguments as Parse, then Bind/Execute, two round trips; a prepared
 	// one costs one (database/sql prepares it once per connection).
 	stmts struct {
-		groupID, group, article, articleByID, next, prev, addPending *sqlx.Stmt
+		groupID, group, article, articleByID, next, prev, addPending, insertOne *sqlx.Stmt
 	}
 }
 
@@ -59,6 +60,10 @@ var _ store.Store = (*Store)(nil)
 // pairs; it may set search_path or other options), applies pending
 // migrations and starts listening for other front-ends' inserts.
 func Open(ctx context.Context, dsn string) (*Store, error) {
+	dsn, err := withBinaryParameters(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
 	db, err := sqlx.Open("postgres", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
@@ -94,6 +99,29 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	s.wg.Add(1)
 	go s.listen()
 	return s, nil
+}
+
+// withBinaryParameters turns on lib/pq's binary_parameters unless the DSN
+// sets it: []byte arguments (article bytes) then go to the server as raw
+// bytes, not hex text that it must decode, and a query with arguments
+// that is not prepared costs one round trip instead of two.
+func withBinaryParameters(dsn string) (string, error) {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			return "", err
+		}
+		q := u.Query()
+		if q.Get("binary_parameters") == "" {
+			q.Set("binary_parameters", "yes")
+			u.RawQuery = q.Encode()
+		}
+		return u.String(), nil
+	}
+	if strings.Contains(dsn, "binary_parameters") {
+		return dsn, nil
+	}
+	return strings.TrimSpace(dsn + " binary_parameters=yes"), nil
 }
 
 // listen turns notifications into wake-ups. A nil notification means the
@@ -175,6 +203,7 @@ func (s *Store) prepare(ctx context.Context) error {
 		{&s.stmts.next, nextQuery},
 		{&s.stmts.prev, prevQuery},
 		{&s.stmts.addPending, addPendingQuery},
+		{&s.stmts.insertOne, insertOneQuery},
 	} {
 		st, err := s.db.PreparexContext(ctx, p.query)
 		if err != nil {
@@ -187,7 +216,7 @@ func (s *Store) prepare(ctx context.Context) error {
 
 func (s *Store) closeStmts() {
 	for _, st := range []*sqlx.Stmt{s.stmts.groupID, s.stmts.group, s.stmts.article, s.stmts.articleByID,
-		s.stmts.next, s.stmts.prev, s.stmts.addPending} {
+		s.stmts.next, s.stmts.prev, s.stmts.addPending, s.stmts.insertOne} {
 		if st != nil {
 			st.Close()
 		}
@@ -655,6 +684,17 @@ func (s *Store) Insert(ctx context.Context, arts []*store.NewArticle, release []
 		ids[name] = gid
 	}
 
+	if gid, name, ok := oneGroup(plan, ids); ok {
+		results, stored, err := s.insertOneGroup(ctx, arts, plan, release, now, gid, name)
+		if err != nil {
+			return nil, wrap(err)
+		}
+		if stored > 0 {
+			s.notify()
+		}
+		return results, nil
+	}
+
 	var results []store.InsertResult
 	stored := 0
 	err = withTx(ctx, s.db, func(tx *sqlx.Tx) error {
@@ -691,6 +731,169 @@ func (s *Store) Insert(ctx context.Context, arts []*store.NewArticle, release []
 		s.notify()
 	}
 	return results, nil
+}
+
+// oneGroup reports whether every article is carried in exactly one group,
+// the same for all (transit's and injection's usual batch), and which.
+func oneGroup(plan *sqlutil.Plan, ids map[string]int64) (int64, string, bool) {
+	var gid int64
+	var name string
+	for _, groups := range plan.Groups {
+		n := 0
+		for _, g := range groups {
+			id, ok := ids[g]
+			if !ok {
+				continue
+			}
+			if n++; n > 1 || (gid != 0 && id != gid) {
+				return 0, "", false
+			}
+			gid, name = id, g
+		}
+		if n == 0 {
+			return 0, "", false
+		}
+	}
+	return gid, name, gid != 0
+}
+
+// insertOneQuery stores a batch of articles all carried in one group in a
+// single statement run on its own, so its transaction is that statement:
+// one round trip of a prepared statement, committed when it returns. It
+// claims the message-ids in the history (in sorted order), stores the new
+// articles (the first of repeats within the batch), takes the group's row
+// lock only if something was stored, numbers them in batch order, inserts
+// their overview rows, queues them for their peers, deletes the released
+// pending posts and notifies the other front-ends. Every byte string (
+// headers, bodies, overview fields) is cut from one packed bytea.
+const insertOneQuery = `WITH
+	u AS (
+		SELECT * FROM unnest($1::text[], $2::int[], $3::int[], $4::int[], $5::int[], $6::bigint[], $7::bigint[],
+			$8::timestamptz[], $9::timestamptz[], $10::int[], $11::int[], $12::int[], $13::int[],
+			$14::int[], $15::int[], $16::int[], $17::int[])
+			WITH ORDINALITY AS u(m, hf, hn, bf, bn, size, lines, t, ex, sf, sn, ff, fn, df, dn, rf, rn, ord)
+	), first AS (
+		SELECT DISTINCT ON (m) * FROM u ORDER BY m, ord
+	), claimed AS (
+		INSERT INTO history (message_id, status, arrived_at)
+		SELECT m, 'stored', t FROM first ORDER BY m
+		ON CONFLICT (message_id) DO NOTHING RETURNING message_id
+	), a AS (
+		INSERT INTO articles (message_id, header, body, bytes, lines, arrived_at, expires_at)
+		SELECT f.m, substring($18::bytea FROM f.hf FOR f.hn), substring($18::bytea FROM f.bf FOR f.bn),
+			f.size, f.lines, f.t, f.ex
+		FROM first f JOIN claimed c ON c.message_id = f.m
+		ORDER BY f.ord
+		RETURNING id, message_id
+	), numbered AS (
+		SELECT a.id, f.*, row_number() OVER (ORDER BY f.ord) AS pos, count(*) OVER () AS total
+		FROM a JOIN first f ON f.m = a.message_id
+	), g AS (
+		UPDATE groups SET high = high + (SELECT count(*) FROM a), count = count + (SELECT count(*) FROM a)
+		WHERE id = $24 AND EXISTS (SELECT 1 FROM a)
+		RETURNING high
+	), o AS (
+		INSERT INTO group_articles
+			(group_id, number, article_id, arrived_at, subject, from_header, date, message_id, refs, bytes, lines, xref)
+		SELECT $24, g.high - n.total + n.pos, n.id, n.t, substring($18::bytea FROM n.sf FOR n.sn),
+			substring($18::bytea FROM n.ff FOR n.fn), substring($18::bytea FROM n.df FOR n.dn), n.m,
+			substring($18::bytea FROM n.rf FOR n.rn), n.size, n.lines,
+			convert_to($25 || ':' || (g.high - n.total + n.pos), 'UTF8')
+		FROM numbered n, g
+		RETURNING article_id, number, message_id
+	), q AS (
+		INSERT INTO feed_queue (peer, article_id, next_try_at)
+		SELECT p.peer, a.id, $21 FROM unnest($19::text[], $20::text[]) AS p(m, peer) JOIN a ON a.message_id = p.m
+		ON CONFLICT (peer, article_id) DO NOTHING
+	), released AS (
+		DELETE FROM pending WHERE id = ANY($22)
+	)
+	-- Wake the other front-ends (at commit) if anything was stored;
+	-- selecting n.woke keeps the planner from dropping the join.
+	SELECT o.article_id, o.number, o.message_id, n.woke FROM o
+	LEFT JOIN (SELECT pg_notify($23, '') IS NULL AS woke FROM (SELECT 1 FROM a LIMIT 1) AS one) AS n ON true`
+
+// insertOneGroup runs insertOneQuery; see Insert.
+func (s *Store) insertOneGroup(ctx context.Context, arts []*store.NewArticle, plan *sqlutil.Plan, release []int64,
+	now time.Time, gid int64, name string) ([]store.InsertResult, int, error) {
+	n := len(arts)
+	var (
+		mids             = make([]string, n)
+		blob             packer
+		hdr, body        spans
+		sub, from, date  spans
+		refs             spans
+		arrived, expires = make([]time.Time, n), make([]*time.Time, n)
+		peerMIDs, peers  []string
+	)
+	total := 0
+	for _, a := range arts {
+		total += len(a.Header) + len(a.Body) + len(a.Subject) + len(a.From) + len(a.Date) + len(a.References)
+	}
+	blob.buf = make([]byte, 0, total)
+	for i, a := range arts {
+		mids[i] = a.MessageID
+		hdr.add(blob.add(a.Header))
+		body.add(blob.add(a.Body))
+		sub.add(blob.addString(a.Subject))
+		from.add(blob.addString(a.From))
+		date.add(blob.addString(a.Date))
+		refs.add(blob.addString(a.References))
+		arrived[i] = plan.Arrived[i]
+		if !a.Expires.IsZero() {
+			expires[i] = &a.Expires
+		}
+		for _, p := range a.Peers {
+			peerMIDs = append(peerMIDs, a.MessageID)
+			peers = append(peers, p)
+		}
+	}
+	if release == nil {
+		release = []int64{}
+	}
+	rows, err := s.stmts.insertOne.QueryxContext(ctx,
+		pq.StringArray(mids), pq.Int64Array(hdr.from), pq.Int64Array(hdr.n), pq.Int64Array(body.from), pq.Int64Array(body.n),
+		pq.Int64Array(plan.Bytes), pq.Int64Array(plan.Lines), timeArray(arrived), nullTimeArray(expires),
+		pq.Int64Array(sub.from), pq.Int64Array(sub.n), pq.Int64Array(from.from), pq.Int64Array(from.n),
+		pq.Int64Array(date.from), pq.Int64Array(date.n), pq.Int64Array(refs.from), pq.Int64Array(refs.n),
+		blob.bytes(), pq.StringArray(peerMIDs), pq.StringArray(peers), now, pq.Int64Array(release),
+		changesChannel, gid, name)
+	if err != nil {
+		return nil, 0, err
+	}
+	type stored struct{ id, number int64 }
+	byMID := make(map[string]stored, n)
+	for rows.Next() {
+		var r struct {
+			ArticleID int64        `db:"article_id"`
+			Number    int64        `db:"number"`
+			MessageID string       `db:"message_id"`
+			Woke      sql.NullBool `db:"woke"`
+		}
+		if err := rows.StructScan(&r); err != nil {
+			rows.Close()
+			return nil, 0, err
+		}
+		byMID[r.MessageID] = stored{r.ArticleID, r.Number}
+	}
+	// The statement commits as it ends: an error here (at commit too)
+	// means nothing was stored.
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return nil, 0, err
+	}
+	results := make([]store.InsertResult, n)
+	count := 0
+	for i, a := range arts {
+		st, ok := byMID[a.MessageID]
+		if !ok {
+			results[i].Status = store.StatusDuplicate
+			continue
+		}
+		delete(byMID, a.MessageID) // a repeat later in the batch is a duplicate
+		results[i] = store.InsertResult{Status: store.StatusStored, ArticleID: st.id, Numbers: map[string]int64{name: st.number}}
+		count++
+	}
+	return results, count, nil
 }
 
 // storeArticles claims the message-ids in the history (in sorted order, so

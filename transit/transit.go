@@ -28,6 +28,7 @@ const (
 	DefaultFutureSkew     = 24 * time.Hour
 	DefaultRetention      = 30 * 24 * time.Hour
 	DefaultMaxBatch       = 64
+	DefaultCommitters     = 2
 	DefaultMaxQueue       = 4096
 	DefaultOfferTimeout   = 60 * time.Second
 	DefaultCommitTimeout  = 30 * time.Second
@@ -58,6 +59,12 @@ type Config struct {
 	// MaxBatch bounds the articles of one transaction; MaxQueue the
 	// articles waiting for one (beyond it Receive answers try-later).
 	MaxBatch, MaxQueue int
+	// Committers is how many transactions may be under way at once: the
+	// first commits whatever waits, the others only a full batch (MaxBatch
+	// articles), when many feeds arrive faster than one transaction at a
+	// time can take them. Their numbering still happens one after the
+	// other, under the group's row lock.
+	Committers int
 	// Linger, if positive, lets the committer wait that long for more
 	// articles when fewer than MaxBatch are waiting. Zero: commit what is
 	// waiting as soon as the previous transaction ends (batches then grow
@@ -95,11 +102,14 @@ type Receiver struct {
 	inflight map[string]*flight
 	offers   int
 	queue    []*item
-	wake     chan struct{}
+	wake     chan struct{} // the first committer's
+	wakeHelp chan struct{} // the others', when a full batch waits
 	closed   bool
 	stats    Stats
 	groups   map[string]bool
 	groupsAt time.Time
+	// groupsLoad is held while the list of groups is read.
+	groupsLoad sync.Mutex
 
 	seen *seenBatcher
 
@@ -140,6 +150,9 @@ func New(cfg Config) (*Receiver, error) {
 	if cfg.MaxBatch <= 0 {
 		cfg.MaxBatch = DefaultMaxBatch
 	}
+	if cfg.Committers <= 0 {
+		cfg.Committers = DefaultCommitters
+	}
 	if cfg.MaxQueue <= 0 {
 		cfg.MaxQueue = DefaultMaxQueue
 	}
@@ -156,6 +169,7 @@ func New(cfg Config) (*Receiver, error) {
 		now:      cfg.Now,
 		inflight: map[string]*flight{},
 		wake:     make(chan struct{}, 1),
+		wakeHelp: make(chan struct{}, 1),
 		stop:     make(chan struct{}),
 		finished: make(chan struct{}),
 	}
@@ -169,7 +183,14 @@ func New(cfg Config) (*Receiver, error) {
 		r.now = time.Now
 	}
 	r.seen = newSeenBatcher(cfg.Store, cfg.MaxBatch*4)
-	go r.commitLoop()
+	var committers sync.WaitGroup
+	for i := range cfg.Committers {
+		committers.Go(func() { r.commitLoop(i == 0) })
+	}
+	go func() {
+		committers.Wait()
+		close(r.finished)
+	}()
 	return r, nil
 }
 
@@ -400,8 +421,10 @@ func articleRejection(err error) *rejection {
 }
 
 // carried returns the groups of all that we carry, in order. The list of
-// groups is cached briefly and re-read once when nothing matches, so a
-// group created a moment ago is seen.
+// groups is cached: a stale list still serves while one caller re-reads
+// it (the others do not wait, and do not each query the store), and it is
+// re-read at once when nothing matches, so a group created a moment ago
+// is seen.
 func (r *Receiver) carried(ctx context.Context, all []string) ([]string, error) {
 	pick := func(groups map[string]bool) []string {
 		var out []string
@@ -413,14 +436,43 @@ func (r *Receiver) carried(ctx context.Context, all []string) ([]string, error) 
 		return out
 	}
 	r.mu.Lock()
-	groups, age := r.groups, r.now().Sub(r.groupsAt)
+	groups, at := r.groups, r.groupsAt
 	r.mu.Unlock()
-	if groups != nil && age <= DefaultGroupsCacheTTL {
-		if out := pick(groups); len(out) > 0 || age < 100*time.Millisecond {
+	age := r.now().Sub(at)
+	if groups != nil {
+		out := pick(groups)
+		if len(out) > 0 {
+			if age > DefaultGroupsCacheTTL && r.groupsLoad.TryLock() {
+				if _, err := r.loadGroups(ctx); err != nil {
+					r.log.Warn("transit: cannot re-read the groups; using the list read before", "err", err)
+				}
+				r.groupsLoad.Unlock()
+			}
 			return out, nil
 		}
-		// Nothing carried: maybe a group created a moment ago; re-read.
+		if age < 100*time.Millisecond {
+			return nil, nil
+		}
 	}
+	// Nothing cached, or nothing carried: read the list now, one caller at
+	// a time; a caller that waited uses what the one before it read.
+	r.groupsLoad.Lock()
+	defer r.groupsLoad.Unlock()
+	r.mu.Lock()
+	groups, fresh := r.groups, r.groupsAt.After(at)
+	r.mu.Unlock()
+	if !fresh {
+		var err error
+		if groups, err = r.loadGroups(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return pick(groups), nil
+}
+
+// loadGroups reads the list of groups into the cache. The caller holds
+// groupsLoad.
+func (r *Receiver) loadGroups(ctx context.Context) (map[string]bool, error) {
 	gs, err := r.cfg.Store.Groups(ctx)
 	if err != nil {
 		return nil, err
@@ -432,7 +484,7 @@ func (r *Receiver) carried(ctx context.Context, all []string) ([]string, error) 
 	r.mu.Lock()
 	r.groups, r.groupsAt = m, r.now()
 	r.mu.Unlock()
-	return pick(m), nil
+	return m, nil
 }
 
 func (r *Receiver) count(fn func(*Stats)) {
@@ -453,10 +505,17 @@ func (r *Receiver) enqueue(ctx context.Context, it *item) error {
 		return fmt.Errorf("%w: too many articles waiting", nntp.ErrTryLater)
 	}
 	r.queue = append(r.queue, it)
+	full := len(r.queue) >= r.cfg.MaxBatch
 	r.mu.Unlock()
 	select {
 	case r.wake <- struct{}{}:
 	default:
+	}
+	if full {
+		select {
+		case r.wakeHelp <- struct{}{}:
+		default:
+		}
 	}
 	select {
 	case err := <-it.done:
@@ -468,20 +527,27 @@ func (r *Receiver) enqueue(ctx context.Context, it *item) error {
 	}
 }
 
-// commitLoop is the group committer: it takes what is waiting (up to
-// MaxBatch) and commits it in one transaction, again and again.
-func (r *Receiver) commitLoop() {
-	defer close(r.finished)
+// commitLoop is a group committer: it takes what is waiting (up to
+// MaxBatch) and commits it in one transaction, again and again. The first
+// of the Config.Committers goroutines commits whatever waits; the others
+// help only when a full batch waits, so that a single feed's articles are
+// not cut into many small transactions (each pays for a commit) while
+// many feeds together still get more than one transaction at a time.
+func (r *Receiver) commitLoop(lead bool) {
+	wake, least := r.wake, 1
+	if !lead {
+		wake, least = r.wakeHelp, r.cfg.MaxBatch
+	}
 	for {
 		select {
-		case <-r.wake:
+		case <-wake:
 		case <-r.stop:
 			// Commit what is left, then stop.
-			for r.commitBatch() {
+			for r.commitBatch(1) {
 			}
 			return
 		}
-		if r.cfg.Linger > 0 {
+		if lead && r.cfg.Linger > 0 {
 			r.mu.Lock()
 			n := len(r.queue)
 			r.mu.Unlock()
@@ -489,16 +555,17 @@ func (r *Receiver) commitLoop() {
 				time.Sleep(r.cfg.Linger)
 			}
 		}
-		for r.commitBatch() {
+		for r.commitBatch(least) {
 		}
 	}
 }
 
-// commitBatch commits one batch and reports whether there was one.
-func (r *Receiver) commitBatch() bool {
+// commitBatch commits one batch, if at least least articles wait, and
+// reports whether there was one.
+func (r *Receiver) commitBatch(least int) bool {
 	r.mu.Lock()
 	n := min(len(r.queue), r.cfg.MaxBatch)
-	if n == 0 {
+	if n == 0 || n < least {
 		r.mu.Unlock()
 		return false
 	}

@@ -495,3 +495,71 @@ func TestNewGroupSeen(t *testing.T) {
 		t.Fatalf("after the group was created: %v", err)
 	}
 }
+
+// groupsCounter counts Groups calls and can hold them until released.
+type groupsCounter struct {
+	store.Store
+	calls atomic.Int64
+	hold  chan struct{} // when non-nil, Groups waits for it to close
+}
+
+func (s *groupsCounter) Groups(ctx context.Context) ([]nntp.Group, error) {
+	s.calls.Add(1)
+	if s.hold != nil {
+		<-s.hold
+	}
+	return s.Store.Groups(ctx)
+}
+
+// TestGroupsCacheOneReader: when the cached list of groups is stale, one
+// receipt re-reads it while the others go on with the stale list, instead
+// of each querying the store at once (which, with a pipeline of 64
+// commands, opened dozens of database connections every few seconds).
+func TestGroupsCacheOneReader(t *testing.T) {
+	st := &groupsCounter{Store: tt.OpenSQLite(t)}
+	var now atomic.Int64
+	now.Store(time.Now().UnixNano())
+	clock := func() time.Time { return time.Unix(0, now.Load()) }
+	r, err := transit.New(transit.Config{Logger: tt.Quiet(), Store: st, PathName: ourName, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	ctx := context.Background()
+	body := tt.Bodies(t)[0]
+	receive := func(mid string) error {
+		return r.Receive(ctx, mid, tt.Article(mid, "peer!x", clock(), body))
+	}
+	if err := receive(id("cache", 0)); err != nil {
+		t.Fatal(err)
+	}
+	if n := st.calls.Load(); n != 1 {
+		t.Fatalf("%d Groups calls for the first article, want 1", n)
+	}
+	// The list is now stale; hold the re-read and receive many at once.
+	now.Add(int64(transit.DefaultGroupsCacheTTL + time.Second))
+	st.hold = make(chan struct{})
+	const n = 20
+	errs := make(chan error, n)
+	for i := 1; i <= n; i++ {
+		go func() { errs <- receive(id("cache", i)) }()
+	}
+	// All but the one re-reading the list are stored meanwhile.
+	for range n - 1 {
+		select {
+		case err := <-errs:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatal("receipts waited for the re-read of the groups")
+		}
+	}
+	close(st.hold)
+	if err := <-errs; err != nil {
+		t.Fatal(err)
+	}
+	if got := st.calls.Load(); got != 2 {
+		t.Fatalf("%d Groups calls, want 2 (one re-read for %d receipts)", got, n)
+	}
+}

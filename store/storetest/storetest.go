@@ -322,6 +322,18 @@ func testDuplicates(t *testing.T, s store.Store) {
 		t.Fatalf("a remembered (refused) id was stored: %+v", res[0])
 	}
 	wantMarks(t, s, "g", 1, 2, 2)
+	// A batch of nothing but duplicates numbers nothing; the next new
+	// article takes the next number.
+	res = insert(t, s, Article(mid(1), 300, "g"), Article(mid(2), 300, "g"), Article(mid(3), 300, "g"))
+	for i, r := range res {
+		if r.Status != store.StatusDuplicate || len(r.Numbers) != 0 {
+			t.Fatalf("all-duplicate batch, result %d: %+v", i, r)
+		}
+	}
+	wantMarks(t, s, "g", 1, 2, 2)
+	if res := insert(t, s, Article(mid(4), 300, "g")); res[0].Numbers["g"] != 3 {
+		t.Fatalf("after an all-duplicate batch: %+v, want number 3", res[0])
+	}
 }
 
 func testByteExact(t *testing.T, s store.Store) {
@@ -628,6 +640,20 @@ func testPending(t *testing.T, s store.Store) {
 	got, err = s.PendingArticles(ctx, 10)
 	if err != nil || len(got) != 1 || got[0].ID != ps[2].ID {
 		t.Fatalf("after release: %v %+v", err, got)
+	}
+	// Releasing with articles all in one group works the same.
+	one := pending(7, t0.Add(7*time.Second))
+	one.Groups = []string{"g"}
+	if err := s.AddPending(ctx, one, t0.Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	res, err = s.Insert(ctx, []*store.NewArticle{Article(one.MessageID, 300, "g")}, []int64{one.ID})
+	if err != nil || res[0].Status != store.StatusStored || res[0].Numbers["g"] == 0 {
+		t.Fatalf("Insert in one group with release: %v %+v", err, res)
+	}
+	got, err = s.PendingArticles(ctx, 10)
+	if err != nil || len(got) != 1 || got[0].ID != ps[2].ID {
+		t.Fatalf("after the release in one group: %v %+v", err, got)
 	}
 	// A failing Insert releases nothing.
 	bad := Article("not a message-id", 300, "g")
