@@ -563,3 +563,70 @@ func TestGroupsCacheOneReader(t *testing.T) {
 		t.Fatalf("%d Groups calls, want 2 (one re-read for %d receipts)", got, n)
 	}
 }
+
+// heldInserts holds every Insert until gate closes and tracks how many
+// run at once.
+type heldInserts struct {
+	store.Store
+	gate          chan struct{}
+	running, peak atomic.Int64
+	entered       chan int // batch size of each Insert, as it starts
+}
+
+func (s *heldInserts) Insert(ctx context.Context, arts []*store.NewArticle, release []int64) ([]store.InsertResult, error) {
+	n := s.running.Add(1)
+	for p := s.peak.Load(); n > p && !s.peak.CompareAndSwap(p, n); p = s.peak.Load() {
+	}
+	s.entered <- len(arts)
+	<-s.gate
+	defer s.running.Add(-1)
+	return s.Store.Insert(ctx, arts, release)
+}
+
+// TestHelperCommitter: a second transaction starts only when a full batch
+// waits behind the first, so one feed's articles are not cut into many
+// small transactions.
+func TestHelperCommitter(t *testing.T) {
+	st := &heldInserts{Store: tt.OpenSQLite(t), gate: make(chan struct{}), entered: make(chan int, 10)}
+	r, err := transit.New(transit.Config{Logger: tt.Quiet(), Store: st, PathName: ourName, Committers: 2, MaxBatch: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	body := tt.Bodies(t)[0]
+	errs := make(chan error, 10)
+	receive := func(i int) {
+		mid := id("helper", i)
+		go func() { errs <- r.Receive(context.Background(), mid, tt.Article(mid, "peer!x", time.Now(), body)) }()
+	}
+	receive(0)
+	if n := <-st.entered; n != 1 {
+		t.Fatalf("first transaction of %d articles, want 1", n)
+	}
+	for i := 1; i <= 3; i++ {
+		receive(i)
+	}
+	select {
+	case n := <-st.entered:
+		t.Fatalf("a second transaction of %d articles started while fewer than a full batch waited", n)
+	case <-time.After(200 * time.Millisecond):
+	}
+	receive(4) // now 4 wait: a full batch
+	select {
+	case n := <-st.entered:
+		if n != 4 {
+			t.Fatalf("helper's transaction of %d articles, want 4", n)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("no second transaction although a full batch waited")
+	}
+	close(st.gate)
+	for range 5 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if p := st.peak.Load(); p != 2 {
+		t.Fatalf("peak of %d transactions at once, want 2", p)
+	}
+}
