@@ -10,6 +10,7 @@ package article
 import (
 	"bytes"
 	"fmt"
+	"time"
 )
 
 // Limits bound what Parse accepts. Zero fields take the defaults.
@@ -97,6 +98,11 @@ type Article struct {
 	// Body is everything after the blank line.
 	Body   []byte
 	Fields []Field
+
+	// The parsed Date field, once asked for.
+	date       time.Time
+	dateErr    error
+	dateParsed bool
 }
 
 // Parse splits raw into header fields and body. Lines end in CRLF; a bare

@@ -2,7 +2,6 @@ package article
 
 import (
 	"bytes"
-	"net/mail"
 	"strings"
 	"time"
 )
@@ -181,12 +180,21 @@ func (a *Article) CheckTransit() error {
 }
 
 // Date parses the Date field (RFC 5322 syntax, obsolete forms accepted).
+// The result is kept, since transit asks more than once.
 func (a *Article) Date() (time.Time, error) {
+	if !a.dateParsed {
+		a.date, a.dateErr = a.parseDate()
+		a.dateParsed = true
+	}
+	return a.date, a.dateErr
+}
+
+func (a *Article) parseDate() (time.Time, error) {
 	v := a.Get("Date")
 	if v == "" {
 		return time.Time{}, errorf(CodeMissingHeader, "the article has no Date header")
 	}
-	t, err := mail.ParseDate(v)
+	t, err := parseDate(v)
 	if err != nil {
 		return time.Time{}, errorf(CodeDate, "the Date header cannot be parsed")
 	}

@@ -1250,7 +1250,11 @@ func (s *Store) Expire(ctx context.Context, articlesBefore, historyBefore time.T
 				pq.Int64Array(ids)); err != nil {
 				return err
 			}
-			// feed_queue rows go by cascade.
+			// No foreign keys cascade (see migration 0003): the queue rows
+			// go here too.
+			if _, err := tx.ExecContext(ctx, `DELETE FROM feed_queue WHERE article_id = ANY($1)`, pq.Int64Array(ids)); err != nil {
+				return err
+			}
 			if _, err := tx.ExecContext(ctx, `DELETE FROM articles WHERE id = ANY($1)`, pq.Int64Array(ids)); err != nil {
 				return err
 			}

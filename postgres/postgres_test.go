@@ -278,6 +278,50 @@ func TestTerminatedConnections(t *testing.T) {
 	}
 }
 
+// TestExpireLeavesNoOrphans: without foreign keys (migration 0003),
+// Expire itself removes an article's overview and queue rows.
+func TestExpireLeavesNoOrphans(t *testing.T) {
+	ctx := t.Context()
+	dsn := pgtest.NewDatabase(t)
+	s := openDSN(t, dsn)
+	for _, g := range []string{"a", "b"} {
+		if err := s.EnsureGroup(ctx, g, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var arts []*store.NewArticle
+	for i := range 10 {
+		a := storetest.Article(fmt.Sprintf("<orphan%d@x>", i), 300, "a", "b")
+		if i%2 == 0 {
+			a = storetest.Article(fmt.Sprintf("<orphan%d@x>", i), 300, "a")
+		}
+		a.Peers = []string{"p1", "p2"}
+		a.Arrived = time.Now().Add(-48 * time.Hour)
+		arts = append(arts, a)
+	}
+	if _, err := s.Insert(ctx, arts, nil); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := s.Expire(ctx, time.Now().Add(-time.Hour), time.Now().Add(-72*time.Hour)); err != nil || st.Articles != 10 {
+		t.Fatalf("Expire: %+v %v", st, err)
+	}
+	db, err := sql.Open("postgres", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, q := range []string{
+		`SELECT count(*) FROM group_articles`,
+		`SELECT count(*) FROM feed_queue`,
+		`SELECT count(*) FROM articles`,
+	} {
+		var n int
+		if err := db.QueryRowContext(ctx, q).Scan(&n); err != nil || n != 0 {
+			t.Fatalf("%s = %d (%v) after everything expired", q, n, err)
+		}
+	}
+}
+
 func dbName(t *testing.T, dsn string) string {
 	t.Helper()
 	u, err := url.Parse(dsn)
