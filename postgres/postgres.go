@@ -50,7 +50,7 @@ type Store struct {
 	// arguments as Parse, then Bind/Execute, two round trips; a prepared
 	// one costs one (database/sql prepares it once per connection).
 	stmts struct {
-		groupID, group, article, articleByID, next, prev, addPending, insertOne *sqlx.Stmt
+		groupID, group, article, articleByID, next, prev, addPending, insertOne, seen *sqlx.Stmt
 	}
 }
 
@@ -165,6 +165,7 @@ const (
 	articleByIDQuery = `SELECT message_id, header, body FROM articles WHERE message_id = $1`
 	nextQuery        = `SELECT number FROM group_articles WHERE group_id = $1 AND number > $2 ORDER BY number LIMIT 1`
 	prevQuery        = `SELECT number FROM group_articles WHERE group_id = $1 AND number < $2 ORDER BY number DESC LIMIT 1`
+	seenQuery        = `SELECT message_id FROM history WHERE message_id = ANY($1)`
 
 	// addPendingQuery keeps a batch of posts in one statement (so in one
 	// round trip, and atomically). The posts come as parallel arrays;
@@ -204,6 +205,7 @@ func (s *Store) prepare(ctx context.Context) error {
 		{&s.stmts.prev, prevQuery},
 		{&s.stmts.addPending, addPendingQuery},
 		{&s.stmts.insertOne, insertOneQuery},
+		{&s.stmts.seen, seenQuery},
 	} {
 		st, err := s.db.PreparexContext(ctx, p.query)
 		if err != nil {
@@ -216,7 +218,7 @@ func (s *Store) prepare(ctx context.Context) error {
 
 func (s *Store) closeStmts() {
 	for _, st := range []*sqlx.Stmt{s.stmts.groupID, s.stmts.group, s.stmts.article, s.stmts.articleByID,
-		s.stmts.next, s.stmts.prev, s.stmts.addPending, s.stmts.insertOne} {
+		s.stmts.next, s.stmts.prev, s.stmts.addPending, s.stmts.insertOne, s.stmts.seen} {
 		if st != nil {
 			st.Close()
 		}
@@ -1189,8 +1191,7 @@ func (s *Store) Seen(ctx context.Context, messageIDs []string) (map[string]bool,
 		return seen, nil
 	}
 	var found []string
-	if err := s.db.SelectContext(ctx, &found, `SELECT message_id FROM history WHERE message_id = ANY($1)`,
-		pq.StringArray(messageIDs)); err != nil {
+	if err := s.stmts.seen.SelectContext(ctx, &found, pq.StringArray(messageIDs)); err != nil {
 		return nil, wrap(err)
 	}
 	for _, id := range found {
