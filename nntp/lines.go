@@ -71,6 +71,10 @@ func trimEOL(b []byte) []byte {
 	return bytes.TrimSuffix(b, []byte{'\r'})
 }
 
+// articleStartCap is readDot's first allocation: a pool message with its
+// header fits.
+const articleStartCap = 8 << 10
+
 // readDot reads a dot-terminated block (an article after POST, IHAVE or
 // TAKETHIS) and returns it dot-unstuffed with CRLF line endings. When the
 // block is larger than maxSize, or a line longer than maxLine, it still
@@ -79,7 +83,9 @@ func trimEOL(b []byte) []byte {
 // drainMax bytes in total it gives up with errDrainLimit.
 func readDot(br *bufio.Reader, maxSize, maxLine int, drainMax int64) ([]byte, error) {
 	var (
-		out       []byte
+		// Room for a usual article at once, so it is not grown (and
+		// copied) a dozen times on the way.
+		out       = make([]byte, 0, max(0, min(maxSize, articleStartCap)))
 		failure   error
 		lineStart = true
 		lineLen   int
