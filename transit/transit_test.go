@@ -593,6 +593,9 @@ func TestHelperCommitter(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
+	var once sync.Once
+	release := func() { once.Do(func() { close(st.gate) }) }
+	defer release() // before Close, which waits for the held transactions
 	body := tt.Bodies(t)[0]
 	errs := make(chan error, 10)
 	receive := func(i int) {
@@ -620,7 +623,7 @@ func TestHelperCommitter(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("no second transaction although a full batch waited")
 	}
-	close(st.gate)
+	release()
 	for range 5 {
 		if err := <-errs; err != nil {
 			t.Fatal(err)
