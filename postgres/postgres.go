@@ -168,18 +168,23 @@ const (
 	seenQuery        = `SELECT message_id FROM history WHERE message_id = ANY($1)`
 
 	// addPendingQuery keeps a batch of posts in one statement (so in one
-	// round trip, and atomically). The posts come as parallel arrays;
+	// round trip, and atomically). The posts come as parallel arrays, their
+	// subjects, bodies and body hashes cut from one packed bytea;
 	// their body hashes are distinct (AddPendingBatch refuses repeats
 	// within the batch itself). The replay claims are taken in body-hash
 	// order, so two batches never wait on each other in a cycle; a post
 	// is kept only if its claim returned a row.
 	addPendingQuery = `WITH input AS (
-		SELECT * FROM unnest($1::int8[], $2::text[], $3::text[], $4::bytea[], $5::bytea[], $6::bytea[], $7::timestamptz[])
-			AS t(ord, message_id, groups, subject, body, body_hash, received_at)
+		SELECT t.ord, t.message_id, t.groups, substring($4::bytea FROM t.sf FOR t.sn) AS subject,
+			substring($4::bytea FROM t.bf FOR t.bn) AS body, substring($4::bytea FROM t.hf FOR t.hn) AS body_hash,
+			t.received_at
+		FROM unnest($1::int8[], $2::text[], $3::text[], $5::int[], $6::int[], $7::int[], $8::int[], $9::int[],
+			$10::int[], $11::timestamptz[])
+			AS t(ord, message_id, groups, sf, sn, bf, bn, hf, hn, received_at)
 	), claimed AS (
 		INSERT INTO replay (body_hash, at)
 		SELECT body_hash, received_at FROM input ORDER BY body_hash
-		ON CONFLICT (body_hash) DO UPDATE SET at = excluded.at WHERE replay.at < $8
+		ON CONFLICT (body_hash) DO UPDATE SET at = excluded.at WHERE replay.at < $12
 		RETURNING body_hash
 	), kept AS (
 		INSERT INTO pending (message_id, groups, subject, body, body_hash, received_at)
@@ -572,9 +577,11 @@ func (s *Store) AddPendingBatch(ctx context.Context, ps []*store.Pending, replay
 	}
 	now := time.Now()
 	var (
-		ords                     pq.Int64Array
-		ids, groups, receiveds   pq.StringArray
-		subjects, bodies, hashes pq.ByteaArray
+		ords                   pq.Int64Array
+		ids, groups, receiveds pq.StringArray
+		blob                   packer
+		subjects, bodies       spans
+		hashes                 spans
 	)
 	first := make(map[string]int, len(ps)) // body hash -> index of its first post
 	for i, p := range ps {
@@ -593,16 +600,18 @@ func (s *Store) AddPendingBatch(ctx context.Context, ps []*store.Pending, replay
 		ords = append(ords, int64(i))
 		ids = append(ids, p.MessageID)
 		groups = append(groups, strings.Join(p.Groups, ","))
-		subjects = append(subjects, []byte(p.Subject))
-		bodies = append(bodies, nonNil(p.Body))
-		hashes = append(hashes, p.BodyHash)
+		subjects.add(blob.addString(p.Subject))
+		bodies.add(blob.add(p.Body))
+		hashes.add(blob.add(p.BodyHash))
 		receiveds = append(receiveds, received.UTC().Format(time.RFC3339Nano))
 	}
 	var rows []struct {
 		ID       int64  `db:"id"`
 		BodyHash []byte `db:"body_hash"`
 	}
-	err := s.stmts.addPending.SelectContext(ctx, &rows, ords, ids, groups, subjects, bodies, hashes, receiveds, replaySince)
+	err := s.stmts.addPending.SelectContext(ctx, &rows, ords, ids, groups, blob.bytes(),
+		pq.Int64Array(subjects.from), pq.Int64Array(subjects.n), pq.Int64Array(bodies.from), pq.Int64Array(bodies.n),
+		pq.Int64Array(hashes.from), pq.Int64Array(hashes.n), receiveds, replaySince)
 	if err != nil {
 		return fill(errs, wrap(err))
 	}
