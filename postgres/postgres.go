@@ -827,53 +827,22 @@ const insertOneQuery = `WITH
 // insertOneGroup runs insertOneQuery; see Insert.
 func (s *Store) insertOneGroup(ctx context.Context, arts []*store.NewArticle, plan *sqlutil.Plan, release []int64,
 	now time.Time, gid int64, name string) ([]store.InsertResult, int, error) {
-	n := len(arts)
-	var (
-		mids             = make([]string, n)
-		blob             packer
-		hdr, body        spans
-		sub, from, date  spans
-		refs             spans
-		arrived, expires = make([]time.Time, n), make([]*time.Time, n)
-		peerMIDs, peers  []string
-	)
-	total := 0
-	for _, a := range arts {
-		total += len(a.Header) + len(a.Body) + len(a.Subject) + len(a.From) + len(a.Date) + len(a.References)
-	}
-	blob.buf = make([]byte, 0, total)
-	for i, a := range arts {
-		mids[i] = a.MessageID
-		hdr.add(blob.add(a.Header))
-		body.add(blob.add(a.Body))
-		sub.add(blob.addString(a.Subject))
-		from.add(blob.addString(a.From))
-		date.add(blob.addString(a.Date))
-		refs.add(blob.addString(a.References))
-		arrived[i] = plan.Arrived[i]
-		if !a.Expires.IsZero() {
-			expires[i] = &a.Expires
-		}
-		for _, p := range a.Peers {
-			peerMIDs = append(peerMIDs, a.MessageID)
-			peers = append(peers, p)
-		}
-	}
+	c := newArticleColumns(arts, true)
 	if release == nil {
 		release = []int64{}
 	}
 	rows, err := s.stmts.insertOne.QueryxContext(ctx,
-		pq.StringArray(mids), pq.Int64Array(hdr.from), pq.Int64Array(hdr.n), pq.Int64Array(body.from), pq.Int64Array(body.n),
-		pq.Int64Array(plan.Bytes), pq.Int64Array(plan.Lines), timeArray(arrived), nullTimeArray(expires),
-		pq.Int64Array(sub.from), pq.Int64Array(sub.n), pq.Int64Array(from.from), pq.Int64Array(from.n),
-		pq.Int64Array(date.from), pq.Int64Array(date.n), pq.Int64Array(refs.from), pq.Int64Array(refs.n),
-		blob.bytes(), pq.StringArray(peerMIDs), pq.StringArray(peers), now, pq.Int64Array(release),
-		changesChannel, gid, name)
+		pq.StringArray(c.mids), pq.Int64Array(c.header.from), pq.Int64Array(c.header.n), pq.Int64Array(c.body.from),
+		pq.Int64Array(c.body.n), pq.Int64Array(plan.Bytes), pq.Int64Array(plan.Lines), timeArray(plan.Arrived),
+		nullTimeArray(c.expires), pq.Int64Array(c.subject.from), pq.Int64Array(c.subject.n),
+		pq.Int64Array(c.from.from), pq.Int64Array(c.from.n), pq.Int64Array(c.date.from), pq.Int64Array(c.date.n),
+		pq.Int64Array(c.refs.from), pq.Int64Array(c.refs.n), c.blob.bytes(), pq.StringArray(c.peerMIDs),
+		pq.StringArray(c.peers), now, pq.Int64Array(release), changesChannel, gid, name)
 	if err != nil {
 		return nil, 0, err
 	}
 	type stored struct{ id, number int64 }
-	byMID := make(map[string]stored, n)
+	byMID := make(map[string]stored, len(arts))
 	for rows.Next() {
 		var r struct {
 			ArticleID int64        `db:"article_id"`
@@ -892,7 +861,7 @@ func (s *Store) insertOneGroup(ctx context.Context, arts []*store.NewArticle, pl
 	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 		return nil, 0, err
 	}
-	results := make([]store.InsertResult, n)
+	results := make([]store.InsertResult, len(arts))
 	count := 0
 	for i, a := range arts {
 		st, ok := byMID[a.MessageID]
@@ -907,39 +876,57 @@ func (s *Store) insertOneGroup(ctx context.Context, arts []*store.NewArticle, pl
 	return results, count, nil
 }
 
+// articleColumns are a batch of articles as the parallel arrays that the
+// insert statements unnest, their byte strings packed into one bytea.
+type articleColumns struct {
+	mids                      []string
+	blob                      packer
+	header, body              spans
+	subject, from, date, refs spans // with overview only
+	expires                   []*time.Time
+	peerMIDs, peers           []string // one pair per article and peer
+}
+
+// newArticleColumns lays out arts; with overview, their overview fields
+// are packed too.
+func newArticleColumns(arts []*store.NewArticle, overview bool) *articleColumns {
+	c := &articleColumns{mids: make([]string, len(arts)), expires: make([]*time.Time, len(arts))}
+	total := 0
+	for _, a := range arts {
+		total += len(a.Header) + len(a.Body)
+		if overview {
+			total += len(a.Subject) + len(a.From) + len(a.Date) + len(a.References)
+		}
+	}
+	c.blob.buf = make([]byte, 0, total)
+	for i, a := range arts {
+		c.mids[i] = a.MessageID
+		c.header.add(c.blob.add(a.Header))
+		c.body.add(c.blob.add(a.Body))
+		if overview {
+			c.subject.add(c.blob.addString(a.Subject))
+			c.from.add(c.blob.addString(a.From))
+			c.date.add(c.blob.addString(a.Date))
+			c.refs.add(c.blob.addString(a.References))
+		}
+		if !a.Expires.IsZero() {
+			c.expires[i] = &a.Expires
+		}
+		for _, p := range a.Peers {
+			c.peerMIDs = append(c.peerMIDs, a.MessageID)
+			c.peers = append(c.peers, p)
+		}
+	}
+	return c
+}
+
 // storeArticles claims the message-ids in the history (in sorted order, so
 // two batches never wait on each other in a cycle), stores the articles
 // that were new (the first of repeats within the batch), queues them for
 // their peers, deletes the released pending posts and notifies the other
 // front-ends, all in one statement. It returns the article ids by index.
 func storeArticles(ctx context.Context, tx *sqlx.Tx, arts []*store.NewArticle, plan *sqlutil.Plan, release []int64, now time.Time) (map[int]int64, error) {
-	var (
-		mids             = make([]string, len(arts))
-		blob             packer
-		hFrom, hLen      = make([]int64, len(arts)), make([]int64, len(arts))
-		bFrom, bLen      = make([]int64, len(arts)), make([]int64, len(arts))
-		sizes, lines     = make([]int64, len(arts)), make([]int64, len(arts))
-		arrived, expires = make([]time.Time, len(arts)), make([]*time.Time, len(arts))
-		peerMIDs, peers  []string
-	)
-	total := 0
-	for _, a := range arts {
-		total += len(a.Header) + len(a.Body)
-	}
-	blob.buf = make([]byte, 0, total)
-	for i, a := range arts {
-		mids[i] = a.MessageID
-		hFrom[i], hLen[i] = blob.add(a.Header)
-		bFrom[i], bLen[i] = blob.add(a.Body)
-		sizes[i], lines[i], arrived[i] = plan.Bytes[i], plan.Lines[i], plan.Arrived[i]
-		if !a.Expires.IsZero() {
-			expires[i] = &a.Expires
-		}
-		for _, p := range a.Peers {
-			peerMIDs = append(peerMIDs, a.MessageID)
-			peers = append(peers, p)
-		}
-	}
+	c := newArticleColumns(arts, false)
 	if release == nil {
 		release = []int64{}
 	}
@@ -976,10 +963,10 @@ func storeArticles(ctx context.Context, tx *sqlx.Tx, arts []*store.NewArticle, p
 		-- selecting n.woke keeps the planner from dropping the join.
 		SELECT a.id, a.message_id, n.woke FROM a
 		LEFT JOIN (SELECT pg_notify($12, '') IS NULL AS woke FROM (SELECT 1 FROM a LIMIT 1) AS one) AS n ON true`,
-		pq.StringArray(mids), pq.Int64Array(hFrom), pq.Int64Array(bFrom), pq.Int64Array(sizes),
-		pq.Int64Array(lines), timeArray(arrived), nullTimeArray(expires),
-		pq.StringArray(peerMIDs), pq.StringArray(peers), now, pq.Int64Array(release), changesChannel,
-		pq.Int64Array(hLen), pq.Int64Array(bLen), blob.bytes())
+		pq.StringArray(c.mids), pq.Int64Array(c.header.from), pq.Int64Array(c.body.from), pq.Int64Array(plan.Bytes),
+		pq.Int64Array(plan.Lines), timeArray(plan.Arrived), nullTimeArray(c.expires),
+		pq.StringArray(c.peerMIDs), pq.StringArray(c.peers), now, pq.Int64Array(release), changesChannel,
+		pq.Int64Array(c.header.n), pq.Int64Array(c.body.n), c.blob.bytes())
 	if err != nil {
 		return nil, err
 	}
