@@ -196,23 +196,26 @@ func (p *pipeline) writer() {
 		case <-f.ready:
 		default:
 			if bw.Buffered() > 0 && !p.dead.Load() {
-				if err := bw.Flush(); err != nil {
-					p.dead.Store(true)
-					p.c.nc.Close()
-				}
+				p.send(false)
 			}
 			<-f.ready
 		}
 		if !p.dead.Load() {
 			writeStatus(bw, f.code, f.msg)
 			if f.fatal || len(p.queue) == 0 {
-				if err := bw.Flush(); err != nil || f.fatal {
-					p.dead.Store(true)
-					p.c.nc.Close()
-				}
+				p.send(f.fatal)
 			}
 		}
 		p.outstanding.Done()
+	}
+}
+
+// send flushes what is written. The connection is closed when that fails,
+// or after a fatal response (closeAfter).
+func (p *pipeline) send(closeAfter bool) {
+	if err := p.c.bw.Flush(); err != nil || closeAfter {
+		p.dead.Store(true)
+		p.c.nc.Close()
 	}
 }
 
