@@ -46,9 +46,9 @@ type Store struct {
 
 	groupIDs sync.Map // group name -> id; groups are never deleted
 
-	// Prepared statements of the hot paths: lib/pq sends a query with
-	// arguments as Parse, then Bind/Execute, two round trips; a prepared
-	// one costs one (database/sql prepares it once per connection).
+	// Prepared statements of the hot paths: they are parsed and planned
+	// once per connection (database/sql prepares them as needed), not on
+	// every call.
 	stmts struct {
 		groupID, group, article, articleByID, next, prev, addPending, insertOne, seen *sqlx.Stmt
 	}
@@ -662,11 +662,13 @@ func (s *Store) PendingArticles(ctx context.Context, limit int) ([]*store.Pendin
 }
 
 // Insert stores articles in one transaction; see store.Store. A batch
-// costs four round trips whatever its size (BEGIN, one statement that
+// whose articles all go to one group (the usual case) is one prepared
+// statement, insertOneQuery, committed as it returns: one round trip.
+// Any other batch costs four whatever its size (BEGIN, one statement that
 // claims the history, stores the articles, queues them, releases the
-// pending posts and notifies, one that numbers them, COMMIT), and the groups' row locks
-// are taken last, in id order, and held only for the numbering statement
-// and the commit.
+// pending posts and notifies, one that numbers them, COMMIT). Either way
+// the groups' row locks are taken last, in id order, and held only for
+// the numbering and the commit.
 func (s *Store) Insert(ctx context.Context, arts []*store.NewArticle, release []int64) ([]store.InsertResult, error) {
 	for _, a := range arts {
 		if err := sqlutil.ValidNewArticle(a); err != nil {
