@@ -770,16 +770,16 @@ func oneGroup(plan *sqlutil.Plan, ids map[string]int64) (int64, string, bool) {
 	return gid, name, gid != 0
 }
 
-// insertOneQuery stores a batch of articles all carried in one group in a
-// single statement run on its own, so its transaction is that statement:
-// one round trip of a prepared statement, committed when it returns. It
-// claims the message-ids in the history (in sorted order), stores the new
-// articles (the first of repeats within the batch), takes the group's row
-// lock only if something was stored, numbers them in batch order, inserts
-// their overview rows, queues them for their peers, deletes the released
-// pending posts and notifies the other front-ends. Every byte string (
-// headers, bodies, overview fields) is cut from one packed bytea.
-const insertOneQuery = `WITH
+// The insert statements take the same first parameters, laid out by
+// articleColumns.args: $1-$17 the articles' columns (message-id, spans
+// of header and body, size, lines, arrival, expiry, spans of the overview
+// fields), $18 the packed bytea, $19-$21 the peer queue (message-ids,
+// peers, time), $22 the pending posts released, $23 the notify channel.
+const (
+	// storeCTEs claims the message-ids in the history (in sorted order,
+	// so two batches never wait on each other in a cycle) and stores the
+	// new articles (the first of repeats within the batch) as a.
+	storeCTEs = `
 	u AS (
 		SELECT * FROM unnest($1::text[], $2::int[], $3::int[], $4::int[], $5::int[], $6::bigint[], $7::bigint[],
 			$8::timestamptz[], $9::timestamptz[], $10::int[], $11::int[], $12::int[], $13::int[],
@@ -798,7 +798,30 @@ const insertOneQuery = `WITH
 		FROM first f JOIN claimed c ON c.message_id = f.m
 		ORDER BY f.ord
 		RETURNING id, message_id
-	), numbered AS (
+	)`
+	// queueCTEs queues the stored articles for their peers and deletes
+	// the released pending posts.
+	queueCTEs = `
+	q AS (
+		INSERT INTO feed_queue (peer, article_id, next_try_at)
+		SELECT p.peer, a.id, $21 FROM unnest($19::text[], $20::text[]) AS p(m, peer) JOIN a ON a.message_id = p.m
+		ON CONFLICT (peer, article_id) DO NOTHING
+	), released AS (
+		DELETE FROM pending WHERE id = ANY($22)
+	)`
+	// notifyJoin wakes the other front-ends (at commit) if anything was
+	// stored; selecting n.woke keeps the planner from dropping the join.
+	notifyJoin = `
+	LEFT JOIN (SELECT pg_notify($23, '') IS NULL AS woke FROM (SELECT 1 FROM a LIMIT 1) AS one) AS n ON true`
+)
+
+// insertOneQuery stores a batch of articles all carried in one group ($24,
+// named $25) in a single statement run on its own, so its transaction is
+// that statement: one round trip of a prepared statement, committed when
+// it returns. Besides storing, queueing and releasing, it takes the
+// group's row lock only if something was stored, numbers the new
+// articles in batch order and inserts their overview rows.
+const insertOneQuery = `WITH` + storeCTEs + `, numbered AS (
 		SELECT a.id, f.*, row_number() OVER (ORDER BY f.ord) AS pos, count(*) OVER () AS total
 		FROM a JOIN first f ON f.m = a.message_id
 	), g AS (
@@ -814,32 +837,19 @@ const insertOneQuery = `WITH
 			convert_to($25 || ':' || (g.high - n.total + n.pos), 'UTF8')
 		FROM numbered n, g
 		RETURNING article_id, number, message_id
-	), q AS (
-		INSERT INTO feed_queue (peer, article_id, next_try_at)
-		SELECT p.peer, a.id, $21 FROM unnest($19::text[], $20::text[]) AS p(m, peer) JOIN a ON a.message_id = p.m
-		ON CONFLICT (peer, article_id) DO NOTHING
-	), released AS (
-		DELETE FROM pending WHERE id = ANY($22)
-	)
-	-- Wake the other front-ends (at commit) if anything was stored;
-	-- selecting n.woke keeps the planner from dropping the join.
-	SELECT o.article_id, o.number, o.message_id, n.woke FROM o
-	LEFT JOIN (SELECT pg_notify($23, '') IS NULL AS woke FROM (SELECT 1 FROM a LIMIT 1) AS one) AS n ON true`
+	),` + queueCTEs + `
+	SELECT o.article_id, o.number, o.message_id, n.woke FROM o` + notifyJoin
+
+// storeQuery stores, queues and releases without numbering (Insert's
+// transaction numbers afterwards).
+const storeQuery = `WITH` + storeCTEs + `,` + queueCTEs + `
+	SELECT a.id, a.message_id, n.woke FROM a` + notifyJoin
 
 // insertOneGroup runs insertOneQuery; see Insert.
 func (s *Store) insertOneGroup(ctx context.Context, arts []*store.NewArticle, plan *sqlutil.Plan, release []int64,
 	now time.Time, gid int64, name string) ([]store.InsertResult, int, error) {
-	c := newArticleColumns(arts, true)
-	if release == nil {
-		release = []int64{}
-	}
-	rows, err := s.stmts.insertOne.QueryxContext(ctx,
-		pq.StringArray(c.mids), pq.Int64Array(c.header.from), pq.Int64Array(c.header.n), pq.Int64Array(c.body.from),
-		pq.Int64Array(c.body.n), pq.Int64Array(plan.Bytes), pq.Int64Array(plan.Lines), timeArray(plan.Arrived),
-		nullTimeArray(c.expires), pq.Int64Array(c.subject.from), pq.Int64Array(c.subject.n),
-		pq.Int64Array(c.from.from), pq.Int64Array(c.from.n), pq.Int64Array(c.date.from), pq.Int64Array(c.date.n),
-		pq.Int64Array(c.refs.from), pq.Int64Array(c.refs.n), c.blob.bytes(), pq.StringArray(c.peerMIDs),
-		pq.StringArray(c.peers), now, pq.Int64Array(release), changesChannel, gid, name)
+	args := newArticleColumns(arts).args(plan, now, release)
+	rows, err := s.stmts.insertOne.QueryxContext(ctx, append(args, gid, name)...)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -884,33 +894,26 @@ type articleColumns struct {
 	mids                      []string
 	blob                      packer
 	header, body              spans
-	subject, from, date, refs spans // with overview only
+	subject, from, date, refs spans
 	expires                   []*time.Time
 	peerMIDs, peers           []string // one pair per article and peer
 }
 
-// newArticleColumns lays out arts; with overview, their overview fields
-// are packed too.
-func newArticleColumns(arts []*store.NewArticle, overview bool) *articleColumns {
+func newArticleColumns(arts []*store.NewArticle) *articleColumns {
 	c := &articleColumns{mids: make([]string, len(arts)), expires: make([]*time.Time, len(arts))}
 	total := 0
 	for _, a := range arts {
-		total += len(a.Header) + len(a.Body)
-		if overview {
-			total += len(a.Subject) + len(a.From) + len(a.Date) + len(a.References)
-		}
+		total += len(a.Header) + len(a.Body) + len(a.Subject) + len(a.From) + len(a.Date) + len(a.References)
 	}
 	c.blob.buf = make([]byte, 0, total)
 	for i, a := range arts {
 		c.mids[i] = a.MessageID
 		c.header.add(c.blob.add(a.Header))
 		c.body.add(c.blob.add(a.Body))
-		if overview {
-			c.subject.add(c.blob.addString(a.Subject))
-			c.from.add(c.blob.addString(a.From))
-			c.date.add(c.blob.addString(a.Date))
-			c.refs.add(c.blob.addString(a.References))
-		}
+		c.subject.add(c.blob.addString(a.Subject))
+		c.from.add(c.blob.addString(a.From))
+		c.date.add(c.blob.addString(a.Date))
+		c.refs.add(c.blob.addString(a.References))
 		if !a.Expires.IsZero() {
 			c.expires[i] = &a.Expires
 		}
@@ -922,54 +925,33 @@ func newArticleColumns(arts []*store.NewArticle, overview bool) *articleColumns 
 	return c
 }
 
+// args are the insert statements' parameters $1-$23 (see storeCTEs).
+func (c *articleColumns) args(plan *sqlutil.Plan, now time.Time, release []int64) []any {
+	if release == nil {
+		release = []int64{}
+	}
+	return []any{
+		pq.StringArray(c.mids), pq.Int64Array(c.header.from), pq.Int64Array(c.header.n), pq.Int64Array(c.body.from),
+		pq.Int64Array(c.body.n), pq.Int64Array(plan.Bytes), pq.Int64Array(plan.Lines), timeArray(plan.Arrived),
+		nullTimeArray(c.expires), pq.Int64Array(c.subject.from), pq.Int64Array(c.subject.n),
+		pq.Int64Array(c.from.from), pq.Int64Array(c.from.n), pq.Int64Array(c.date.from), pq.Int64Array(c.date.n),
+		pq.Int64Array(c.refs.from), pq.Int64Array(c.refs.n), c.blob.bytes(), pq.StringArray(c.peerMIDs),
+		pq.StringArray(c.peers), now, pq.Int64Array(release), changesChannel,
+	}
+}
+
 // storeArticles claims the message-ids in the history (in sorted order, so
 // two batches never wait on each other in a cycle), stores the articles
 // that were new (the first of repeats within the batch), queues them for
 // their peers, deletes the released pending posts and notifies the other
 // front-ends, all in one statement. It returns the article ids by index.
 func storeArticles(ctx context.Context, tx *sqlx.Tx, arts []*store.NewArticle, plan *sqlutil.Plan, release []int64, now time.Time) (map[int]int64, error) {
-	c := newArticleColumns(arts, false)
-	if release == nil {
-		release = []int64{}
-	}
 	var rows []struct {
 		ID        int64        `db:"id"`
 		MessageID string       `db:"message_id"`
 		Woke      sql.NullBool `db:"woke"`
 	}
-	err := tx.SelectContext(ctx, &rows, `WITH
-		u AS (
-			SELECT * FROM unnest($1::text[], $2::int[], $3::int[], $4::bigint[], $5::bigint[],
-				$6::timestamptz[], $7::timestamptz[], $13::int[], $14::int[]) WITH ORDINALITY AS u(m, hf, bf, size, lines, t, ex, hn, bn, ord)
-		), first AS (
-			SELECT DISTINCT ON (m) * FROM u ORDER BY m, ord
-		), claimed AS (
-			INSERT INTO history (message_id, status, arrived_at)
-			SELECT m, 'stored', t FROM first ORDER BY m
-			ON CONFLICT (message_id) DO NOTHING RETURNING message_id
-		), a AS (
-			INSERT INTO articles (message_id, header, body, bytes, lines, arrived_at, expires_at)
-			SELECT f.m, substring($15::bytea FROM f.hf FOR f.hn), substring($15::bytea FROM f.bf FOR f.bn),
-				f.size, f.lines, f.t, f.ex
-			FROM first f JOIN claimed c ON c.message_id = f.m
-			ORDER BY f.ord
-			RETURNING id, message_id
-		), q AS (
-			INSERT INTO feed_queue (peer, article_id, next_try_at)
-			SELECT p.peer, a.id, $10 FROM unnest($8::text[], $9::text[]) AS p(m, peer) JOIN a ON a.message_id = p.m
-			ON CONFLICT (peer, article_id) DO NOTHING
-		), released AS (
-			DELETE FROM pending WHERE id = ANY($11)
-		)
-		-- Wake the other front-ends (at commit) if anything was stored;
-		-- selecting n.woke keeps the planner from dropping the join.
-		SELECT a.id, a.message_id, n.woke FROM a
-		LEFT JOIN (SELECT pg_notify($12, '') IS NULL AS woke FROM (SELECT 1 FROM a LIMIT 1) AS one) AS n ON true`,
-		pq.StringArray(c.mids), pq.Int64Array(c.header.from), pq.Int64Array(c.body.from), pq.Int64Array(plan.Bytes),
-		pq.Int64Array(plan.Lines), timeArray(plan.Arrived), nullTimeArray(c.expires),
-		pq.StringArray(c.peerMIDs), pq.StringArray(c.peers), now, pq.Int64Array(release), changesChannel,
-		pq.Int64Array(c.header.n), pq.Int64Array(c.body.n), c.blob.bytes())
-	if err != nil {
+	if err := tx.SelectContext(ctx, &rows, storeQuery, newArticleColumns(arts).args(plan, now, release)...); err != nil {
 		return nil, err
 	}
 	byMID := make(map[string]int64, len(rows))
