@@ -25,6 +25,15 @@ type Canonical struct {
 	Dropped []string
 	// Anonymized counts the PKESKs rewritten to the anonymous form.
 	Anonymized int
+	// Reframed reports that packet headers were rewritten (another
+	// header format or length encoding, or a Marker packet dropped).
+	Reframed bool
+	// Ciphertext is the encrypted data packet (header and body) in
+	// canonical framing: the part of the message nobody can vary without
+	// encrypting anew (ESKs can be re-wrapped, reordered or dropped by
+	// whoever holds the session key). Injection keys its replay refusal
+	// on it.
+	Ciphertext []byte
 }
 
 const canonWidth = 64
@@ -33,9 +42,15 @@ const canonWidth = 64
 // real clients send — armor headers, line widths up to 76, CRLF or LF, with
 // or without CRC, text such as a greeting or a mail signature around exactly
 // one armored PGP MESSAGE — applies the packet rules of Check and returns the
-// one canonical armor of the same packets. Packet bytes are never changed,
-// except the recipient fields when Anonymize is set. The output passes Check
-// with the same policy, and canonicalising it again changes nothing.
+// one canonical armor of the same packets. Packet contents are never
+// changed, except the recipient fields when Anonymize is set; their framing
+// is: every header is rewritten to the OpenPGP (new) format with the
+// shortest definite length, partial body chunks are joined and Marker
+// packets are dropped, so the framing no longer tells which program made
+// the message (gpg writes legacy headers and partial lengths, go-crypto
+// new-format ones). Every OpenPGP implementation must read this framing
+// (RFC 9580 §4.2). The output passes Check with the same policy, and
+// canonicalising it again changes nothing.
 //
 // Never use it on transit (peer feeds): relaying agents must not rewrite.
 func Canonicalize(body []byte, opt CanonOptions) (*Canonical, error) {
@@ -70,6 +85,12 @@ func Canonicalize(body []byte, opt CanonOptions) (*Canonical, error) {
 	out := &Canonical{Dropped: blk.dropped}
 	if opt.Anonymize {
 		raw, out.Anonymized = anonymize(raw, wr)
+	}
+	var data int
+	raw, data, out.Reframed = reframe(raw, p)
+	out.Ciphertext = raw[data:]
+	if v.Markers > 0 {
+		out.Dropped = append(out.Dropped, "a Marker packet")
 	}
 	if blk.crc != nil && v.Container == "seipd-v2" {
 		out.Dropped = append(out.Dropped, "the CRC24 checksum (RFC 9580 §6.1 forbids it after a v2 SEIPD)")
@@ -265,6 +286,54 @@ func appendHeader(out []byte, legacy bool, tag, n int) []byte {
 		return append(out, byte(n>>8)+192, byte(n))
 	}
 	return append(out, 0xFF, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+}
+
+// reframe rewrites the packet stream b (already walked under p, so every
+// header parses) with new-format headers and the shortest definite
+// lengths, without Marker packets. It returns the new stream, the offset
+// of the last packet (the encrypted data) and whether anything changed.
+func reframe(b []byte, p Policy) (out []byte, last int, changed bool) {
+	out = make([]byte, 0, len(b))
+	for off := 0; off < len(b); {
+		pk, err := nextPacket(b, off, p)
+		if err != nil {
+			// Unreachable after walk; keep the stream as it is.
+			return b, 0, false
+		}
+		if pk.tag == tagMarker {
+			changed = true
+			off = pk.end
+			continue
+		}
+		last = len(out)
+		out = appendHeader(out, false, pk.tag, pk.total)
+		if !pk.partial {
+			out = append(out, b[pk.bodyStart:pk.end]...)
+		} else {
+			out = appendChunks(out, b, pk)
+		}
+		if !changed && !bytes.Equal(out[last:], b[pk.start:pk.end]) {
+			changed = true
+		}
+		off = pk.end
+	}
+	return out, last, changed
+}
+
+// appendChunks appends the body of a packet with partial lengths, its
+// chunks joined.
+func appendChunks(out, b []byte, pk packet) []byte {
+	pos, n := pk.bodyStart, pk.firstLen
+	for {
+		out = append(out, b[pos:pos+n]...)
+		pos += n
+		if pos >= pk.end {
+			return out
+		}
+		l, hl, _, _ := newLength(b[pos:])
+		pos += hl
+		n = int(l)
+	}
 }
 
 // encode writes the canonical armor of raw.

@@ -66,7 +66,7 @@ func FuzzCheck(f *testing.F) {
 			if err != nil {
 				t.Fatalf("Check accepts, Canonicalize refuses: %v", err)
 			}
-			if c.Verdict.PacketBytes != v.PacketBytes || c.Verdict.Container != v.Container || len(c.Verdict.ESKs) != len(v.ESKs) {
+			if c.Verdict.PacketBytes > v.PacketBytes+len(v.ESKs)+1 || c.Verdict.Container != v.Container || len(c.Verdict.ESKs) != len(v.ESKs) {
 				t.Fatalf("verdicts differ: %+v %+v", v, c.Verdict)
 			}
 		}
