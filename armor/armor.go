@@ -1,6 +1,6 @@
 // Package armor is the ciphertext gate of alt.crypt.messages: it decides
 // whether an article body is exactly one ASCII-armored OpenPGP message that
-// carries nothing but encrypted data (shared/design/armor-rules.md), and, for
+// carries nothing but encrypted data (docs/gate.md), and, for
 // injection only, rewrites what real clients send into one canonical armor.
 //
 // The parser is written here on purpose: go-crypto's readers are lenient by

@@ -13,10 +13,6 @@ import (
 	"github.com/altcrypt/altcrypt/internal/corpustest"
 )
 
-// corpusDir is shared/corpus/openpgp beside the repository (CI clones the
-// repo next to a copy of shared/).
-const corpusDir = "../../shared/corpus/openpgp"
-
 // corpusCodes is the reason code chosen for every reject in the manifest.
 var corpusCodes = map[string]string{
 	"gpg-detached-signature.asc":                CodeArmorLabel,
@@ -90,7 +86,7 @@ func TestCorpusManifest(t *testing.T) {
 
 func TestCorpusVerdictDetails(t *testing.T) {
 	read := func(name string) *Verdict {
-		b, err := os.ReadFile(filepath.Join(corpusDir, name))
+		b, err := os.ReadFile(filepath.Join(corpustest.Dir(t), name))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -135,13 +131,13 @@ func TestCorpusVerdictDetails(t *testing.T) {
 }
 
 func TestPolicy(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join(corpusDir, "gpg-cv25519-one-recipient.asc"))
+	b, err := os.ReadFile(filepath.Join(corpustest.Dir(t), "gpg-cv25519-one-recipient.asc"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	hidden, _ := os.ReadFile(filepath.Join(corpusDir, "gpg-hidden-recipient-rsa.asc"))
-	tag20, _ := os.ReadFile(filepath.Join(corpusDir, "rnp-aead-eax-tag20.asc"))
-	multi, _ := os.ReadFile(filepath.Join(corpusDir, "gpg-recipient-plus-passphrase.asc"))
+	hidden, _ := os.ReadFile(filepath.Join(corpustest.Dir(t), "gpg-hidden-recipient-rsa.asc"))
+	tag20, _ := os.ReadFile(filepath.Join(corpustest.Dir(t), "rnp-aead-eax-tag20.asc"))
+	multi, _ := os.ReadFile(filepath.Join(corpustest.Dir(t), "gpg-recipient-plus-passphrase.asc"))
 	p := DefaultPolicy()
 	p.AllowVisibleRecipients = false
 	wantCode(t, b, p, CodeVisible)
@@ -199,7 +195,7 @@ func TestCodesTable(t *testing.T) {
 			t.Errorf("corpus code %s not in AllCodes", c)
 		}
 	}
-	// Every rule of armor-rules.md has at least one code.
+	// Every rule of docs/gate.md has at least one code.
 	rules := map[string]bool{}
 	for _, c := range codes {
 		r, _ := Rule(c)

@@ -131,7 +131,7 @@ func TestCanonicalizeVariants(t *testing.T) {
 	msg := gpgMessage(t, "-e", "-a", "-r", h.cv)
 	contents := contentsOf(t, msg)
 	opt := CanonOptions{Policy: DefaultPolicy()}
-	rnp, err := os.ReadFile(filepath.Join(corpusDir, "rnp-cv25519-seipd1.asc"))
+	rnp, err := os.ReadFile(filepath.Join(corpustest.Dir(t), "rnp-cv25519-seipd1.asc"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +195,7 @@ func TestCanonicalizeVariants(t *testing.T) {
 }
 
 func TestCanonicalizeV6(t *testing.T) {
-	body, err := os.ReadFile(filepath.Join(corpusDir, "openpgpjs-v6-pkesk6-plus-skesk6.asc"))
+	body, err := os.ReadFile(filepath.Join(corpustest.Dir(t), "openpgpjs-v6-pkesk6-plus-skesk6.asc"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,7 @@ package armor
 import "slices"
 
 // Reason codes. Each names one defect and belongs to one rule of
-// shared/design/armor-rules.md; Codes maps them to the rule. They are part of
+// docs/gate.md; Codes maps them to the rule. They are part of
 // the API: servers report them to posters and peers, so never rename one.
 // Rule and AllCodes expose the table.
 const (
@@ -97,7 +97,7 @@ var codeRules = map[string]string{
 	CodeFake:            "R-H1",
 }
 
-// Rule returns the rule of armor-rules.md that code enforces.
+// Rule returns the rule of docs/gate.md that code enforces.
 func Rule(code string) (string, bool) {
 	r, ok := codeRules[code]
 	return r, ok

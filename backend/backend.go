@@ -3,7 +3,7 @@
 // passes the ciphertext gate, loses every header its sender's software
 // wrote, waits durably in the store, and is released with a fresh header
 // set in a shuffled batch, so neither headers nor timing tell who sent it
-// (shared/design/anonymity.md).
+// (docs/anonymity.md).
 package backend
 
 import (

@@ -15,8 +15,6 @@ import (
 	"github.com/altcrypt/altcrypt/internal/corpustest"
 )
 
-const corpusDir = "../../shared/corpus/openpgp"
-
 // manifest returns file → expected verdict.
 func manifest(t testing.TB) map[string]string {
 	t.Helper()
@@ -62,14 +60,14 @@ func verdicts(t *testing.T, out string) map[string]string {
 func TestCorpusBodies(t *testing.T) {
 	opts := defaults()
 	opts.Body = true
-	r := runChecker(t, opts, "", corpusDir)
+	r := runChecker(t, opts, "", corpustest.Dir(t))
 	if r.code != ExitReject || r.stderr != "" {
 		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
 	}
 	got := verdicts(t, r.stdout)
 	want := manifest(t)
 	for file, exp := range want {
-		v, ok := got[filepath.Join(corpusDir, file)]
+		v, ok := got[filepath.Join(corpustest.Dir(t), file)]
 		if !ok {
 			t.Errorf("%s: no verdict", file)
 			continue
@@ -105,7 +103,7 @@ func spool(t *testing.T, only string) (dir string, want map[string]string) {
 		if only != "" && exp != only {
 			continue
 		}
-		body, err := os.ReadFile(filepath.Join(corpusDir, file))
+		body, err := os.ReadFile(filepath.Join(corpustest.Dir(t), file))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -181,7 +179,7 @@ func TestJSON(t *testing.T) {
 	files := []string{"gpg-recipient-plus-passphrase.asc", "gpg-version-header.asc"}
 	var paths []string
 	for _, f := range files {
-		paths = append(paths, filepath.Join(corpusDir, f))
+		paths = append(paths, filepath.Join(corpustest.Dir(t), f))
 	}
 	r := runChecker(t, opts, "", paths...)
 	if r.code != ExitReject {
@@ -213,7 +211,7 @@ func TestJSON(t *testing.T) {
 }
 
 func TestStdin(t *testing.T) {
-	body, err := os.ReadFile(filepath.Join(corpusDir, "gpg-cv25519-one-recipient.asc"))
+	body, err := os.ReadFile(filepath.Join(corpustest.Dir(t), "gpg-cv25519-one-recipient.asc"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,7 +242,7 @@ func TestStdin(t *testing.T) {
 func TestErrors(t *testing.T) {
 	dir := t.TempDir()
 	missing := filepath.Join(dir, "nope")
-	good := filepath.Join(corpusDir, "gpg-cv25519-one-recipient.asc")
+	good := filepath.Join(corpustest.Dir(t), "gpg-cv25519-one-recipient.asc")
 	opts := defaults()
 	opts.Body = true
 	r := runChecker(t, opts, "", missing, good)
@@ -274,7 +272,7 @@ func TestErrors(t *testing.T) {
 func TestSizeLimits(t *testing.T) {
 	dir := t.TempDir()
 	big := filepath.Join(dir, "big")
-	body, err := os.ReadFile(filepath.Join(corpusDir, "gpg-64k-random-plaintext.asc"))
+	body, err := os.ReadFile(filepath.Join(corpustest.Dir(t), "gpg-64k-random-plaintext.asc"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -338,7 +336,7 @@ func TestCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	var out, errb bytes.Buffer
-	if code := Run(ctx, defaults(), []string{corpusDir}, nil, &out, &errb); code != ExitError {
+	if code := Run(ctx, defaults(), []string{corpustest.Dir(t)}, nil, &out, &errb); code != ExitError {
 		t.Fatalf("exit %d", code)
 	}
 }
@@ -346,13 +344,14 @@ func TestCancel(t *testing.T) {
 func BenchmarkSweep(b *testing.B) {
 	opts := defaults()
 	opts.Body = true
-	entries, err := os.ReadDir(corpusDir)
+	dir := corpustest.Dir(b)
+	entries, err := os.ReadDir(dir)
 	if err != nil {
 		b.Fatal(err)
 	}
 	files := len(entries)
 	for b.Loop() {
-		if code := Run(context.Background(), opts, []string{corpusDir}, nil, io.Discard, io.Discard); code != ExitReject {
+		if code := Run(context.Background(), opts, []string{dir}, nil, io.Discard, io.Discard); code != ExitReject {
 			b.Fatalf("exit %d", code)
 		}
 	}

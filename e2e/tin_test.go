@@ -91,7 +91,7 @@ func TestTin(t *testing.T) {
 		for _, d := range []string{".tin", "Mail", "News"} {
 			os.MkdirAll(filepath.Join(home, d), 0o700)
 		}
-		// tin refuses a From whose domain has one label (inn-peering.md).
+		// tin refuses a From whose domain has one label (docs/operations.md).
 		write(t, filepath.Join(home, ".tin", "tinrc"), "mail_address=Tester <tester@example.test>\n")
 		write(t, filepath.Join(home, ".newsrc"), group+":\n")
 		write(t, filepath.Join(home, "armor.asc"), string(gpg.EncryptText(t, "posted with tin\n")))

@@ -1,7 +1,7 @@
 // Package hsub computes and checks hSub subject tags, the hashed Subject
 // that nym clients used on alt.anonymous.messages: lowercase hex of
 // iv || SHA-256(iv || secret), with an 8-octet random iv, truncated to 48
-// (usually) to 80 hex digits. See shared/design/hsub-esub.md.
+// (usually) to 80 hex digits. See docs/anonymity.md.
 package hsub
 
 import (

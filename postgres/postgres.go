@@ -970,7 +970,7 @@ func storeArticles(ctx context.Context, tx *sqlx.Tx, arts []*store.NewArticle, p
 
 // numberInOne numbers a batch whose articles are all in one carried
 // group: one statement takes the group's row lock, moves its high-water
-// mark and inserts the overview rows (storage.md's fast form).
+// mark and inserts the overview rows (docs/storage.md's fast form).
 func numberInOne(ctx context.Context, tx *sqlx.Tx, arts []*store.NewArticle, plan *sqlutil.Plan, keep []int,
 	aids map[int]int64, ids map[string]int64, need map[int64]int64, results []store.InsertResult) error {
 	var gid, n int64

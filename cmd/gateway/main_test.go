@@ -4,15 +4,15 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"github.com/altcrypt/altcrypt/internal/buildtest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-const corpusDir = "../../../shared/corpus/openpgp"
+	"github.com/altcrypt/altcrypt/internal/buildtest"
+	"github.com/altcrypt/altcrypt/internal/corpustest"
+)
 
 func TestDispatch(t *testing.T) {
 	var out, errb bytes.Buffer
@@ -34,8 +34,8 @@ func TestDispatch(t *testing.T) {
 // TestBinary builds the command and runs it as a process.
 func TestBinary(t *testing.T) {
 	bin := buildtest.Build(t, t.TempDir(), "cmd/gateway")
-	good := filepath.Join(corpusDir, "gpg-hidden-recipient-rsa.asc")
-	bad := filepath.Join(corpusDir, "armor-text-after.asc")
+	good := filepath.Join(corpustest.Dir(t), "gpg-hidden-recipient-rsa.asc")
+	bad := filepath.Join(corpustest.Dir(t), "armor-text-after.asc")
 	cases := []struct {
 		args  []string
 		stdin string
@@ -45,8 +45,8 @@ func TestBinary(t *testing.T) {
 		{[]string{"check", "--body", good}, "", 0, good + ": accept\n"},
 		{[]string{"check", "--body", good, bad}, "", 1, bad + ": reject text-after-armor: "},
 		{[]string{"check", "--body", "--json", bad}, "", 1, `"code":"text-after-armor"`},
-		{[]string{"check", "--body", "--allow-visible-recipients=false", filepath.Join(corpusDir, "gpg-cv25519-one-recipient.asc")}, "", 1, "visible-recipient"},
-		{[]string{"check", "--body", filepath.Join(corpusDir, "missing.asc")}, "", 2, ""},
+		{[]string{"check", "--body", "--allow-visible-recipients=false", filepath.Join(corpustest.Dir(t), "gpg-cv25519-one-recipient.asc")}, "", 1, "visible-recipient"},
+		{[]string{"check", "--body", filepath.Join(corpustest.Dir(t), "missing.asc")}, "", 2, ""},
 		{[]string{"check"}, "Subject: no body separator\n", 1, "-: reject no-header-separator: "},
 		{[]string{"help"}, "", 0, "usage: gateway"},
 		{[]string{"bogus"}, "", 2, ""},

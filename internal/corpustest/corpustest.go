@@ -1,6 +1,7 @@
-// Package corpustest reads the shared OpenPGP corpus
-// (shared/corpus/openpgp beside the repository: CI clones the repo next
-// to a copy of shared/) and its manifest of expected verdicts.
+// Package corpustest reads the repository's OpenPGP corpus
+// (testdata/openpgp: real ciphertext from gpg, sq, rnp and OpenPGP.js,
+// plus crafted malformations) and its manifest of expected verdicts, so
+// every package judges the same bodies.
 package corpustest
 
 import (
@@ -18,9 +19,10 @@ type Case struct {
 	Body     []byte
 }
 
-// Dir returns the corpus directory: ../shared/corpus/openpgp from the
+// Dir returns the corpus directory, testdata/openpgp under the
 // repository root, which it finds by walking up from the working
-// directory (a package's, under go test) to go.mod.
+// directory (a package's, under go test) to go.mod; a test may run from
+// any depth of the tree.
 func Dir(t testing.TB) string {
 	t.Helper()
 	dir, err := os.Getwd()
@@ -29,7 +31,7 @@ func Dir(t testing.TB) string {
 	}
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "corpus", "openpgp")
+			return filepath.Join(dir, "testdata", "openpgp")
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {

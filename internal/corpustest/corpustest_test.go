@@ -18,8 +18,8 @@ func TestRead(t *testing.T) {
 	if verdicts["accept"] == 0 || verdicts["reject"] == 0 || len(verdicts) != 2 {
 		t.Errorf("verdicts %v", verdicts)
 	}
-	// The same directory as the relative path a package at depth one uses.
-	want, err := filepath.Abs("../../../shared/corpus/openpgp")
+	// The repository's own copy, two levels above this package.
+	want, err := filepath.Abs("../../testdata/openpgp")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,7 @@
 // Package seal encrypts a message for the pool: the plaintext is padded to a
 // size bucket inside the encryption, the single recipient is hidden (v3 PKESK
 // with an all-zero key ID), nothing names the sender's software, and the
-// result is armored canonically. See shared/design/anonymity.md.
+// result is armored canonically. See docs/anonymity.md.
 package seal
 
 import (

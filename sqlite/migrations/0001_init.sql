@@ -13,7 +13,7 @@ CREATE TABLE groups (
 CREATE INDEX groups_created ON groups (created_at);
 
 -- The article bytes exactly as received, apart from the overview so that
--- OVER ranges scan a narrow table (storage.md: 330k/s beside the bodies,
+-- OVER ranges scan a narrow table (docs/storage.md: 330k/s beside the bodies,
 -- 565k-641k/s apart).
 -- The small columns come first: SQLite reads a row's columns in order, and
 -- the blobs spill onto overflow pages.

@@ -20,7 +20,7 @@ const BodySize = 3 * 1024
 
 // BenchInsert measures Insert of 3 KB articles into one group: batches of
 // 1 and 100 from one goroutine, and batches of 1 from 8 goroutines (the
-// case of storage.md's article-number trap). It reports articles/s.
+// case of docs/storage.md's article-number trap). It reports articles/s.
 func BenchInsert(b *testing.B, open func(testing.TB) store.Store) {
 	for _, batch := range []int{1, 100} {
 		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {

@@ -1103,7 +1103,7 @@ func testBadInput(t *testing.T, s store.Store) {
 	}
 }
 
-// testConcurrency is the trap of storage.md: 8 writers, one reader that
+// testConcurrency is the trap of docs/storage.md: 8 writers, one reader that
 // remembers its high-water mark. The reader must see every article, and
 // each poll must find exactly the numbers between its old mark and the new
 // high, none missing.
