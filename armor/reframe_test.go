@@ -11,6 +11,8 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp"
 	gcarmor "github.com/ProtonMail/go-crypto/openpgp/armor"
 	gcpacket "github.com/ProtonMail/go-crypto/openpgp/packet"
+
+	"github.com/altcrypt/altcrypt/internal/corpustest"
 )
 
 // opaque is one packet as go-crypto reads it: its tag and its contents,
@@ -113,7 +115,7 @@ func TestReframeCorpus(t *testing.T) {
 		"packet-marker-then-message.asc",
 	} {
 		t.Run(name, func(t *testing.T) {
-			body, err := os.ReadFile(filepath.Join(corpusDir, name))
+			body, err := os.ReadFile(filepath.Join(corpustest.Dir(t), name))
 			if err != nil {
 				t.Fatal(err)
 			}
