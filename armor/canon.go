@@ -197,6 +197,9 @@ func findBlock(body []byte) (*block, *Error) {
 		if textBefore == 0 {
 			return nil, reject(CodeEmptyBody, "the body is empty; it must hold one armored PGP MESSAGE")
 		}
+		if e := noArmor(body); e != nil {
+			return nil, e
+		}
 		return nil, reject(CodeTextBefore, "the body holds no %q block", beginLine)
 	case headers, data, crcSeen:
 		return nil, reject(CodeArmorEnd, "the armor has no %q line", endLine)

@@ -156,7 +156,7 @@ func TestCanonicalizeVariants(t *testing.T) {
 		{"signature-block", clear, CodeArmorLabel, nil},
 		{"message-then-signature", append(append([]byte{}, msg...), sig...), CodeArmorLabel, nil},
 		{"empty", nil, CodeEmptyBody, nil},
-		{"only-text", []byte("no armor here\n"), CodeTextBefore, nil},
+		{"only-text", []byte("no armor here\n"), CodeNoArmor, nil},
 		{"no-end", bytes.TrimSuffix(msg, []byte(endLine+"\n")), CodeArmorEnd, nil},
 		{"bad-crc", bytes.Replace(rewrap(t, msg, 64, nil, "\n", true), []byte("\n="), []byte("\n=AAAA\n-----END PGP MESSAGE-----\n#"), 1), CodeChecksum, nil},
 		{"line-too-long", rewrap(t, msg, 80, nil, "\n", true), CodeLineLength, nil},

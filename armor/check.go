@@ -44,6 +44,37 @@ func check(body []byte, p Policy, v *Verdict, wr *walkResult, deferVisible bool)
 	return raw, nil
 }
 
+// noArmor is the refusal of a body without any BEGIN PGP MESSAGE line, or
+// nil when there is one somewhere. Binary OpenPGP (gpg without --armor)
+// gets a hint, since that is the usual way to end up here.
+func noArmor(body []byte) *Error {
+	if bytes.Contains(body, []byte(beginLine)) {
+		return nil
+	}
+	if looksBinary(body) {
+		return reject(CodeNoArmor, "the body holds no armored PGP MESSAGE; it looks like binary OpenPGP: encrypt with gpg --armor (-a) and post the text it prints")
+	}
+	return reject(CodeNoArmor, "the body holds no armored PGP MESSAGE (no %q line)", beginLine)
+}
+
+// looksBinary reports whether body starts like a binary OpenPGP message:
+// a packet header (high bit set) of an encrypted session key, encrypted
+// data, or a marker packet.
+func looksBinary(body []byte) bool {
+	if len(body) == 0 || body[0]&0x80 == 0 {
+		return false
+	}
+	tag := (body[0] >> 2) & 0x0f // old format
+	if body[0]&0x40 != 0 {
+		tag = body[0] & 0x3f // new format
+	}
+	switch tag {
+	case 1, 3, 9, 10, 18, 20: // PKESK, SKESK, SED, marker, SEIPD, AEAD
+		return true
+	}
+	return false
+}
+
 // line returns the line at pos without its ending, the offset of the next
 // line, and whether the ending was CRLF. At the end of input next is len(b).
 func line(b []byte, pos int) (l []byte, next int, crlf bool) {
@@ -101,15 +132,22 @@ func parseArmor(b []byte, v *Verdict) ([]byte, *Error) {
 		}
 	}
 	if string(l) != beginLine {
-		if bytes.IndexByte(l, '\r') >= 0 {
+		hasCR := bytes.IndexByte(l, '\r') >= 0
+		if hasCR && bytes.Contains(b, []byte(beginLine)) {
 			return nil, reject(CodeBareCR, "a carriage return is not followed by a line feed")
 		}
 		t := trimBlank(l)
-		switch {
-		case string(t) == beginLine || len(t) == 0:
-			return nil, reject(CodeWhitespace, "a line starts or ends with a space or tab (indented, quoted or padded armor)")
-		case bytes.HasPrefix(t, []byte("-----BEGIN ")):
+		if bytes.HasPrefix(t, []byte("-----BEGIN ")) && string(t) != beginLine {
 			return nil, reject(CodeArmorLabel, "the armor is %q; only %q is carried", labelOf(t), beginLine)
+		}
+		if e := noArmor(b); e != nil {
+			return nil, e
+		}
+		if hasCR {
+			return nil, reject(CodeBareCR, "a carriage return is not followed by a line feed")
+		}
+		if string(t) == beginLine || len(t) == 0 {
+			return nil, reject(CodeWhitespace, "a line starts or ends with a space or tab (indented, quoted or padded armor)")
 		}
 		return nil, reject(CodeTextBefore, "the body must start with %q; text before the armor is not allowed", beginLine)
 	}

@@ -11,6 +11,7 @@ const (
 	CodeBareCR          = "bare-cr"           // R-A1
 	CodeEmptyBody       = "empty-body"        // R-A2
 	CodeTextBefore      = "text-before-armor" // R-A2
+	CodeNoArmor         = "no-armor"          // R-A2
 	CodeArmorLabel      = "armor-label"       // R-A2
 	CodeArmorHeader     = "armor-header"      // R-A3
 	CodeBlankLine       = "armor-blank-line"  // R-A4
@@ -57,6 +58,7 @@ var codeRules = map[string]string{
 	CodeBareCR:          "R-A1",
 	CodeEmptyBody:       "R-A2",
 	CodeTextBefore:      "R-A2",
+	CodeNoArmor:         "R-A2",
 	CodeArmorLabel:      "R-A2",
 	CodeArmorHeader:     "R-A3",
 	CodeBlankLine:       "R-A4",

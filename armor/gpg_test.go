@@ -2,7 +2,9 @@ package armor
 
 import (
 	"bytes"
+	"errors"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 
@@ -154,6 +156,19 @@ func TestGPGMessages(t *testing.T) {
 		wantCode(t, append([]byte("Hi Bob,\n\n"), body...), DefaultPolicy(), CodeTextBefore)
 		wantCode(t, append(append([]byte{}, body...), "\n-- \nAlice\n"...), DefaultPolicy(), CodeTextAfter)
 		wantCode(t, append(append([]byte{}, body...), body...), DefaultPolicy(), CodeMultipleBlocks)
+	})
+	t.Run("binary", func(t *testing.T) {
+		// gpg without --armor: refused as no armor, with the hint.
+		body := gpgMessage(t, "-e", "-r", h.cv)
+		_, err := Check(body, DefaultPolicy())
+		var ae *Error
+		if !errors.As(err, &ae) || ae.Code != CodeNoArmor || !strings.Contains(ae.Error(), "gpg --armor") {
+			t.Errorf("Check: %v", err)
+		}
+		_, err = Canonicalize(body, CanonOptions{})
+		if !errors.As(err, &ae) || ae.Code != CodeNoArmor || !strings.Contains(ae.Error(), "gpg --armor") {
+			t.Errorf("Canonicalize: %v", err)
+		}
 	})
 	t.Run("large", func(t *testing.T) {
 		// 100 KiB of random plaintext: gpg switches to partial lengths.

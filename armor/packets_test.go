@@ -211,6 +211,8 @@ func TestArmorRules(t *testing.T) {
 		{"padding-mid-stream", with(func(l []string) []string { l[3] = l[3][:62] + "=="; return l }), CodeBase64},
 		{"spaces-only-after", good + "  \n", CodeWhitespace},
 		{"only-blank-lines", "\n\n\r\n", CodeEmptyBody},
+		{"no-armor-at-all", "Hi Bob,\n\nsee you at noon.\n", CodeNoArmor},
+		{"text-then-armor", "Hi Bob,\n" + good, CodeTextBefore},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
