@@ -35,6 +35,8 @@ type options struct {
 	logLevel                           string
 	hashcashBits                       int
 	hashcashResource                   string
+	dbWait                             time.Duration
+	version                            bool
 }
 
 const envPrefix = "ALTCRYPT_"
@@ -43,10 +45,28 @@ func envName(flagName string) string {
 	return envPrefix + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
-func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (*options, error) {
-	o := &options{}
+const usageHead = `usage: nntpd [flags]
+
+Serves alt.crypt.messages over NNTP. Every flag can also be given in the
+environment as ALTCRYPT_<FLAG>, upper case with dashes as underscores
+(--db: ALTCRYPT_DB, --tls-listen: ALTCRYPT_TLS_LISTEN); a flag on the
+command line wins. An ALTCRYPT_ variable that names no flag is warned about.
+
+flags:
+`
+
+// otherToolsEnv are ALTCRYPT_ variables of the other commands (pool), not
+// misspelled flags.
+var otherToolsEnv = map[string]bool{"ALTCRYPT_HOME": true, "ALTCRYPT_SERVER": true}
+
+// newFlagSet defines nntpd's flags on o.
+func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("nntpd", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usageHead)
+		fs.PrintDefaults()
+	}
 	fs.StringVar(&o.listen, "listen", "127.0.0.1:1119", "address for plain NNTP (with STARTTLS when a certificate is given); empty to disable")
 	fs.StringVar(&o.tlsListen, "tls-listen", "", "address for NNTPS (implicit TLS, usually :563)")
 	fs.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate file (PEM)")
@@ -76,7 +96,28 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.IntVar(&o.hashcashBits, "hashcash-bits", 0, "ask every POST for an X-Hashcash stamp (version 1) of at least this many bits; 0: off")
 	fs.StringVar(&o.hashcashResource, "hashcash-resource", "", "the resource X-Hashcash stamps must be minted for (default: --name)")
+	days(&o.dbWait, "db-wait", time.Minute, "how long to keep retrying at start while PostgreSQL cannot be reached")
+	fs.BoolVar(&o.version, "version", false, "print the version and exit")
+	return fs
+}
 
+// unknownEnv lists the ALTCRYPT_ variables of environ that name no flag.
+func unknownEnv(environ []string) []string {
+	known := map[string]bool{}
+	newFlagSet(&options{}, io.Discard).VisitAll(func(f *flag.Flag) { known[envName(f.Name)] = true })
+	var out []string
+	for _, kv := range environ {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, envPrefix) && !known[k] && !otherToolsEnv[k] {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (*options, error) {
+	o := &options{}
+	fs := newFlagSet(o, stderr)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -152,7 +193,24 @@ func (o *options) groupList() []string {
 // whole number of days ("30d").
 type durationValue time.Duration
 
-func (d *durationValue) String() string { return time.Duration(*d).String() }
+func (d *durationValue) String() string { return formatDuration(time.Duration(*d)) }
+
+// formatDuration writes whole days as "60d" and drops the zero tails Go
+// prints ("3m0s" is "3m"), so -h shows what one would type.
+func formatDuration(d time.Duration) string {
+	const day = 24 * time.Hour
+	if d > 0 && d%day == 0 {
+		return fmt.Sprintf("%dd", d/day)
+	}
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
 
 func (d *durationValue) Set(s string) error {
 	if n, ok := strings.CutSuffix(s, "d"); ok {

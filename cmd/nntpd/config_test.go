@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"log/slog"
 	"testing"
 	"time"
 )
@@ -74,10 +75,11 @@ func TestRedact(t *testing.T) {
 }
 
 func TestOpenStoreRefusesUnknown(t *testing.T) {
-	if _, _, err := openStore(t.Context(), "mysql://x"); err == nil {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if _, _, err := openStore(t.Context(), "mysql://x", 0, log); err == nil {
 		t.Error("accepted mysql")
 	}
-	if _, _, err := openStore(t.Context(), "sqlite:"); err == nil {
+	if _, _, err := openStore(t.Context(), "sqlite:", 0, log); err == nil {
 		t.Error("accepted an empty sqlite path")
 	}
 }

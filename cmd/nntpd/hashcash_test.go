@@ -58,7 +58,7 @@ func startRun(t *testing.T, extra ...string) string {
 	args := append([]string{"--listen", "127.0.0.1:0", "--db", "sqlite:" + filepath.Join(t.TempDir(), "news.db"),
 		"--release-interval", "0", "--name", "news.test"}, extra...)
 	go func() {
-		code := run(ctx, args, env(nil), pw)
+		code := run(ctx, args, nil, io.Discard, pw)
 		pw.Close()
 		done <- code
 	}()

@@ -14,10 +14,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -25,6 +27,7 @@ import (
 	"github.com/altcrypt/altcrypt/armor"
 	"github.com/altcrypt/altcrypt/backend"
 	"github.com/altcrypt/altcrypt/feed"
+	"github.com/altcrypt/altcrypt/internal/version"
 	"github.com/altcrypt/altcrypt/nntp"
 	"github.com/altcrypt/altcrypt/peers"
 	"github.com/altcrypt/altcrypt/postgres"
@@ -39,12 +42,13 @@ const shutdownGrace = 30 * time.Second
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stderr))
+	os.Exit(run(ctx, os.Args[1:], os.Environ(), os.Stdout, os.Stderr))
 }
 
-// run starts the server and serves until ctx ends; it returns the exit code.
-func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) int {
-	o, err := parseOptions(args, getenv, stderr)
+// run starts the server and serves until ctx ends; it returns the exit
+// code. environ is the environment ("KEY=value" strings).
+func run(ctx context.Context, args []string, environ []string, stdout, stderr io.Writer) int {
+	o, err := parseOptions(args, getenvFrom(environ), stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
@@ -52,12 +56,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		fmt.Fprintln(stderr, "nntpd:", err)
 		return 2
 	}
+	if o.version {
+		fmt.Fprintln(stdout, version.String("nntpd"))
+		return 0
+	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
 		fmt.Fprintln(stderr, "nntpd: --log-level:", err)
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	for _, name := range unknownEnv(environ) {
+		log.Warn("unknown environment variable ignored (a misspelled flag?)", "var", name)
+	}
 	if err := serve(ctx, o, log); err != nil {
 		log.Error("nntpd stopped", "err", err)
 		return 1
@@ -65,33 +76,153 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	return 0
 }
 
+// getenvFrom is os.Getenv over a given environment.
+func getenvFrom(environ []string) func(string) string {
+	return func(key string) string {
+		v := ""
+		for _, kv := range environ {
+			if k, val, ok := strings.Cut(kv, "="); ok && k == key {
+				v = val // the last one wins, as in the C library
+			}
+		}
+		return v
+	}
+}
+
+// files is what serve reads from disk before it creates anything.
+type files struct {
+	accounts *backend.Accounts
+	peers    *peers.File
+	tls      *tls.Config
+}
+
+// loadFiles reads the accounts, peers and certificate files and checks the
+// SQLite path, so that a mistake in any of them stops nntpd before a
+// database file or a listener exists. Each error names its flag.
+func loadFiles(o *options) (*files, error) {
+	var f files
+	var err error
+	if o.accounts != "" {
+		if f.accounts, err = backend.LoadAccounts(o.accounts); err != nil {
+			return nil, fmt.Errorf("--accounts: %w", err)
+		}
+	}
+	if o.peers != "" {
+		if f.peers, err = peers.Load(o.peers); err != nil {
+			return nil, fmt.Errorf("--peers: %w", err)
+		}
+	}
+	if o.tlsCert != "" {
+		cert, err := loadCert(o.tlsCert, o.tlsKey)
+		if err != nil {
+			return nil, err
+		}
+		f.tls = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	if path, ok := strings.CutPrefix(o.db, "sqlite:"); ok {
+		if err := checkSQLitePath(path); err != nil {
+			return nil, fmt.Errorf("--db: %w", err)
+		}
+	}
+	return &f, nil
+}
+
+// loadCert loads the key pair, naming the flag of the file that failed.
+func loadCert(certFile, keyFile string) (tls.Certificate, error) {
+	for _, c := range []struct{ flag, path string }{{"--tls-cert", certFile}, {"--tls-key", keyFile}} {
+		fh, err := os.Open(c.path)
+		if err != nil {
+			if errors.Is(err, fs.ErrPermission) && c.flag == "--tls-key" {
+				return tls.Certificate{}, fmt.Errorf("%s: %w (the key must be readable by the user nntpd runs as)", c.flag, err)
+			}
+			return tls.Certificate{}, fmt.Errorf("%s: %w", c.flag, err)
+		}
+		fh.Close()
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("--tls-cert %s, --tls-key %s: %w", certFile, keyFile, err)
+	}
+	return cert, nil
+}
+
+// checkSQLitePath says why SQLite could not open or create path, in words
+// rather than SQLite's "out of memory (14)".
+func checkSQLitePath(path string) error {
+	if path == "" {
+		return errors.New("sqlite: needs a path (sqlite:PATH)")
+	}
+	if st, err := os.Stat(path); err == nil {
+		if st.IsDir() {
+			return fmt.Errorf("sqlite:%s is a directory, not a database file", path)
+		}
+		if err := syscall.Access(path, 6); err != nil { // R_OK|W_OK
+			return fmt.Errorf("sqlite:%s: cannot read and write the database file: %w", path, err)
+		}
+		return nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("sqlite:%s: %w", path, err)
+	}
+	dir := filepath.Dir(path)
+	st, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("sqlite:%s: the directory %s does not exist (create it, or give another path)", path, dir)
+	case err != nil:
+		return fmt.Errorf("sqlite:%s: %w", path, err)
+	case !st.IsDir():
+		return fmt.Errorf("sqlite:%s: %s is not a directory", path, dir)
+	}
+	if err := syscall.Access(dir, 3); err != nil { // W_OK|X_OK
+		return fmt.Errorf("sqlite:%s: cannot create the database in %s: %w", path, dir, err)
+	}
+	return nil
+}
+
 func serve(ctx context.Context, o *options, log *slog.Logger) error {
-	st, kind, err := openStore(ctx, o.db)
+	fl, err := loadFiles(o)
+	if err != nil {
+		return err
+	}
+	// Bind before the store exists: a busy port leaves no database behind.
+	var lns []boundListener
+	defer func() {
+		for _, l := range lns {
+			l.Close()
+		}
+	}()
+	for _, a := range []struct {
+		flag, addr string
+		tls        bool
+	}{{"--listen", o.listen, false}, {"--tls-listen", o.tlsListen, true}} {
+		if a.addr == "" {
+			continue
+		}
+		l, err := net.Listen("tcp", a.addr)
+		if err != nil {
+			return fmt.Errorf("%s: %w", a.flag, err)
+		}
+		lns = append(lns, boundListener{l, a.tls})
+	}
+
+	st, kind, err := openStore(ctx, o.db, o.dbWait, log)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 
-	var accounts *backend.Accounts
-	if o.accounts != "" {
-		if accounts, err = backend.LoadAccounts(o.accounts); err != nil {
-			return err
-		}
-	}
+	accounts := fl.accounts
 	policy := armor.DefaultPolicy()
 	policy.MaxBodySize = o.maxArticleSize
 
 	// Peering (optional): a transit receiver for peers that feed us and
 	// feed senders for the peers we feed.
 	var (
-		peerFile *peers.File
+		peerFile = fl.peers
 		receiver *transit.Receiver
 		feeder   *feed.Manager
 	)
-	if o.peers != "" {
-		if peerFile, err = peers.Load(o.peers); err != nil {
-			return err
-		}
+	if peerFile != nil {
 		receiver, err = transit.New(transit.Config{
 			Store: st, PathName: o.name, Peers: peerFile, Armor: &policy,
 			HistoryWindow: o.historyRetention, Retention: o.retention, Logger: log,
@@ -140,43 +271,20 @@ func serve(ctx context.Context, o *options, log *slog.Logger) error {
 		MaxConnectionsPerIP: o.maxConnectionsIP,
 		LogAddresses:        o.logAddresses,
 	}
-	if o.tlsCert != "" {
-		cert, err := tls.LoadX509KeyPair(o.tlsCert, o.tlsKey)
-		if err != nil {
-			return fmt.Errorf("TLS: %w", err)
-		}
-		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-	}
+	srv.TLSConfig = fl.tls
 
 	errc := make(chan error, 3)
-	listeners := 0
-	listen := func(addr string, tlsOn bool) error {
-		l, err := net.Listen("tcp", addr)
-		if err != nil {
-			return err
-		}
-		listeners++
-		log.Info("listening", "addr", l.Addr().String(), "tls", tlsOn)
+	for _, bl := range lns {
+		log.Info("listening", "addr", bl.Addr().String(), "tls", bl.tls)
 		go func() {
-			if tlsOn {
-				errc <- srv.ServeTLS(l)
+			if bl.tls {
+				errc <- srv.ServeTLS(bl)
 			} else {
-				errc <- srv.Serve(l)
+				errc <- srv.Serve(bl)
 			}
 		}()
-		return nil
 	}
-	if o.listen != "" {
-		if err := listen(o.listen, false); err != nil {
-			return err
-		}
-	}
-	if o.tlsListen != "" {
-		if err := listen(o.tlsListen, true); err != nil {
-			srv.Close()
-			return err
-		}
-	}
+	lns = nil // the server closes them now
 
 	runCtx, stopRun := context.WithCancel(context.Background())
 	runDone := make(chan struct{})
@@ -196,7 +304,7 @@ func serve(ctx context.Context, o *options, log *slog.Logger) error {
 		npeers = len(peerFile.Peers)
 	}
 	log.Info("serving", "name", o.name, "store", kind, "groups", strings.Join(o.groupList(), ","),
-		"release_interval", o.releaseInterval.String(), "peers", npeers, "hashcash_bits", o.hashcashBits)
+		"release_interval", formatDuration(o.releaseInterval), "peers", npeers, "hashcash_bits", o.hashcashBits)
 
 	var serveErr error
 	select {
@@ -221,23 +329,46 @@ func serve(ctx context.Context, o *options, log *slog.Logger) error {
 	return nil
 }
 
-// openStore opens the store a --db value names.
-func openStore(ctx context.Context, db string) (store.Store, string, error) {
+// boundListener is a listener bound at start, before the store opens.
+type boundListener struct {
+	net.Listener
+	tls bool
+}
+
+// openStore opens the store a --db value names. PostgreSQL is retried for
+// up to wait while it cannot be reached (it may still be starting, as in
+// docker compose), saying so in the log each time.
+func openStore(ctx context.Context, db string, wait time.Duration, log *slog.Logger) (store.Store, string, error) {
 	switch {
 	case strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
-		st, err := postgres.Open(ctx, db)
-		if err != nil {
-			return nil, "", fmt.Errorf("opening PostgreSQL: %w", err)
+		deadline := time.Now().Add(wait)
+		for attempt := 1; ; attempt++ {
+			st, err := postgres.Open(ctx, db)
+			if err == nil {
+				if attempt > 1 {
+					log.Info("database reachable", "db", redact(db), "attempts", attempt)
+				}
+				return st, "postgres", nil
+			}
+			if !errors.Is(err, store.ErrUnavailable) || time.Now().After(deadline) || ctx.Err() != nil {
+				return nil, "", fmt.Errorf("--db %s: %w", redact(db), err)
+			}
+			log.Warn("database not reachable yet; retrying", "db", redact(db), "err", err,
+				"retry_in", "2s", "giving_up_in", time.Until(deadline).Round(time.Second).String())
+			select {
+			case <-ctx.Done():
+				return nil, "", fmt.Errorf("--db %s: %w", redact(db), err)
+			case <-time.After(2 * time.Second):
+			}
 		}
-		return st, "postgres", nil
 	case strings.HasPrefix(db, "sqlite:"):
 		path := strings.TrimPrefix(db, "sqlite:")
-		if path == "" {
-			return nil, "", errors.New("--db sqlite: needs a path")
+		if err := checkSQLitePath(path); err != nil {
+			return nil, "", fmt.Errorf("--db: %w", err)
 		}
 		st, err := sqlite.Open(ctx, path)
 		if err != nil {
-			return nil, "", fmt.Errorf("opening %s: %w", path, err)
+			return nil, "", fmt.Errorf("--db sqlite:%s: %w", path, err)
 		}
 		return st, "sqlite", nil
 	}
