@@ -11,6 +11,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/altcrypt/altcrypt/pool/dial"
 	"github.com/altcrypt/altcrypt/pool/home"
 )
 
@@ -26,6 +27,10 @@ type Client struct {
 	Progress io.Writer
 	// ProgressEvery is the interval between progress lines (2 s when zero).
 	ProgressEvery time.Duration
+	// Net says how to reach servers: proxy, TLS, what to refuse. The zero
+	// value connects directly, with TLS when offered, and refuses plain
+	// NNTP to a remote host.
+	Net dial.Config
 }
 
 // New opens the pool directory dir (home.DefaultDir() when empty).

@@ -17,6 +17,7 @@ import (
 
 	"github.com/altcrypt/altcrypt/hsub"
 	"github.com/altcrypt/altcrypt/nntp"
+	"github.com/altcrypt/altcrypt/pool/dial"
 	"github.com/altcrypt/altcrypt/pool/spool"
 	"github.com/altcrypt/altcrypt/pool/trial"
 )
@@ -100,7 +101,8 @@ func (c *Client) Sync(ctx context.Context, server string, opt SyncOptions) (Sync
 	// cancel, so the article in flight is completed and stored.
 	netCtx := context.WithoutCancel(ctx)
 	copts := &nntp.ClientOptions{Timeout: timeout, DialTimeout: timeout, MaxArticleSize: spool.MaxBody}
-	cl, _, err := dialReader(ctx, server, copts)
+	iso := dial.Isolation(dial.Sync) // one circuit for this sync, none shared with posts
+	cl, _, err := c.dialReader(ctx, server, iso, copts)
 	if err != nil {
 		return st, err
 	}
@@ -136,7 +138,7 @@ func (c *Client) Sync(ctx context.Context, server string, opt SyncOptions) (Sync
 		want = DefaultConnections
 	}
 	for len(clients) < want {
-		extra, _, err := dialReader(ctx, server, copts)
+		extra, _, err := c.dialReader(ctx, server, iso, copts)
 		if err != nil {
 			break
 		}
@@ -414,13 +416,17 @@ func (c *Client) startProgress(line func() string) func() {
 	return func() { close(stop); <-done }
 }
 
-// dialReader connects to a news server and switches it to reader mode:
-// mode-switching servers (INN's innd) answer reader commands and POST only
-// after MODE READER; others accept it harmlessly. It reports whether
-// posting is allowed.
-func dialReader(ctx context.Context, server string, opts *nntp.ClientOptions) (*nntp.Client, bool, error) {
-	cl, err := nntp.Dial(ctx, server, opts)
+// dialReader connects to a news server as c.Net says (proxy with SOCKS
+// username iso, TLS) and switches it to reader mode: mode-switching
+// servers (INN's innd) answer reader commands and POST only after MODE
+// READER; others accept it harmlessly. It reports whether posting is
+// allowed.
+func (c *Client) dialReader(ctx context.Context, server, iso string, opts *nntp.ClientOptions) (*nntp.Client, bool, error) {
+	cl, err := c.Net.NNTP(ctx, server, iso, opts)
 	if err != nil {
+		if dial.Explained(err) {
+			return nil, false, fmt.Errorf("pool: could not connect to %s: %w", server, err)
+		}
 		return nil, false, serverError(server, "connect to", err)
 	}
 	post, err := cl.ModeReader(ctx)
@@ -438,7 +444,7 @@ func dialReader(ctx context.Context, server string, opts *nntp.ClientOptions) (*
 
 // Post sends a composed article to server.
 func (c *Client) Post(ctx context.Context, server string, article []byte) error {
-	cl, post, err := dialReader(ctx, server, nil)
+	cl, post, err := c.dialReader(ctx, server, dial.Isolation(dial.Send), nil)
 	if err != nil {
 		return err
 	}

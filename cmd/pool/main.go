@@ -4,8 +4,8 @@
 //	pool keygen [--name NAME] [--v6]
 //	pool import FILE|-                          secret keys (e.g. gpg --export-secret-keys)
 //	pool import --contact NAME [--hsub SECRET | --hsub-file FILE] [FILE|-]
-//	pool send --to CONTACT [--server HOST:PORT | --print] < message
-//	pool sync [--server HOST:PORT] [--only-matches] [--connections N]
+//	pool send --to CONTACT [--server HOST:PORT | --print] [--proxy URL] [--insecure] < message
+//	pool sync [--server HOST:PORT] [--only-matches] [--connections N] [--proxy URL] [--insecure]
 //	pool read [--out DIR] [--again] [--workers N] [--key-passphrase-file FILE]
 //	pool contacts
 //	pool pubkey
@@ -236,7 +236,11 @@ func send(ctx context.Context, c *pool.Client, args []string, stdin io.Reader, s
 	to := fs.String("to", "", "the contact `NAME` to encrypt to")
 	server := fs.String("server", "", "post to `HOST:PORT` (default $ALTCRYPT_SERVER or localhost:119)")
 	print := fs.Bool("print", false, "print the whole article instead of posting it (for a mail-to-news gateway)")
+	nf := addNetFlags(fs)
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := nf.apply(c); err != nil {
 		return err
 	}
 	if *to == "" || fs.NArg() > 0 || (*print && *server != "") {
@@ -274,7 +278,11 @@ func syncCmd(ctx context.Context, c *pool.Client, args []string, _ io.Reader, st
 	server := fs.String("server", "", "`HOST:PORT` of the news server (default: $ALTCRYPT_SERVER, every server synced before, or localhost:119)")
 	only := fs.Bool("only-matches", false, "fetch only articles whose Subject matches an hsub secret (reveals which are yours)")
 	conns := fs.Int("connections", pool.DefaultConnections, "connections that fetch articles at once")
+	nf := addNetFlags(fs)
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := nf.apply(c); err != nil {
 		return err
 	}
 	servers := []string{*server}
