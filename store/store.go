@@ -2,7 +2,8 @@
 // protocol layer reads through nntp.Reader; injection, transit, expiry and
 // feeds write through Store. Two implementations pass the same suite
 // (store/storetest): sqlite, the embedded default, and postgres, the
-// production store.
+// production store. docs/storage.md says what each acknowledgement
+// promises on each.
 package store
 
 import (

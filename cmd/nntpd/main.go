@@ -5,6 +5,7 @@
 //	go run ./cmd/nntpd      # 127.0.0.1:1119, sqlite:altcrypt.db
 //
 // Every flag may also be given as ALTCRYPT_<FLAG> in the environment.
+// docs/operations.md walks an operator from nothing to a peered server.
 package main
 
 import (
