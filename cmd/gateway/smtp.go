@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/altcrypt/altcrypt/internal/sdnotify"
 	"github.com/altcrypt/altcrypt/mail2news"
 )
 
@@ -125,6 +126,12 @@ func runSMTP(ctx context.Context, args []string, stderr io.Writer) int {
 	log.Info("smtp listening", "addr", l.Addr().String(), "server", nf.server, "groups", gw.Config.Groups)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(l) }()
+	// Under systemd with Type=notify, the unit is started once we listen.
+	notify := sdnotify.New(os.Getenv("NOTIFY_SOCKET"))
+	if err := notify.Ready("accepting mail on " + l.Addr().String()); err != nil {
+		log.Warn("cannot tell systemd we are ready", "err", err)
+	}
+	defer notify.Stopping()
 	select {
 	case err := <-done:
 		if err != nil {

@@ -28,6 +28,7 @@ import (
 	"github.com/altcrypt/altcrypt/armor"
 	"github.com/altcrypt/altcrypt/backend"
 	"github.com/altcrypt/altcrypt/feed"
+	"github.com/altcrypt/altcrypt/internal/sdnotify"
 	"github.com/altcrypt/altcrypt/internal/version"
 	"github.com/altcrypt/altcrypt/nntp"
 	"github.com/altcrypt/altcrypt/peers"
@@ -70,7 +71,8 @@ func run(ctx context.Context, args []string, environ []string, stdout, stderr io
 	for _, name := range unknownEnv(environ) {
 		log.Warn("unknown environment variable ignored (a misspelled flag?)", "var", name)
 	}
-	if err := serve(ctx, o, log); err != nil {
+	notify := sdnotify.New(getenvFrom(environ)("NOTIFY_SOCKET"))
+	if err := serve(ctx, o, log, notify); err != nil {
 		log.Error("nntpd stopped", "err", err)
 		return 1
 	}
@@ -180,7 +182,9 @@ func checkSQLitePath(path string) error {
 	return nil
 }
 
-func serve(ctx context.Context, o *options, log *slog.Logger) error {
+// serve runs the server until ctx ends. Once the listeners serve and the
+// store's migrations have run it tells systemd (Type=notify) through notify.
+func serve(ctx context.Context, o *options, log *slog.Logger, notify *sdnotify.Notifier) error {
 	fl, err := loadFiles(o)
 	if err != nil {
 		return err
@@ -275,7 +279,9 @@ func serve(ctx context.Context, o *options, log *slog.Logger) error {
 	srv.TLSConfig = fl.tls
 
 	errc := make(chan error, 3)
+	var srvAddrs []string
 	for _, bl := range lns {
+		srvAddrs = append(srvAddrs, bl.Addr().String())
 		log.Info("listening", "addr", bl.Addr().String(), "tls", bl.tls)
 		go func() {
 			if bl.tls {
@@ -306,6 +312,9 @@ func serve(ctx context.Context, o *options, log *slog.Logger) error {
 	}
 	log.Info("serving", "name", o.name, "store", kind, "groups", strings.Join(o.groupList(), ","),
 		"release_interval", formatDuration(o.releaseInterval), "peers", npeers, "hashcash_bits", o.hashcashBits)
+	if err := notify.Ready(fmt.Sprintf("serving from %s on %s", kind, strings.Join(srvAddrs, " "))); err != nil {
+		log.Warn("cannot tell systemd we are ready", "err", err)
+	}
 
 	var serveErr error
 	select {
@@ -314,6 +323,7 @@ func serve(ctx context.Context, o *options, log *slog.Logger) error {
 	case serveErr = <-errc:
 		log.Error("listener failed", "err", serveErr)
 	}
+	notify.Stopping()
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
