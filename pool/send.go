@@ -32,6 +32,14 @@ func (c *Client) Compose(to string, plaintext []byte, rnd io.Reader) ([]byte, er
 	if err != nil {
 		return nil, err
 	}
+	return c.article(msg, ct.Hsub, rnd)
+}
+
+// article armors the binary message msg as a default server's gate would
+// and puts the headers every pool article has before it: From (fixed),
+// Newsgroups, and Subject (an hsub tag for hsubSecret, or a random tag of
+// the same shape when it is nil).
+func (c *Client) article(msg, hsubSecret []byte, rnd io.Reader) ([]byte, error) {
 	body, err := seal.Armor(msg)
 	if err != nil {
 		return nil, err
@@ -43,8 +51,8 @@ func (c *Client) Compose(to string, plaintext []byte, rnd io.Reader) ([]byte, er
 		return nil, fmt.Errorf("pool: the message would be refused by a default server: %w", err)
 	}
 	var subject string
-	if ct.Hsub != nil {
-		subject, err = hsub.New(ct.Hsub, rnd)
+	if hsubSecret != nil {
+		subject, err = hsub.New(hsubSecret, rnd)
 	} else {
 		subject, err = hsub.Random(rnd)
 	}

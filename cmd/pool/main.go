@@ -4,9 +4,10 @@
 //	pool keygen [--name NAME] [--v6]
 //	pool import FILE|-                          secret keys (e.g. gpg --export-secret-keys)
 //	pool import --contact NAME [--hsub SECRET | --hsub-file FILE] [FILE|-]
-//	pool send --to CONTACT [--server HOST:PORT | --print] [--proxy URL] [--insecure] < message
+//	pool send --to CONTACT [--server HOST:PORT | --print] [--proxy URL] [--insecure] [--later [--delay-mean D] | --now] < message
 //	pool sync [--server HOST:PORT] [--only-matches] [--connections N] [--proxy URL] [--insecure]
 //	pool read [--out DIR] [--again] [--workers N] [--key-passphrase-file FILE]
+//	pool run [--server HOST:PORT] [--cover-rate N] [--proxy URL] [--insecure]
 //	pool contacts
 //	pool pubkey
 //
@@ -43,6 +44,7 @@ commands:
   read      find the messages for you among the articles downloaded, print or save them
   contacts  list contacts
   pubkey    print the public keys of your secret keys again, to give to contacts
+  run       stay up and post queued messages (send --later) at random times, with optional cover posts
 
 run "pool COMMAND -h" for the flags of a command.
 `
@@ -88,6 +90,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		"read":     read,
 		"contacts": contacts,
 		"pubkey":   pubkey,
+		"run":      runCmd,
 	}
 	f, ok := cmds[cmd]
 	if !ok {
@@ -237,6 +240,7 @@ func send(ctx context.Context, c *pool.Client, args []string, stdin io.Reader, s
 	server := fs.String("server", "", "post to `HOST:PORT` (default $ALTCRYPT_SERVER or localhost:119)")
 	print := fs.Bool("print", false, "print the whole article instead of posting it (for a mail-to-news gateway)")
 	nf := addNetFlags(fs)
+	lf := addLaterFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -266,6 +270,9 @@ func send(ctx context.Context, c *pool.Client, args []string, stdin io.Reader, s
 	if addr == "" {
 		addr = defaultServer()
 	}
+	if queued, err := lf.queue(c, *to, msg, addr, stderr); queued || err != nil {
+		return err
+	}
 	if err := c.Post(ctx, addr, art); err != nil {
 		return err
 	}
@@ -294,6 +301,9 @@ func syncCmd(ctx context.Context, c *pool.Client, args []string, _ io.Reader, st
 	}
 	if *only {
 		fmt.Fprintln(stderr, "WARNING:", pool.OnlyMatchesWarning)
+	}
+	if err := flushOutbox(ctx, c, stderr); err != nil {
+		return err
 	}
 	for _, s := range servers {
 		st, err := c.Sync(ctx, s, pool.SyncOptions{OnlyMatches: *only, Connections: *conns})

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/altcrypt/altcrypt/pool"
+	"github.com/altcrypt/altcrypt/pool/outbox"
+)
+
+// laterFlags are pool send's flags for the outbox.
+type laterFlags struct {
+	later, now *bool
+	mean       *time.Duration
+}
+
+func addLaterFlags(fs *flag.FlagSet) laterFlags {
+	return laterFlags{
+		later: fs.Bool("later", false, "keep the message in the outbox: pool run or pool sync posts it after a random delay (default: the send-later setting)"),
+		now:   fs.Bool("now", false, "post at once even when the send-later or cover-rate setting is on"),
+		mean:  fs.Duration("delay-mean", 0, "mean of the random delay of --later (default: the delay-mean setting, else 30m)"),
+	}
+}
+
+// queue keeps msg in the outbox when asked to (flag or settings) and says
+// whether it did.
+func (f laterFlags) queue(c *pool.Client, to string, msg []byte, server string, stderr io.Writer) (bool, error) {
+	s, err := c.Home.Settings()
+	if err != nil {
+		return false, err
+	}
+	if *f.later && *f.now {
+		return false, errors.New("pool send: --later and --now contradict each other")
+	}
+	// With cover traffic every real message must take a cover post's
+	// place, so it goes through the outbox too.
+	if *f.now || !(*f.later || s.SendLater || s.CoverRate > 0) {
+		return false, nil
+	}
+	mean := *f.mean
+	if mean == 0 {
+		mean = s.DelayMean
+	}
+	if mean == 0 {
+		mean = pool.DefaultDelayMean
+	}
+	m, err := c.Queue(to, msg, server, mean)
+	if err != nil {
+		return false, err
+	}
+	fmt.Fprintf(stderr, "pool: queued for %s as %s; pool run (or pool sync) posts it after a random delay (mean %s)\n", server, m.ID, mean)
+	return true, nil
+}
+
+// flushOutbox posts what is due from the outbox before a sync, unless
+// pool run is doing it.
+func flushOutbox(ctx context.Context, c *pool.Client, stderr io.Writer) error {
+	ob, err := c.Outbox()
+	if err != nil {
+		return err
+	}
+	unlock, err := ob.Lock()
+	if errors.Is(err, outbox.ErrBusy) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	st, err := c.Flush(ctx, ob, func(err error) { fmt.Fprintln(stderr, err) })
+	if err != nil {
+		return err
+	}
+	if n := st.Posted + st.Replayed; n > 0 || st.Refused+st.Deferred > 0 {
+		fmt.Fprintf(stderr, "pool: outbox: %d posted, %d refused (in %s/failed), %d to retry, %d waiting\n",
+			n, st.Refused, ob.Dir(), st.Deferred, st.Waiting)
+	}
+	return nil
+}
+
+func runCmd(ctx context.Context, c *pool.Client, args []string, _ io.Reader, stdout, stderr io.Writer) error {
+	fs := flags("run", stderr)
+	server := fs.String("server", "", "`HOST:PORT` for cover posts (default $ALTCRYPT_SERVER or localhost:119); queued messages go where they were queued for")
+	rate := fs.Float64("cover-rate", -1, "posts per day at random times, real or dummy (default: the cover-rate setting, else 0: no cover, queued messages leave when due)")
+	nf := addNetFlags(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprint(stderr, "usage: pool run [--server HOST:PORT] [--cover-rate N] [--proxy URL] [--insecure]\n")
+		return errUsage
+	}
+	if err := nf.apply(c); err != nil {
+		return err
+	}
+	s, err := c.Home.Settings()
+	if err != nil {
+		return err
+	}
+	if *rate < 0 {
+		*rate = s.CoverRate
+	}
+	addr := *server
+	if addr == "" {
+		addr = defaultServer()
+	}
+	if *rate > 0 {
+		fmt.Fprintf(stderr, "pool run: %.4g posts a day to %s at random times, queued messages in place of dummies\n", *rate, addr)
+	} else {
+		fmt.Fprintln(stderr, "pool run: posting queued messages when their delay is over")
+	}
+	st, err := c.Run(ctx, pool.RunOptions{
+		Server:    addr,
+		CoverRate: *rate,
+		Log:       func(format string, a ...any) { fmt.Fprintf(stderr, format+"\n", a...) },
+	})
+	fmt.Fprintf(stderr, "pool run: stopped; %d queued and %d cover messages posted, %d refused\n", st.Real, st.Dummy, st.Refused)
+	return err
+}
