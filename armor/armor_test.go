@@ -22,6 +22,7 @@ var corpusCodes = map[string]string{
 	"gpg-signed-only-uncompressed.asc":          CodeSignature,
 	"public-key-packets-dressed-as-message.asc": CodeKeyMaterial,
 	"empty-body.txt":                            CodeEmptyBody,
+	"plaintext-no-armor.txt":                    CodeNoArmor,
 	"armor-text-after.asc":                      CodeTextAfter,
 	"armor-multipart-label.asc":                 CodeArmorLabel,
 	"armor-missing-blank-line.asc":              CodeBlankLine,

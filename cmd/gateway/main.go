@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/altcrypt/altcrypt/internal/version"
 )
 
 // command is one subcommand: run gets the arguments after its name.
@@ -40,6 +42,10 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return 2
 	}
 	name := args[0]
+	if name == "--version" || name == "-version" || name == "version" {
+		fmt.Fprintln(stdout, version.String("gateway"))
+		return 0
+	}
 	if name == "help" || name == "-h" || name == "--help" || name == "-help" {
 		if len(args) > 1 {
 			for _, c := range commands() {
@@ -64,7 +70,7 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: gateway <command> [arguments]")
+	fmt.Fprintln(w, "usage: gateway <command> [arguments]\n       gateway --version")
 	fmt.Fprintln(w, "\ncommands:")
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)

@@ -20,6 +20,10 @@ func TestDispatch(t *testing.T) {
 		t.Fatalf("help: %d %q", code, out.String())
 	}
 	out.Reset()
+	if code := dispatch(context.Background(), []string{"--version"}, nil, &out, &errb); code != 0 || !strings.HasPrefix(out.String(), "gateway altcrypt ") {
+		t.Fatalf("--version: %d %q", code, out.String())
+	}
+	out.Reset()
 	if code := dispatch(context.Background(), []string{"help", "check"}, nil, &out, &errb); code != 0 || !strings.Contains(out.String(), "--body") {
 		t.Fatalf("help check: %d %q", code, out.String())
 	}

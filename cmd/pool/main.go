@@ -13,7 +13,7 @@
 //
 // The pool directory is --home, $ALTCRYPT_HOME, or altcrypt under the user's
 // config directory. The server is --server, $ALTCRYPT_SERVER, or (for sync)
-// every server synced before, else localhost:119.
+// every server synced before, else 127.0.0.1:1119 (nntpd's default).
 package main
 
 import (
@@ -28,6 +28,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/altcrypt/altcrypt/internal/version"
 	"github.com/altcrypt/altcrypt/pool"
 	"github.com/altcrypt/altcrypt/pool/home"
 	"github.com/altcrypt/altcrypt/pool/seal"
@@ -35,6 +36,7 @@ import (
 )
 
 const usage = `usage: pool [--home DIR] COMMAND [flags]
+       pool --version
 
 commands:
   keygen    make a key (Curve25519, OpenPGP v4; --v6 for RFC 9580 v6) and print its public key
@@ -56,13 +58,23 @@ func main() {
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	top := flag.NewFlagSet("pool", flag.ContinueOnError)
 	top.SetOutput(stderr)
-	top.Usage = func() { fmt.Fprint(stderr, usage) }
+	top.Usage = func() {} // printed below: to stdout for --help, to stderr for a mistake
 	homeDir := top.String("home", "", "pool directory (default $ALTCRYPT_HOME or the user config directory)")
+	showVersion := top.Bool("version", false, "print the version and exit")
 	if err := top.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, usage) // --help is asked for: exit 0, like "pool help"
+			return 0
+		}
+		fmt.Fprint(stderr, usage)
 		return 2
 	}
+	if *showVersion {
+		fmt.Fprintln(stdout, version.String("pool"))
+		return 0
+	}
 	if top.NArg() == 0 {
-		top.Usage()
+		fmt.Fprint(stderr, usage)
 		return 2
 	}
 	cmd, rest := top.Arg(0), top.Args()[1:]
@@ -95,7 +107,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	f, ok := cmds[cmd]
 	if !ok {
 		fmt.Fprintf(stderr, "pool: unknown command %q\n\n", cmd)
-		top.Usage()
+		fmt.Fprint(stderr, usage)
 		return 2
 	}
 	if err := f(ctx, c, rest, stdin, stdout, stderr); err != nil {
@@ -227,17 +239,21 @@ func importKeys(ctx context.Context, c *pool.Client, args []string, stdin io.Rea
 	return nil
 }
 
+// defaultAddr is where nntpd listens when started without flags, so
+// that the README's first commands work together.
+const defaultAddr = "127.0.0.1:1119"
+
 func defaultServer() string {
 	if s := os.Getenv("ALTCRYPT_SERVER"); s != "" {
 		return s
 	}
-	return "localhost:119"
+	return defaultAddr
 }
 
 func send(ctx context.Context, c *pool.Client, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flags("send", stderr)
 	to := fs.String("to", "", "the contact `NAME` to encrypt to")
-	server := fs.String("server", "", "post to `HOST:PORT` (default $ALTCRYPT_SERVER or localhost:119)")
+	server := fs.String("server", "", "post to `HOST:PORT` (default $ALTCRYPT_SERVER or 127.0.0.1:1119)")
 	print := fs.Bool("print", false, "print the whole article instead of posting it (for a mail-to-news gateway)")
 	nf := addNetFlags(fs)
 	lf := addLaterFlags(fs)
@@ -282,7 +298,7 @@ func send(ctx context.Context, c *pool.Client, args []string, stdin io.Reader, s
 
 func syncCmd(ctx context.Context, c *pool.Client, args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs := flags("sync", stderr)
-	server := fs.String("server", "", "`HOST:PORT` of the news server (default: $ALTCRYPT_SERVER, every server synced before, or localhost:119)")
+	server := fs.String("server", "", "`HOST:PORT` of the news server (default: $ALTCRYPT_SERVER, every server synced before, or 127.0.0.1:1119)")
 	only := fs.Bool("only-matches", false, "fetch only articles whose Subject matches an hsub secret (reveals which are yours)")
 	conns := fs.Int("connections", pool.DefaultConnections, "connections that fetch articles at once")
 	nf := addNetFlags(fs)

@@ -135,6 +135,17 @@ func TestUsageAndErrors(t *testing.T) {
 	if r := runPool(t, "", "--home", home, "help", "send"); r.code != 0 || !strings.Contains(r.stderr, "Usage of pool send") {
 		t.Errorf("help send: code %d, stderr %q", r.code, r.stderr)
 	}
+	for _, h := range []string{"--help", "-h"} {
+		if r := runPool(t, "", h); r.code != 0 || !strings.HasPrefix(r.stdout, "usage: pool") || r.stderr != "" {
+			t.Errorf("%s: %+v", h, r)
+		}
+	}
+	if r := runPool(t, "", "--version"); r.code != 0 || !strings.HasPrefix(r.stdout, "pool altcrypt ") {
+		t.Errorf("--version: %+v", r)
+	}
+	if r := runPool(t, "", "--no-such-flag"); r.code != 2 || !strings.Contains(r.stderr, "usage: pool") {
+		t.Errorf("bad flag: %+v", r)
+	}
 }
 
 // TestGPGKeyImport: a secret key exported from gpg is imported and finds
