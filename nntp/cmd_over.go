@@ -6,9 +6,12 @@ import (
 	"strings"
 )
 
-// overviewFormat is LIST OVERVIEW.FMT (RFC 3977 section 8.4).
+// overviewFormat is LIST OVERVIEW.FMT (RFC 3977 section 8.4). The
+// metadata items are named "Bytes:" and "Lines:", the older spelling that
+// section 8.4.2 allows for compatibility, as INN does: slrn looks for
+// "Lines:" and shows 0 lines for every article when it reads ":lines".
 var overviewFormat = []string{
-	"Subject:", "From:", "Date:", "Message-ID:", "References:", ":bytes", ":lines", "Xref:full",
+	"Subject:", "From:", "Date:", "Message-ID:", "References:", "Bytes:", "Lines:", "Xref:full",
 }
 
 // appendOverview appends the OVER line of o, numbered n, to b.

@@ -126,7 +126,7 @@ func TestReaderCommands(t *testing.T) {
 		{"LIST NEWSGROUPS alt.test", "215 ", []string{"alt.test\tA test group"}},
 		{"LIST COUNTS", "215 ", []string{"alt.empty 0 1 0 y", "alt.test 3 1 3 y", "misc.other 1 1 1 y"}},
 		{"LIST ACTIVE.TIMES misc.other", "215 ", nil},
-		{"LIST OVERVIEW.FMT", "215 ", []string{"Subject:", "From:", "Date:", "Message-ID:", "References:", ":bytes", ":lines", "Xref:full"}},
+		{"LIST OVERVIEW.FMT", "215 ", []string{"Subject:", "From:", "Date:", "Message-ID:", "References:", "Bytes:", "Lines:", "Xref:full"}},
 		{"LIST OVERVIEW.FMT x", "501 ", nil},
 		{"LIST HEADERS", "215 ", []string{":", ":bytes", ":lines"}},
 		{"LIST HEADERS MSGID", "215 ", []string{":", ":bytes", ":lines"}},
