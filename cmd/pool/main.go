@@ -3,7 +3,7 @@
 //
 //	pool keygen [--name NAME] [--v6]
 //	pool import FILE|-                          secret keys (e.g. gpg --export-secret-keys)
-//	pool import --contact NAME [--hsub SECRET | --hsub-file FILE] [FILE|-]
+//	pool import [--contact NAME] [--hsub SECRET | --hsub-file FILE] [FILE|-]
 //	pool send --to CONTACT [--server HOST:PORT | --print] [--proxy URL] [--insecure] [--later [--delay-mean D] | --now] < message
 //	pool sync [--server HOST:PORT] [--only-matches] [--connections N] [--proxy URL] [--insecure]
 //	pool read [--out DIR] [--again] [--workers N] [--key-passphrase-file FILE]
@@ -40,7 +40,7 @@ const usage = `usage: pool [--home DIR] COMMAND [flags]
 
 commands:
   keygen    make a key (Curve25519, OpenPGP v4; --v6 for RFC 9580 v6) and print its public key
-  import    store secret keys from FILE, or a contact's public key and hsub secret (--contact NAME)
+  import    store secret keys from FILE, or a contact's public key (named after its user ID unless --contact NAME) and hsub secret
   send      encrypt standard input to a contact and post it (--server) or print the article (--print)
   sync      download every new article of the pool from a server into the local store
   read      find the messages for you among the articles downloaded, print or save them
@@ -178,7 +178,7 @@ func importKeys(ctx context.Context, c *pool.Client, args []string, stdin io.Rea
 	hsubSecret := fs.String("hsub", "", "hsub `SECRET` shared with the contact (visible in ps and shell history; prefer --hsub-file)")
 	hsubFile := fs.String("hsub-file", "", "read the hsub secret from `FILE` (first line)")
 	fs.Usage = func() {
-		fmt.Fprint(stderr, "usage: pool import FILE|-\n       pool import --contact NAME [--hsub SECRET | --hsub-file FILE] [FILE|-]\n")
+		fmt.Fprint(stderr, "usage: pool import FILE|-\n       pool import [--contact NAME] [--hsub SECRET | --hsub-file FILE] [FILE|-]\n\nWithout --contact a public key becomes the contact named after its user ID\n(its e-mail address, else its name); the name chosen is printed.\n")
 		fs.PrintDefaults()
 	}
 	if err := parse(fs, args); err != nil {
@@ -198,22 +198,32 @@ func importKeys(ctx context.Context, c *pool.Client, args []string, stdin io.Rea
 		secret = []byte(strings.TrimRight(strings.SplitN(string(data), "\n", 2)[0], "\r"))
 	}
 	if *contact == "" {
-		if len(secret) > 0 {
-			return errors.New("pool import: --hsub needs --contact NAME")
+		if len(secret) > 0 && file == "" {
+			return errors.New("pool import: --hsub needs --contact NAME or the contact's public key")
 		}
 		r, done, err := openInput(file, stdin)
 		if err != nil {
 			return err
 		}
 		defer done()
-		el, err := c.Home.ImportSecret(r)
+		// Secret keys are ours; a public key is a contact, named after
+		// its user ID since no --contact was given.
+		imp, err := c.Home.Import(r)
 		if err != nil {
 			return err
 		}
-		for _, e := range el {
+		for _, e := range imp.Secret {
 			fmt.Fprintf(stdout, "secret key %X imported\n", e.PrimaryKey.Fingerprint)
 		}
-		return nil
+		if imp.Contact == "" {
+			if len(secret) > 0 {
+				return errors.New("pool import: --hsub goes with a contact's public key, not secret keys")
+			}
+			return nil
+		}
+		fmt.Fprintf(stdout, "contact %s: key %X (name taken from the user ID %q; send with --to %s)\n",
+			imp.Contact, imp.Entity.PrimaryKey.Fingerprint, imp.UserID, imp.Contact)
+		return storeHsub(c, imp.Contact, secret, stdout)
 	}
 	if file == "" && len(secret) == 0 {
 		return errors.New("pool import --contact: give the contact's public key FILE (or - for standard input), --hsub, or both")
@@ -230,12 +240,18 @@ func importKeys(ctx context.Context, c *pool.Client, args []string, stdin io.Rea
 		}
 		fmt.Fprintf(stdout, "contact %s: key %X\n", *contact, e.PrimaryKey.Fingerprint)
 	}
-	if len(secret) > 0 {
-		if err := c.Home.SetHsub(*contact, secret); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "contact %s: hsub secret stored\n", *contact)
+	return storeHsub(c, *contact, secret, stdout)
+}
+
+// storeHsub stores the hsub secret for contact, if one was given.
+func storeHsub(c *pool.Client, contact string, secret []byte, stdout io.Writer) error {
+	if len(secret) == 0 {
+		return nil
 	}
+	if err := c.Home.SetHsub(contact, secret); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "contact %s: hsub secret stored\n", contact)
 	return nil
 }
 

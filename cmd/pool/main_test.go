@@ -196,3 +196,31 @@ func TestGPGKeyImport(t *testing.T) {
 		t.Fatalf("read: %+v", r)
 	}
 }
+
+// TestImportWithoutContact: a public key imported without --contact
+// becomes the contact named after its user ID, and the name is printed.
+func TestImportWithoutContact(t *testing.T) {
+	alice, bob := t.TempDir(), t.TempDir()
+	r := runPool(t, "", "--home", bob, "keygen", "--name", "Bob Builder")
+	if r.code != 0 {
+		t.Fatalf("keygen: %+v", r)
+	}
+	bobPub := r.stdout
+	r = runPool(t, bobPub, "--home", alice, "import", "--hsub", "our secret", "-")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "contact Bob-Builder: key ") ||
+		!strings.Contains(r.stdout, `user ID "Bob Builder"`) || !strings.Contains(r.stdout, "contact Bob-Builder: hsub secret stored") {
+		t.Fatalf("import: %+v", r)
+	}
+	if r := runPool(t, "", "--home", alice, "contacts"); r.code != 0 || !strings.Contains(r.stdout, "Bob-Builder") {
+		t.Fatalf("contacts: %+v", r)
+	}
+	if r := runPool(t, "hi\n", "--home", alice, "send", "--to", "Bob-Builder", "--print"); r.code != 0 || !strings.Contains(r.stdout, "BEGIN PGP MESSAGE") {
+		t.Fatalf("send: %+v", r)
+	}
+	// Another key under the same user ID does not replace Bob's.
+	other := t.TempDir()
+	r = runPool(t, "", "--home", other, "keygen", "--name", "Bob Builder")
+	if r := runPool(t, r.stdout, "--home", alice, "import", "-"); r.code != 1 || !strings.Contains(r.stderr, "--contact NAME") {
+		t.Fatalf("second Bob: %+v", r)
+	}
+}
