@@ -81,9 +81,15 @@ type Config struct {
 	Transit nntp.Feeder
 	// Hashcash, with Bits > 0, asks every POST for a stamp; nil: off.
 	Hashcash *Hashcash
-	// ReleaseBatch bounds the posts released per transaction.
+	// ReleaseBatch bounds the posts released per transaction (the whole
+	// pending set is shuffled first, then cut into such chunks).
 	ReleaseBatch int
-	Logger       *slog.Logger
+	// MinBatch holds pending posts until at least this many wait, or
+	// until the oldest has waited MaxWait (1 and 0 when unset: no hold).
+	// It does not apply when ReleaseInterval is 0.
+	MinBatch int
+	MaxWait  time.Duration
+	Logger   *slog.Logger
 
 	// Now and Rand replace the clock and crypto/rand.Reader in tests.
 	Now  func() time.Time
@@ -98,6 +104,7 @@ type Backend struct {
 	carried map[string]bool
 	release batcher
 	pending pendingBatcher // group commit of injected posts
+	secret  []byte         // keys the replay and stamp hashes (kept in the store)
 }
 
 // New checks cfg, fills in its defaults and makes sure every carried group
@@ -136,6 +143,12 @@ func New(ctx context.Context, st store.Store, cfg Config) (*Backend, error) {
 	if cfg.ReleaseBatch <= 0 {
 		cfg.ReleaseBatch = DefaultReleaseBatch
 	}
+	if cfg.MinBatch <= 0 {
+		cfg.MinBatch = 1
+	}
+	if cfg.MaxWait < 0 {
+		return nil, errors.New("backend: negative maximum wait")
+	}
 	if err := cfg.checkHashcash(); err != nil {
 		return nil, err
 	}
@@ -157,7 +170,11 @@ func New(ctx context.Context, st store.Store, cfg Config) (*Backend, error) {
 	if strings.ContainsAny(cfg.From, "\r\n") || strings.ContainsAny(cfg.MailComplaintsTo, "\r\n\"\\") {
 		return nil, errors.New("backend: From and MailComplaintsTo must be one line")
 	}
-	b := &Backend{st: st, cfg: cfg, log: cfg.Logger, carried: make(map[string]bool)}
+	secret, err := st.Secret(ctx, "hash-key")
+	if err != nil {
+		return nil, fmt.Errorf("backend: the server secret: %w", err)
+	}
+	b := &Backend{st: st, cfg: cfg, log: cfg.Logger, carried: make(map[string]bool), secret: secret}
 	for _, g := range cfg.Groups {
 		if _, err := article.ParseNewsgroups(g); err != nil || strings.Contains(g, ",") {
 			return nil, fmt.Errorf("backend: bad group name %q", g)

@@ -2,7 +2,6 @@ package backend
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -96,12 +95,15 @@ func (b *Backend) spendHashcash(ctx context.Context, raw []byte, p *store.Pendin
 		return refuse(he.Reason, he.Msg, err)
 	}
 
-	sum := sha256.Sum256(append([]byte(stamp+"\n"), p.BodyHash...))
-	markerErr := b.st.SpendStamp(ctx, "post "+hex.EncodeToString(sum[:]), now)
+	// Both records are keyed hashes kept at day grain: nothing links a
+	// spent stamp (its random part, its minting time) to the article or
+	// to the time it came.
+	marker := hex.EncodeToString(b.keyed("stamp-post", []byte(stamp), p.BodyHash))
+	markerErr := b.st.SpendStamp(ctx, marker, now)
 	if markerErr != nil && !errors.Is(markerErr, store.ErrStampSpent) {
 		return b.stampStoreFailure(markerErr)
 	}
-	err = b.st.SpendStamp(ctx, stamp, now)
+	err = b.st.SpendStamp(ctx, hex.EncodeToString(b.keyed("stamp", []byte(stamp))), now)
 	switch {
 	case err == nil:
 		return nil

@@ -2,8 +2,10 @@ package backend
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base32"
+	"encoding/binary"
 	"errors"
 	"io"
 	"strings"
@@ -104,14 +106,33 @@ func (b *Backend) prepare(raw []byte) (*store.Pending, error) {
 	if err != nil {
 		return nil, refuse(CodeTemporary, "no randomness, try again later", err)
 	}
-	sum := sha256.Sum256(canon.Body)
 	return &store.Pending{
 		MessageID: id,
 		Groups:    groups,
 		Subject:   subject,
 		Body:      canon.Body,
-		BodyHash:  sum[:],
+		BodyHash:  b.keyed("replay", canon.Ciphertext),
 	}, nil
+}
+
+// keyed returns HMAC-SHA-256 under the server secret of the parts, each
+// length-prefixed, with a purpose label so that no two uses collide. The
+// replay table and the spent stamps keep only such hashes: a copy of
+// them without the secret cannot be matched with the published
+// articles. The replay key is the encrypted data packet in canonical
+// framing (armor.Canonical.Ciphertext), which no one can vary without
+// encrypting anew: other length encodings, an added Marker packet or
+// re-wrapped, reordered or dropped session keys hash alike.
+func (b *Backend) keyed(purpose string, parts ...[]byte) []byte {
+	m := hmac.New(sha256.New, b.secret)
+	m.Write([]byte(purpose))
+	for _, p := range parts {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(p)))
+		m.Write(n[:])
+		m.Write(p)
+	}
+	return m.Sum(nil)
 }
 
 func articleRefusal(err error) error {

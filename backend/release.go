@@ -27,21 +27,26 @@ func (b *Backend) Release(ctx context.Context) (int, error) {
 func (b *Backend) releaseRound(ctx context.Context) (int, error) {
 	released := 0
 	_, err := b.st.Exclusive(ctx, "release", func(ctx context.Context) error {
-		for {
-			ps, err := b.st.PendingArticles(ctx, b.cfg.ReleaseBatch)
-			if err != nil {
-				return err
-			}
-			if len(ps) == 0 {
-				return nil
-			}
-			if err := shuffle(ps, b.cfg.Rand); err != nil {
-				return err
-			}
-			now := b.cfg.Now()
-			arts := make([]*store.NewArticle, len(ps))
-			ids := make([]int64, len(ps))
-			for i, p := range ps {
+		// The whole pending set, shuffled as one: its chunks (one
+		// transaction each) are slices of one random order, so numbers say
+		// nothing of arrival at any volume.
+		ps, err := b.st.PendingArticles(ctx, maxPendingRead)
+		if err != nil {
+			return err
+		}
+		if len(ps) == 0 || b.hold(ps) {
+			return nil
+		}
+		if err := shuffle(ps, b.cfg.Rand); err != nil {
+			return err
+		}
+		now := b.cfg.Now()
+		for len(ps) > 0 {
+			chunk := ps[:min(len(ps), b.cfg.ReleaseBatch)]
+			ps = ps[len(chunk):]
+			arts := make([]*store.NewArticle, len(chunk))
+			ids := make([]int64, len(chunk))
+			for i, p := range chunk {
 				arts[i] = b.finalArticle(p, now)
 				ids[i] = p.ID
 			}
@@ -49,21 +54,53 @@ func (b *Backend) releaseRound(ctx context.Context) (int, error) {
 			if err != nil {
 				return err
 			}
-			for i, r := range res {
+			for _, r := range res {
 				if r.Status == store.StatusDuplicate {
 					// A random 160-bit id collided, or the post was
 					// released before: either way it is in the history.
-					b.log.Warn("released post was a duplicate", "message_id", arts[i].MessageID)
+					b.log.Warn("released post was a duplicate")
 				}
 			}
-			released += len(ps)
-			b.log.Info("released", "posts", len(ps))
-			if len(ps) < b.cfg.ReleaseBatch {
-				return nil
-			}
+			released += len(chunk)
 		}
+		b.log.Info("released", "posts", released)
+		b.scrub(ctx)
+		return nil
 	})
 	return released, err
+}
+
+// maxPendingRead bounds the pending posts one round reads (and holds in
+// memory); more wait for the next round.
+const maxPendingRead = 1 << 20
+
+// hold reports whether the pending posts wait for company: fewer than
+// MinBatch of them, none older than MaxWait. A post alone in its
+// interval would otherwise be published alone, its release time close to
+// its posting time. With ReleaseInterval 0 nothing is held.
+func (b *Backend) hold(ps []*store.Pending) bool {
+	if b.cfg.ReleaseInterval == 0 || len(ps) >= b.cfg.MinBatch {
+		return false
+	}
+	oldest := ps[0].Received
+	for _, p := range ps {
+		if p.Received.Before(oldest) {
+			oldest = p.Received
+		}
+	}
+	return b.cfg.Now().Sub(oldest) < b.cfg.MaxWait
+}
+
+// scrub asks the store to erase what the released posts left behind
+// (freed pages, the write-ahead log), when it can.
+func (b *Backend) scrub(ctx context.Context) {
+	sc, ok := b.st.(store.Scrubber)
+	if !ok {
+		return
+	}
+	if err := sc.Scrub(ctx); err != nil && ctx.Err() == nil {
+		b.log.Warn("scrubbing after release failed; the next release tries again", "err", err)
+	}
 }
 
 // finalArticle builds the article as readers will see it.

@@ -10,6 +10,7 @@ package postgres
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"embed"
 	"errors"
@@ -183,7 +184,8 @@ const (
 			AS t(ord, message_id, groups, sf, sn, bf, bn, hf, hn, received_at)
 	), claimed AS (
 		INSERT INTO replay (body_hash, at)
-		SELECT body_hash, received_at FROM input ORDER BY body_hash
+		SELECT body_hash, date_trunc('day', received_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' + interval '1 day'
+		FROM input ORDER BY body_hash
 		ON CONFLICT (body_hash) DO UPDATE SET at = excluded.at WHERE replay.at < $12
 		RETURNING body_hash
 	), kept AS (
@@ -1197,10 +1199,38 @@ func (s *Store) Remember(ctx context.Context, messageIDs []string, at time.Time)
 func (s *Store) SpendStamp(ctx context.Context, stamp string, at time.Time) error {
 	var got string
 	err := s.db.GetContext(ctx, &got, `INSERT INTO hashcash (stamp, at) VALUES ($1, $2)
-		ON CONFLICT (stamp) DO NOTHING RETURNING stamp`, stamp, at)
+		ON CONFLICT (stamp) DO NOTHING RETURNING stamp`, stamp, store.Day(at))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.ErrStampSpent
 	}
+	return wrap(err)
+}
+
+// Secret returns the named secret, making it on first use (the first
+// front-end to ask wins; every other one reads its value).
+func (s *Store) Secret(ctx context.Context, name string) ([]byte, error) {
+	fresh := make([]byte, 32)
+	if _, err := rand.Read(fresh); err != nil {
+		return nil, err
+	}
+	var got []byte
+	err := s.db.GetContext(ctx, &got, `WITH ins AS (
+		INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING RETURNING value
+	) SELECT value FROM ins UNION ALL SELECT value FROM secrets WHERE name = $1 LIMIT 1`, name, fresh)
+	if errors.Is(err, sql.ErrNoRows) {
+		// Another front-end inserted it after this statement's snapshot.
+		err = s.db.GetContext(ctx, &got, `SELECT value FROM secrets WHERE name = $1`, name)
+	}
+	return got, wrap(err)
+}
+
+// Scrub rewrites the pending table (VACUUM FULL: a new file; the old
+// one, with the released posts' rows, is unlinked), which a plain
+// DELETE or VACUUM would leave in place until overwritten. What it
+// cannot reach is listed in docs/anonymity.md: the write-ahead log and
+// its archives, and the file system's freed blocks.
+func (s *Store) Scrub(ctx context.Context) error {
+	_, err := s.db.ExecContext(ctx, `VACUUM (FULL) pending`)
 	return wrap(err)
 }
 
@@ -1285,7 +1315,19 @@ func (s *Store) Expire(ctx context.Context, articlesBefore, historyBefore time.T
 		_, err = tx.ExecContext(ctx, `DELETE FROM hashcash WHERE at < $1`, historyBefore)
 		return err
 	})
-	return st, err
+	if err != nil {
+		return st, err
+	}
+	// Rows sit in the heap in insertion order, which for replay hashes and
+	// stamps is posting order: rewrite both in key (hash) order, which
+	// says nothing. Rows added since the last expiry stay in order until
+	// the next.
+	for _, q := range []string{`CLUSTER replay USING replay_pkey`, `CLUSTER hashcash USING hashcash_pkey`} {
+		if _, err := s.db.ExecContext(ctx, q); err != nil {
+			return st, wrap(err)
+		}
+	}
+	return st, nil
 }
 
 // ClaimQueue leases up to limit of peer's due articles, oldest first, in

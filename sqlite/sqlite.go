@@ -10,6 +10,7 @@ package sqlite
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"embed"
 	"errors"
@@ -63,6 +64,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	wq.Add("_pragma", "journal_mode(WAL)")
 	// FULL: a commit survives power loss too, as the interface promises.
 	wq.Add("_pragma", "synchronous(FULL)")
+	// Deleted rows (released posts above all) are overwritten with zeros,
+	// not left in freed pages.
+	wq.Add("_pragma", "secure_delete(1)")
 	wq.Set("_txlock", "immediate")
 	w, err := sqlx.Open("sqlite", path+"?"+wq.Encode())
 	if err != nil {
@@ -451,7 +455,7 @@ func (s *Store) AddPendingBatch(ctx context.Context, ps []*store.Pending, replay
 				received = now
 			}
 			var claimed []byte
-			err := claim.GetContext(ctx, &claimed, p.BodyHash, micro(received), micro(replaySince))
+			err := claim.GetContext(ctx, &claimed, p.BodyHash, micro(store.Day(received)), micro(replaySince))
 			if errors.Is(err, sql.ErrNoRows) {
 				errs[i] = store.ErrReplay
 				continue
@@ -700,11 +704,42 @@ func (s *Store) Remember(ctx context.Context, messageIDs []string, at time.Time)
 func (s *Store) SpendStamp(ctx context.Context, stamp string, at time.Time) error {
 	var got string
 	err := s.w.GetContext(ctx, &got, `INSERT INTO hashcash (stamp, at) VALUES (?, ?)
-		ON CONFLICT (stamp) DO NOTHING RETURNING stamp`, stamp, micro(at))
+		ON CONFLICT (stamp) DO NOTHING RETURNING stamp`, stamp, micro(store.Day(at)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.ErrStampSpent
 	}
 	return wrap(err)
+}
+
+// Secret returns the named secret, making it on first use.
+func (s *Store) Secret(ctx context.Context, name string) ([]byte, error) {
+	fresh := make([]byte, 32)
+	if _, err := rand.Read(fresh); err != nil {
+		return nil, err
+	}
+	var got []byte
+	err := withTx(ctx, s.w, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`, name, fresh); err != nil {
+			return err
+		}
+		return tx.GetContext(ctx, &got, `SELECT value FROM secrets WHERE name = ?`, name)
+	})
+	return got, err
+}
+
+// Scrub checkpoints the write-ahead log into the database and truncates
+// it to zero bytes: the log holds every page a transaction wrote,
+// released posts included, until it is reset. With secure_delete on, the
+// database file itself keeps no deleted row.
+func (s *Store) Scrub(ctx context.Context) error {
+	var busy, logged, done int
+	if err := s.w.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logged, &done); err != nil {
+		return wrap(err)
+	}
+	if busy != 0 {
+		return errors.New("sqlite: the write-ahead log could not be truncated (a reader held it); the next round tries again")
+	}
+	return nil
 }
 
 // expireChunk bounds the articles one expiry transaction removes, so the

@@ -40,7 +40,9 @@ type Store interface {
 
 	// AddPending durably keeps an injected post until release. It claims
 	// p.BodyHash in the replay table first and returns ErrReplay if an
-	// identical body was injected after replaySince.
+	// identical body was injected after replaySince. The replay table
+	// keeps the hash with the end of the UTC day of p.Received (Day), never
+	// the arrival time itself, so it says nothing of posting order.
 	AddPending(ctx context.Context, p *Pending, replaySince time.Time) error
 	// AddPendingBatch keeps several posts in one transaction (one durable
 	// commit), as AddPending would one after the other: a body hash
@@ -71,8 +73,14 @@ type Store interface {
 	// refused transit article, so it is not offered again).
 	Remember(ctx context.Context, messageIDs []string, at time.Time) error
 
-	// SpendStamp records a hashcash stamp, or returns ErrStampSpent.
+	// SpendStamp records a hashcash stamp (the caller passes a keyed hash
+	// of it), or returns ErrStampSpent. It keeps only Day(at).
 	SpendStamp(ctx context.Context, stamp string, at time.Time) error
+
+	// Secret returns the server secret named name (32 random octets made
+	// on first use and kept in the store), so that every front-end on the
+	// database keys its hashes alike.
+	Secret(ctx context.Context, name string) ([]byte, error)
 
 	// Expire removes articles that arrived before articlesBefore or whose
 	// Expires time has passed (their history stays), history entries,
@@ -105,6 +113,21 @@ type Store interface {
 	Close() error
 }
 
+// Scrubber is implemented by stores that can erase what deleted rows left
+// behind (freed pages, the write-ahead log). Release calls it after each
+// round, so nothing finer than the release interval survives release.
+type Scrubber interface {
+	Scrub(ctx context.Context) error
+}
+
+// Day is the grain at which replay hashes and spent stamps keep time: the
+// end of t's UTC day. Ending the day rather than starting it keeps an
+// entry at least as long as the window asks.
+func Day(t time.Time) time.Time {
+	d := t.UTC().Truncate(24 * time.Hour)
+	return d.Add(24 * time.Hour)
+}
+
 // Pending is an injected post awaiting release. The final header set is
 // built at release time (Date and Injection-Date are the release time).
 type Pending struct {
@@ -113,7 +136,7 @@ type Pending struct {
 	Groups    []string
 	Subject   string
 	Body      []byte // canonical armor, CRLF line endings
-	BodyHash  []byte // SHA-256 of the canonical body, for replay refusal
+	BodyHash  []byte // keyed hash of the ciphertext, for replay refusal
 	Received  time.Time
 }
 

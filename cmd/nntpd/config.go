@@ -23,6 +23,8 @@ type options struct {
 	name, domain, from, complaintsTo   string
 	groups                             string
 	releaseInterval                    time.Duration
+	releaseMinBatch                    int
+	releaseMaxWait                     time.Duration
 	retention, historyRetention        time.Duration
 	accounts                           string
 	peers                              string
@@ -82,6 +84,8 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 		fs.Var((*durationValue)(p), name, usage+" (Go duration or days, e.g. 30d)")
 	}
 	days(&o.releaseInterval, "release-interval", time.Minute, "how often posts are released in a shuffled batch; 0 releases at once")
+	fs.IntVar(&o.releaseMinBatch, "release-min-batch", 10, "hold posts until at least this many are pending (or --release-max-wait passes), so no post is published alone; 1: no hold")
+	days(&o.releaseMaxWait, "release-max-wait", time.Hour, "the longest a post is held for --release-min-batch")
 	days(&o.retention, "retention", 30*24*time.Hour, "how long articles are kept")
 	days(&o.historyRetention, "history-retention", 60*24*time.Hour, "how long message-ids and body hashes are remembered")
 	days(&o.idleTimeout, "idle-timeout", 3*time.Minute, "how long an idle connection is kept (RFC 3977: at least 3m)")

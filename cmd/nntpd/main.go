@@ -250,6 +250,8 @@ func serve(ctx context.Context, o *options, log *slog.Logger, notify *sdnotify.N
 		From:              o.from,
 		Groups:            o.groupList(),
 		ReleaseInterval:   o.releaseInterval,
+		MinBatch:          o.releaseMinBatch,
+		MaxWait:           o.releaseMaxWait,
 		Retention:         o.retention,
 		HistoryRetention:  o.historyRetention,
 		Policy:            policy,
@@ -310,8 +312,12 @@ func serve(ctx context.Context, o *options, log *slog.Logger, notify *sdnotify.N
 	if peerFile != nil {
 		npeers = len(peerFile.Peers)
 	}
+	if o.releaseInterval == 0 {
+		log.Warn("--release-interval 0 publishes every post at once, in the order posts arrive: anyone watching the group, or the line, can match articles to posters; use it for tests only")
+	}
 	log.Info("serving", "name", o.name, "store", kind, "groups", strings.Join(o.groupList(), ","),
-		"release_interval", formatDuration(o.releaseInterval), "peers", npeers, "hashcash_bits", o.hashcashBits)
+		"release_interval", formatDuration(o.releaseInterval), "release_min_batch", o.releaseMinBatch,
+		"release_max_wait", formatDuration(o.releaseMaxWait), "peers", npeers, "hashcash_bits", o.hashcashBits)
 	if err := notify.Ready(fmt.Sprintf("serving from %s on %s", kind, strings.Join(srvAddrs, " "))); err != nil {
 		log.Warn("cannot tell systemd we are ready", "err", err)
 	}

@@ -88,9 +88,10 @@ func testPendingBatch(t *testing.T, s store.Store) {
 	errs = s.AddPendingBatch(ctx, []*store.Pending{withHash(10, 1, t0.Add(time.Minute)), withHash(11, 11, t0.Add(time.Minute))}, since)
 	wantErrs(t, "second batch", errs, []error{store.ErrReplay, nil})
 
-	// After the window the body may come again, once per batch.
-	later := t0.Add(2 * time.Minute)
-	errs = s.AddPendingBatch(ctx, []*store.Pending{withHash(20, 0, later), withHash(21, 0, later)}, t0.Add(time.Second))
+	// After the window (which ends with t0's day: claims keep the day
+	// only) the body may come again, once per batch.
+	later := t0.Add(24 * time.Hour)
+	errs = s.AddPendingBatch(ctx, []*store.Pending{withHash(20, 0, later), withHash(21, 0, later)}, store.Day(t0).Add(time.Second))
 	wantErrs(t, "after the window", errs, []error{nil, store.ErrReplay})
 	if n := len(pendingIDs(t, s)); n != 5 {
 		t.Fatalf("%d pending, want 5", n)

@@ -39,6 +39,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"NewNews", testNewNews},
 		{"Pending", testPending},
 		{"Replay", testReplay},
+		{"Secret", testSecret},
 		{"PendingBatch", testPendingBatch},
 		{"PendingBatchFails", testPendingBatchFails},
 		{"ConcurrentPendingBatches", testConcurrentPendingBatches},
@@ -667,9 +668,10 @@ func testPending(t *testing.T, s store.Store) {
 
 func testReplay(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	t0 := time.Now().Add(-time.Hour)
+	const day = 24 * time.Hour
+	t0 := time.Now().Add(-3 * day)
 	first := pending(1, t0)
-	if err := s.AddPending(ctx, first, t0.Add(-24*time.Hour)); err != nil {
+	if err := s.AddPending(ctx, first, t0.Add(-day)); err != nil {
 		t.Fatal(err)
 	}
 	again := pending(1, t0.Add(time.Minute))
@@ -681,17 +683,40 @@ func testReplay(t *testing.T, s store.Store) {
 	if got, _ := s.PendingArticles(ctx, 10); len(got) != 1 {
 		t.Fatalf("a refused replay was kept: %d pending", len(got))
 	}
-	// The window starts after the first: allowed, and it now counts from again.Received.
-	if err := s.AddPending(ctx, again, t0.Add(time.Second)); err != nil {
+	// The claim is kept at day grain (the end of t0's day): a window that
+	// starts after t0 but within its day still refuses.
+	if err := s.AddPending(ctx, again, t0.Add(time.Second)); !errors.Is(err, store.ErrReplay) && store.Day(t0).After(t0.Add(time.Second)) {
+		t.Fatalf("replay within the day: %v, want ErrReplay", err)
+	}
+	// The window starts after the first's day: allowed, and it now counts
+	// from again's day.
+	again.Received = t0.Add(day)
+	if err := s.AddPending(ctx, again, store.Day(t0).Add(time.Second)); err != nil {
 		t.Fatalf("replay after the window: %v", err)
 	}
-	third := pending(1, t0.Add(2*time.Minute))
+	third := pending(1, t0.Add(day+time.Minute))
 	third.MessageID = "<third@x>"
-	if err := s.AddPending(ctx, third, t0.Add(30*time.Second)); !errors.Is(err, store.ErrReplay) {
+	if err := s.AddPending(ctx, third, store.Day(t0).Add(2*time.Second)); !errors.Is(err, store.ErrReplay) {
 		t.Fatalf("the window did not move to the second post: %v", err)
 	}
 	if got, _ := s.PendingArticles(ctx, 10); len(got) != 2 {
 		t.Fatalf("%d pending, want 2", len(got))
+	}
+}
+
+func testSecret(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	a, err := s.Secret(ctx, "one")
+	if err != nil || len(a) != 32 {
+		t.Fatalf("secret %x, %v", a, err)
+	}
+	again, err := s.Secret(ctx, "one")
+	if err != nil || !bytes.Equal(a, again) {
+		t.Fatalf("secret changed: %x %x %v", a, again, err)
+	}
+	other, err := s.Secret(ctx, "two")
+	if err != nil || bytes.Equal(a, other) {
+		t.Fatalf("two names, one secret: %x %v", other, err)
 	}
 }
 
@@ -708,7 +733,8 @@ func testStamps(t *testing.T, s store.Store) {
 	if err := s.SpendStamp(ctx, stamp+"x", t0); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Expire(ctx, t0.Add(-time.Hour), t0.Add(time.Second)); err != nil {
+	// Stamps keep the day only (its end): expiry counts from there.
+	if _, err := s.Expire(ctx, t0.Add(-time.Hour), store.Day(t0).Add(time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.SpendStamp(ctx, stamp, time.Now()); err != nil {

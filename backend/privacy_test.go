@@ -1,0 +1,301 @@
+package backend
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/altcrypt/altcrypt/armor"
+	"github.com/altcrypt/altcrypt/internal/gpgtest"
+	"github.com/altcrypt/altcrypt/nntp"
+	"github.com/altcrypt/altcrypt/sqlite"
+	"github.com/altcrypt/altcrypt/store"
+)
+
+// rawPacket is one packet of a canonical stream: its tag and body.
+type rawPacket struct {
+	tag  byte
+	body []byte
+}
+
+// splitCanonical decodes a canonical armor (new-format headers, definite
+// lengths, as Canonicalize writes) into its packets.
+func splitCanonical(t *testing.T, body []byte) []rawPacket {
+	t.Helper()
+	var b64 strings.Builder
+	for _, l := range strings.Split(string(body), "\r\n") {
+		if l == "" || strings.HasPrefix(l, "-----") || strings.HasPrefix(l, "=") {
+			continue
+		}
+		b64.WriteString(l)
+	}
+	raw, err := base64.StdEncoding.DecodeString(b64.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []rawPacket
+	for len(raw) > 0 {
+		tag := raw[0] & 0x3f
+		var n, hl int
+		switch o := raw[1]; {
+		case o < 192:
+			n, hl = int(o), 2
+		case o < 224:
+			n, hl = (int(o)-192)<<8+int(raw[2])+192, 3
+		default:
+			n, hl = int(raw[2])<<24|int(raw[3])<<16|int(raw[4])<<8|int(raw[5]), 6
+		}
+		out = append(out, rawPacket{tag, raw[hl : hl+n]})
+		raw = raw[hl+n:]
+	}
+	return out
+}
+
+// Header writers in every framing RFC 9580 §4.2 lets a sender choose.
+func legacyHeader(tag byte, n, octets int) []byte {
+	h := []byte{0x80 | tag<<2}
+	switch octets {
+	case 1:
+		return append(h, byte(n))
+	case 2:
+		h[0] |= 1
+		return append(h, byte(n>>8), byte(n))
+	}
+	h[0] |= 2
+	return append(h, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+}
+
+func newHeader5(tag byte, n int) []byte {
+	return []byte{0xC0 | tag, 0xFF, byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}
+}
+
+// partialBody writes a body in partial chunks of 512 octets, the last one
+// definite.
+func partialBody(tag byte, body []byte) []byte {
+	out := []byte{0xC0 | tag}
+	for len(body) > 512 {
+		out = append(out, 0xE0|9) // 2^9 = 512
+		out = append(out, body[:512]...)
+		body = body[512:]
+	}
+	return append(append(out, newHeader5(0, len(body))[1:]...), body...)
+}
+
+// twoOctet is the two-octet new-format length of n (192 to 8383).
+func twoOctet(n int) []byte {
+	n -= 192
+	return []byte{byte(n>>8) + 192, byte(n)}
+}
+
+func armored(raw []byte, width int, headers ...string) []byte {
+	b64 := base64.StdEncoding.EncodeToString(raw)
+	var s strings.Builder
+	s.WriteString("-----BEGIN PGP MESSAGE-----\r\n")
+	for _, h := range headers {
+		s.WriteString(h + "\r\n")
+	}
+	s.WriteString("\r\n")
+	for len(b64) > 0 {
+		n := min(width, len(b64))
+		s.WriteString(b64[:n] + "\r\n")
+		b64 = b64[n:]
+	}
+	s.WriteString("-----END PGP MESSAGE-----\r\n")
+	return []byte(s.String())
+}
+
+// TestReplayRefusesReframed (issue 14, finding 3): the same packets in
+// another framing, or with a Marker packet added, are the same
+// ciphertext and are refused as a replay, each variation on its own.
+func TestReplayRefusesReframed(t *testing.T) {
+	gpg := gpgtest.NewKey(t)
+	// Long enough for the data packet to need partial chunks.
+	msg := gpg.EncryptText(t, strings.Repeat("the same words again and again\n", 100), "-z", "0")
+	b, _ := newBackend(t, openStore(t), nil)
+	ctx := context.Background()
+	if err := session(t, b).Post(ctx, posted("alt.crypt.messages", "x", msg)); err != nil {
+		t.Fatal(err)
+	}
+	canon, err := armor.Canonicalize(gpgtest.CRLF(msg), armor.CanonOptions{Policy: armor.DefaultPolicy(), Anonymize: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := splitCanonical(t, canon.Body)
+	if len(ps) != 2 || ps[1].tag != 18 || len(ps[1].body) < 1024 {
+		t.Fatalf("unexpected packets: %d", len(ps))
+	}
+	esk, data := ps[0], ps[1]
+	marker := []byte{0xCA, 3, 'P', 'G', 'P'}
+	cat := func(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
+	variants := []struct {
+		name string
+		raw  []byte
+	}{
+		// Legacy headers carry tags up to 15 only: the PKESK's can vary.
+		{"legacy-1-octet-esk", cat(legacyHeader(esk.tag, len(esk.body), 1), esk.body, newHeader5(18, len(data.body)), data.body)},
+		{"legacy-2-octet-esk", cat(legacyHeader(esk.tag, len(esk.body), 2), esk.body, newHeader5(18, len(data.body))[:0], []byte{0xC0 | 18}, twoOctet(len(data.body)), data.body)},
+		{"new-format-5-octet-lengths", cat(newHeader5(esk.tag, len(esk.body)), esk.body, newHeader5(18, len(data.body)), data.body)},
+		{"partial-lengths", cat(newHeader5(esk.tag, len(esk.body)), esk.body, partialBody(18, data.body))},
+		{"marker-added", cat(marker, []byte{0xC0 | esk.tag, byte(len(esk.body))}, esk.body, newHeader5(18, len(data.body)), data.body)},
+		{"marker-legacy-partial-and-armor-headers", cat(legacyHeader(10, 3, 1), []byte("PGP"), legacyHeader(esk.tag, len(esk.body), 4), esk.body, partialBody(18, data.body))},
+	}
+	for _, v := range variants {
+		t.Run(v.name, func(t *testing.T) {
+			body := armored(v.raw, 76, "Version: other 1.0")
+			if _, err := armor.Canonicalize(body, armor.CanonOptions{Policy: armor.DefaultPolicy(), Anonymize: true}); err != nil {
+				t.Fatalf("the variation is not a valid message: %v", err)
+			}
+			err := session(t, b).Post(ctx, []byte("Newsgroups: alt.crypt.messages\r\nSubject: y\r\n\r\n"+string(body)))
+			if code, msg := errCode(t, err); code != 441 || !strings.HasPrefix(msg, CodeReplay+":") {
+				t.Fatalf("want 441 %s, got %v", CodeReplay, err)
+			}
+		})
+	}
+	if got, _ := b.st.PendingArticles(ctx, 10); len(got) != 1 {
+		t.Fatalf("%d pending, want 1", len(got))
+	}
+}
+
+// TestReplayAndStampsKeepNoOrder: the replay table and the spent stamps
+// hold keyed hashes (neither the body's nor the stamp's bare hash) and
+// the day only.
+func TestReplayAndStampsKeepNoOrder(t *testing.T) {
+	gpg := gpgtest.NewKey(t)
+	path := filepath.Join(t.TempDir(), "news.db")
+	st, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	b, clk := newBackend(t, st, withHashcash)
+	ctx := context.Background()
+	var stamps []string
+	for i := range 3 {
+		clk.Add(time.Duration(i)*time.Minute + 1234567*time.Microsecond)
+		stamp := mint(t, "news.example", testBits, clk.Now())
+		stamps = append(stamps, stamp)
+		if err := session(t, b).Post(ctx, stamped(posted("alt.crypt.messages", "x", gpg.EncryptText(t, fmt.Sprint(i))), stamp)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db, err := sql.Open("sqlite", path+"?_pragma=query_only(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	day := store.Day(clk.Now()).UnixMicro()
+	for _, table := range []string{"replay", "hashcash"} {
+		rows, err := db.Query(`SELECT at FROM ` + table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for rows.Next() {
+			var at int64
+			rows.Scan(&at)
+			if at != day {
+				t.Errorf("%s keeps %d, want the day %d", table, at, day)
+			}
+			n++
+		}
+		rows.Close()
+		if want := map[string]int{"replay": 3, "hashcash": 6}[table]; n != want {
+			t.Errorf("%s has %d rows, want %d", table, n, want)
+		}
+	}
+	var all []byte
+	rows, _ := db.Query(`SELECT stamp FROM hashcash`)
+	for rows.Next() {
+		var s string
+		rows.Scan(&s)
+		all = append(all, s...)
+	}
+	rows.Close()
+	for _, s := range stamps {
+		rnd := s[strings.LastIndex(s[:strings.LastIndex(s, ":")], ":")+1:]
+		if bytes.Contains(all, []byte(s)) || bytes.Contains(all, []byte(rnd)) {
+			t.Errorf("stamp %q kept as it came", s)
+		}
+	}
+}
+
+// TestReleaseShufflesWholeSet: with more pending posts than one
+// transaction takes, the first numbers are not the oldest posts.
+func TestReleaseShufflesWholeSet(t *testing.T) {
+	gpg := gpgtest.NewKey(t)
+	b, _ := newBackend(t, openStore(t), func(c *Config) { c.ReleaseBatch = 10 })
+	s := session(t, b)
+	ctx := context.Background()
+	const n = 40
+	for i := range n {
+		if err := s.Post(ctx, posted("alt.crypt.messages", "x", gpg.EncryptText(t, fmt.Sprint(i)))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pending, _ := b.st.PendingArticles(ctx, n)
+	rank := map[string]int{}
+	for i, p := range pending {
+		rank[p.MessageID] = i
+	}
+	if got, err := b.Release(ctx); err != nil || got != n {
+		t.Fatalf("Release = %d, %v", got, err)
+	}
+	oldest := 0
+	s.Overview(ctx, "alt.crypt.messages", nntp.Range{Low: 1, High: 10}, func(o *nntp.Overview) error {
+		if rank[o.MessageID] < 10 {
+			oldest++
+		}
+		return nil
+	})
+	// Oldest first in chunks gives 10; a shuffle of the whole set gives
+	// 2.5 on average, and 10 with a chance of 1 in 847,660,528.
+	if oldest == 10 {
+		t.Fatal("the first chunk released is the ten oldest posts")
+	}
+}
+
+// TestReleaseMinBatch: posts wait until MinBatch are pending, or until the
+// oldest has waited MaxWait.
+func TestReleaseMinBatch(t *testing.T) {
+	gpg := gpgtest.NewKey(t)
+	b, clk := newBackend(t, openStore(t), func(c *Config) { c.MinBatch = 3; c.MaxWait = 10 * time.Minute })
+	s := session(t, b)
+	ctx := context.Background()
+	post := func(i int) {
+		if err := s.Post(ctx, posted("alt.crypt.messages", "x", gpg.EncryptText(t, fmt.Sprint("batch ", i)))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	post(1)
+	post(2)
+	if n, err := b.Release(ctx); n != 0 || err != nil {
+		t.Fatalf("two of three released: %d, %v", n, err)
+	}
+	post(3)
+	if n, err := b.Release(ctx); n != 3 || err != nil {
+		t.Fatalf("three pending: released %d, %v", n, err)
+	}
+	post(4)
+	clk.Add(9 * time.Minute)
+	if n, _ := b.Release(ctx); n != 0 {
+		t.Fatalf("released a lone post after 9 minutes")
+	}
+	clk.Add(time.Minute)
+	if n, err := b.Release(ctx); n != 1 || err != nil {
+		t.Fatalf("after the maximum wait: released %d, %v", n, err)
+	}
+	// With ReleaseInterval 0 nothing is held.
+	b0, _ := newBackend(t, openStore(t), func(c *Config) { c.ReleaseInterval = 0; c.MinBatch = 3; c.MaxWait = time.Hour })
+	if err := session(t, b0).Post(ctx, posted("alt.crypt.messages", "x", gpg.EncryptText(t, "alone"))); err != nil {
+		t.Fatal(err)
+	}
+	if g, _ := b0.st.Group(ctx, "alt.crypt.messages"); g.Count != 1 {
+		t.Fatalf("interval 0 held a post: %+v", g)
+	}
+}
