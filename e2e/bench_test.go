@@ -123,7 +123,7 @@ func benchPost(b *testing.B, k storeKind, cm *cipherMaker, mode string, conns in
 }
 
 // populate stores n articles of about 3.5 KB straight into the store.
-func populate(b *testing.B, st store.Store, n int) {
+func populate(b testing.TB, st store.Store, n int) {
 	ctx := context.Background()
 	body := make([]byte, 2600)
 	now := time.Now()

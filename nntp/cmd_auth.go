@@ -2,11 +2,18 @@ package nntp
 
 import (
 	"crypto/tls"
+	"errors"
 	"strings"
 	"time"
 )
 
-// cmdAuthInfo serves AUTHINFO USER and PASS (RFC 4643 section 2.3).
+var (
+	errAuthBudget   = errors.New("nntp: authentication failure budget spent")
+	errAuthFailures = errors.New("nntp: too many authentication failures")
+)
+
+// cmdAuthInfo serves AUTHINFO USER and PASS (RFC 4643 section 2.3), under
+// the guessing limits of Server (MaxAuthFailures and the rest).
 func cmdAuthInfo(c *conn, r request) error {
 	if len(r.args) < 1 {
 		c.reply(501, "Syntax: AUTHINFO USER name|PASS password")
@@ -46,10 +53,42 @@ func cmdAuthInfo(c *conn, r request) error {
 	}
 	user := c.pendingUser
 	c.pendingUser, c.haveUser = "", false
-	if err := auth.Authenticate(c.ctx, user, arg); err != nil {
-		e := ResponseFor(err, CtxAuth)
-		c.logFault(e)
-		c.reply(e.Code, e.Msg)
+	lim, ipKey, now := c.srv.auth(), c.ipKey, time.Now()
+	var err error
+	if lim.byIP.exhausted(ipKey, now) || lim.byUser.exhausted(user, now) {
+		err = errAuthBudget
+	} else {
+		err = lim.check(c.ctx, func() error { return auth.Authenticate(c.ctx, user, arg) })
+	}
+	if err != nil {
+		if c.ctx.Err() != nil {
+			return c.ctx.Err()
+		}
+		if err != errAuthBudget {
+			lim.byIP.fail(ipKey, now)
+			lim.byUser.fail(user, now)
+		}
+		c.authFails++
+		if d := c.srv.authDelay(c.authFails); d > 0 {
+			t := time.NewTimer(d)
+			select {
+			case <-t.C:
+			case <-c.ctx.Done():
+				t.Stop()
+				return c.ctx.Err()
+			}
+		}
+		if err == errAuthBudget {
+			c.reply(481, "Too many authentication failures, try again later")
+		} else {
+			e := ResponseFor(err, CtxAuth)
+			c.logFault(e)
+			c.reply(e.Code, e.Msg)
+		}
+		if c.authFails >= c.srv.maxAuthFailures() {
+			c.reply(400, "Too many authentication failures, closing connection")
+			return errAuthFailures
+		}
 		return nil
 	}
 	c.authed = true
@@ -81,7 +120,7 @@ func cmdStartTLS(c *conn, r request) error {
 	if err := c.bw.Flush(); err != nil {
 		return err
 	}
-	tc := tls.Server(c.nc, c.srv.TLSConfig)
+	tc := tls.Server(c.nc, c.srv.tlsConfig())
 	tc.SetDeadline(time.Now().Add(c.srv.readTimeout()))
 	if err := tc.HandshakeContext(c.ctx); err != nil {
 		c.log.Debug("nntp: STARTTLS handshake failed", "err", err)

@@ -86,6 +86,9 @@ func cmdIHave(c *conn, r request) error {
 	case errors.Is(err, errLineTooLong):
 		c.reply(437, "Article has a line that is too long")
 		return nil
+	case c.drainRefusal(err):
+		c.reply(437, "Article too large, closing connection")
+		return err
 	case err != nil:
 		return err
 	}
@@ -265,10 +268,18 @@ func (c *conn) streamRefusal(p *pipeline) {
 // even when the command is refused, so the stream stays in sync.
 func cmdTakeThis(c *conn, r request) error {
 	art, err := c.readArticle(false)
+	p := c.pipeline()
+	if c.drainRefusal(err) {
+		id := ""
+		if len(r.args) == 1 {
+			id = r.args[0] + " "
+		}
+		p.answer(439, id+"Article too large, closing connection")
+		return err
+	}
 	if err != nil && !errors.Is(err, errTooLarge) && !errors.Is(err, errLineTooLong) {
 		return err
 	}
-	p := c.pipeline()
 	if len(r.args) != 1 || !IsMessageID(r.args[0]) {
 		p.answer(501, "Syntax: TAKETHIS message-id")
 		return nil

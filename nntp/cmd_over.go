@@ -181,7 +181,8 @@ func overviewHeader(field string) (func(*Overview) string, bool) {
 
 // cmdHdr serves HDR (RFC 3977 section 8.5) and XHDR (RFC 2980). Overview
 // fields and the :bytes/:lines metadata come from Overview; any other
-// header is read from the stored articles.
+// header is read from the stored articles, at most MaxHeaderScan of them
+// per command.
 func cmdHdr(c *conn, r request) error {
 	if len(r.args) < 1 || len(r.args) > 2 {
 		c.reply(501, "Syntax: "+r.kw+" field [range|message-id]")
@@ -245,6 +246,20 @@ func cmdHdr(c *conn, r request) error {
 			return emit(o.Number, get(o))
 		})
 		return c.finishStream(s, started, err, CtxByNumber)
+	}
+	// Each article is read whole: bound how many one command may read,
+	// and so the numbers held, the queries made and the bytes read.
+	g, err := c.sess.Group(c.ctx, c.group)
+	if err != nil {
+		return c.finishStream(s, false, err, CtxByNumber)
+	}
+	low, high := max(s.rng.Low, g.Low), g.High
+	if s.rng.High >= 0 {
+		high = min(s.rng.High, g.High)
+	}
+	if limit := c.srv.maxHeaderScan(); high-low >= int64(limit) && g.Count > int64(limit) {
+		c.replyf(503, "%s of a header outside the overview covers at most %d articles: ask a smaller range", r.kw, limit)
+		return nil
 	}
 	nums, err := c.sess.Numbers(c.ctx, c.group, s.rng)
 	if err != nil {

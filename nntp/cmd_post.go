@@ -27,6 +27,9 @@ func cmdPost(c *conn, r request) error {
 	case errors.Is(err, errLineTooLong):
 		c.reply(441, "Article has a line that is too long")
 		return nil
+	case c.drainRefusal(err):
+		c.reply(441, "Article too large, closing connection")
+		return err
 	case err != nil:
 		return err
 	}

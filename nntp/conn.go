@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"runtime/debug"
@@ -23,24 +24,48 @@ var (
 	errPanic  = errors.New("nntp: handler panicked")
 )
 
-// deadlineConn sets a deadline before every read and write, so that each
-// operation gets the current timeout: IdleTimeout while waiting for a
-// command, ReadTimeout while receiving an article, WriteTimeout always.
+// deadlineConn sets the read deadline before every read and the write
+// deadline before every write. Reads belong to a phase with one clock: a
+// command line, idle wait included, must be complete within IdleTimeout of
+// the wait's start; an article must arrive within ReadTimeout plus the
+// time MinDataRate allows for the bytes read so far. A client trickling a
+// byte at a time therefore cannot hold a connection open, as it could
+// when every read restarted the clock. Reads outside a phase (start is
+// zero) get the grace each. Only the reading goroutine changes a phase.
 type deadlineConn struct {
 	net.Conn
-	readTimeout  atomic.Int64 // time.Duration
 	writeTimeout time.Duration
 	kicked       atomic.Bool
+
+	start time.Time     // the phase's start; zero: every read starts afresh
+	grace time.Duration // time allowed from start
+	rate  int64         // bytes per second owed after grace; 0: none
+	got   int64         // bytes read in this phase
+}
+
+// phase starts a new clock for the reads that follow.
+func (d *deadlineConn) phase(start time.Time, grace time.Duration, rate int64) {
+	d.start, d.grace, d.rate, d.got = start, grace, rate, 0
 }
 
 func (d *deadlineConn) Read(p []byte) (int, error) {
-	if t := time.Duration(d.readTimeout.Load()); t > 0 {
-		d.Conn.SetReadDeadline(time.Now().Add(t))
+	if d.grace > 0 {
+		start := d.start
+		if start.IsZero() {
+			start = time.Now()
+		}
+		dl := start.Add(d.grace)
+		if d.rate > 0 {
+			dl = dl.Add(time.Duration(d.got * int64(time.Second) / d.rate))
+		}
+		d.Conn.SetReadDeadline(dl)
 	}
 	if d.kicked.Load() {
 		return 0, errKicked
 	}
-	return d.Conn.Read(p)
+	n, err := d.Conn.Read(p)
+	d.got += int64(n)
+	return n, err
 }
 
 func (d *deadlineConn) Write(p []byte) (int, error) {
@@ -70,6 +95,8 @@ type conn struct {
 	authed      bool
 	pendingUser string
 	haveUser    bool
+	authFails   int    // failed AUTHINFO PASS on this connection, never reset
+	ipKey       string // the address as the per-address limits count it
 
 	group string // selected newsgroup, "" if none
 	cur   int64  // current article number, 0 if invalid
@@ -83,11 +110,35 @@ type conn struct {
 
 	mu   sync.Mutex // guards idle against Shutdown
 	idle bool
+
+	// linger: the client may still be sending when we close (it passed
+	// the drain cap), so the close waits briefly for its input to stop,
+	// lest a reset destroy the status line we wrote before it is read.
+	linger bool
+}
+
+// Lingering close bounds: a client still sending after the status line
+// gets this long, and this much, before the reset.
+const (
+	lingerTime  = 2 * time.Second
+	lingerBytes = 4 << 20
+)
+
+// closeConn closes the connection, after a lingering half-close if
+// c.linger is set.
+func (c *conn) closeConn() {
+	if c.linger {
+		if cw, ok := c.nc.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
+			c.nc.SetReadDeadline(time.Now().Add(lingerTime))
+			io.Copy(io.Discard, io.LimitReader(c.nc, lingerBytes))
+		}
+	}
+	c.nc.Close()
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
 	dc := &deadlineConn{Conn: nc, writeTimeout: s.writeTimeout()}
-	dc.readTimeout.Store(int64(s.readTimeout()))
+	dc.phase(time.Time{}, s.readTimeout(), 0)
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &conn{
 		srv:    s,
@@ -115,7 +166,7 @@ func (c *conn) enterIdle() bool {
 		return false
 	}
 	c.idle = true
-	c.dc.readTimeout.Store(int64(c.srv.idleTimeout()))
+	c.dc.phase(time.Now(), c.srv.idleTimeout(), 0)
 	return true
 }
 
@@ -123,7 +174,7 @@ func (c *conn) leaveIdle() {
 	c.mu.Lock()
 	c.idle = false
 	c.mu.Unlock()
-	c.dc.readTimeout.Store(int64(c.srv.readTimeout()))
+	c.dc.phase(time.Time{}, c.srv.readTimeout(), 0)
 }
 
 // kickIfIdle wakes a connection blocked waiting for a command, for Shutdown.
@@ -154,7 +205,7 @@ func (c *conn) serve() {
 		if c.sess != nil {
 			c.closeSession()
 		}
-		c.nc.Close()
+		c.closeConn()
 		c.log.Info("nntp: connection closed", "duration", time.Since(start).Round(time.Millisecond))
 	}()
 
@@ -205,13 +256,14 @@ func (c *conn) serve() {
 			case errors.Is(err, errDrainLimit):
 				c.reply(501, "Command line too long")
 				c.bw.Flush()
+				c.linger = true
 				return
 			case errors.Is(err, errKicked) || (c.dc.kicked.Load() && errors.As(err, &ne)):
 				c.reply(400, "Server shutting down")
 				c.bw.Flush()
 				return
 			case errors.As(err, &ne) && ne.Timeout():
-				c.reply(400, "Idle timeout, closing connection")
+				c.reply(400, "Timeout, closing connection")
 				c.bw.Flush()
 				return
 			default:
@@ -381,14 +433,28 @@ func (c *conn) writeErr() error {
 // readArticle reads a dot-terminated article after a 340 or 335 (flushing
 // that prompt first) or after TAKETHIS (flush false: the pipeline writer
 // owns the output then). Errors errTooLarge and errLineTooLong leave the
-// session in sync; any other error means the connection must be closed.
+// session in sync; errDrainLimit must be answered (drainRefusal) and the
+// connection closed; any other error means the connection must be closed.
 func (c *conn) readArticle(flush bool) ([]byte, error) {
 	if flush {
 		if err := c.bw.Flush(); err != nil {
 			return nil, err
 		}
 	}
+	c.dc.phase(time.Now(), c.srv.readTimeout(), c.srv.minDataRate())
+	defer c.dc.phase(time.Time{}, c.srv.readTimeout(), 0)
 	return readDot(c.br, c.srv.maxArticle(), c.srv.maxArticleLine(), c.srv.drainLimit())
+}
+
+// drainRefusal reports whether err is errDrainLimit; if so it marks the
+// connection to be closed with a lingering close, so that the refusal the
+// caller writes reaches a client that is still sending.
+func (c *conn) drainRefusal(err error) bool {
+	if errors.Is(err, errDrainLimit) {
+		c.linger = true
+		return true
+	}
+	return false
 }
 
 // Capability checks.

@@ -74,6 +74,7 @@ func startServer(t testing.TB, backend nntp.Backend, configure func(*nntp.Server
 		Name:              "test.invalid",
 		Logger:            testLogger(t),
 		AllowInsecureAuth: true,
+		AuthFailureDelay:  time.Millisecond,
 	}
 	if configure != nil {
 		configure(srv)

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/altcrypt/altcrypt/internal/tlsconf"
 )
 
 // ErrServerClosed is returned by Serve after Shutdown or Close.
@@ -24,18 +26,29 @@ const (
 	DefaultIdleTimeout          = 3 * time.Minute // RFC 3977 section 3.1: at least three minutes
 	DefaultMaxErrors            = 10
 	DefaultStreamWindow         = 64
+	// DefaultMinDataRate (bytes per second) is far below any real link,
+	// and far above a client trickling bytes to hold a connection.
+	DefaultMinDataRate = 1 << 10
+	// DefaultMaxConnectionsPerIP suits a public server: a reader needs one
+	// or two connections, a feeding peer a handful.
+	DefaultMaxConnectionsPerIP = 16
+	DefaultMaxHeaderScan       = 1000
 )
 
 // Server serves NNTP on the listeners given to Serve. Set its fields before
 // the first Serve; they must not change afterwards. Zero limits take the
-// defaults above; MaxConnections and MaxConnectionsPerIP of 0 mean no limit.
+// defaults above; MaxConnections of 0 means no limit, and a negative
+// MaxConnectionsPerIP or MinDataRate turns that limit off.
 type Server struct {
 	Backend Backend
 	// Name is the host name in the greeting.
 	Name   string
 	Logger *slog.Logger
 
-	// TLSConfig enables STARTTLS and is required by ServeTLS.
+	// TLSConfig enables STARTTLS and is required by ServeTLS. The server
+	// uses a copy that offers only AEAD suites under TLS 1.2 (unless it
+	// names its own CipherSuites) and nothing older than TLS 1.2; a
+	// GetCertificate in it lets a new certificate take effect at once.
 	TLSConfig *tls.Config
 	// AllowInsecureAuth permits AUTHINFO without TLS (tests, loopback).
 	AllowInsecureAuth bool
@@ -48,23 +61,55 @@ type Server struct {
 	// MaxArticleSize bounds a received article, headers included.
 	MaxArticleSize int
 
-	// ReadTimeout bounds each read while a command is being served (an
-	// article being received, a TLS handshake); WriteTimeout bounds each
-	// write. IdleTimeout bounds the wait for the next command. They apply
-	// per read or write call, so a long transfer that keeps moving is not
-	// cut off; the size limits bound it instead.
+	// IdleTimeout bounds the wait for a command line and its arrival as a
+	// whole: a line must be complete within IdleTimeout of the moment the
+	// server started waiting for it. An article must arrive within
+	// ReadTimeout plus one second for every MinDataRate bytes received,
+	// so a long transfer that keeps moving is not cut off while a client
+	// trickling bytes is. Other reads (a TLS handshake) get ReadTimeout;
+	// each write gets WriteTimeout.
 	ReadTimeout  time.Duration
 	WriteTimeout time.Duration
 	IdleTimeout  time.Duration
+	MinDataRate  int
 
-	MaxConnections      int
+	MaxConnections int
+	// MaxConnectionsPerIP bounds the connections from one address (an
+	// IPv6 /64 counts as one address, since one subscriber holds it all).
+	// Loopback addresses are not counted unless LimitLoopback is set: a
+	// local proxy or an onion service makes every client look local.
 	MaxConnectionsPerIP int
+	LimitLoopback       bool
 	// MaxErrors consecutive error responses (5xx and authentication
 	// failures) close the connection with 400.
 	MaxErrors int
+	// MaxHeaderScan bounds the articles one HDR or XHDR of a header
+	// outside the overview may read (each is read whole); a larger range
+	// is refused with 503.
+	MaxHeaderScan int
 	// StreamWindow is how many pipelined CHECK/TAKETHIS commands are
 	// served concurrently per connection.
 	StreamWindow int
+
+	// AUTHINFO against password guessing. A connection is closed after
+	// MaxAuthFailures failed AUTHINFO PASS, whatever commands came between
+	// them; each failure is answered after AuthFailureDelay, doubled for
+	// every earlier failure of the connection (up to 8 times). An address
+	// (counted as for MaxConnectionsPerIP) and an account name may each
+	// fail AuthFailuresPerIP and AuthFailuresPerUser times per
+	// AuthFailureWindow, the budget refilling evenly; past it AUTHINFO is
+	// refused without a password check. (An attacker can so lock an
+	// account out for a while: the price of bounding guesses against it.)
+	// MaxConcurrentAuth bounds the password checks running at once
+	// (default: half the CPUs, at least one), so deliberately slow hashes
+	// cannot take every core. Negative values turn a limit off. Every
+	// limit applies alike to known and unknown account names.
+	MaxAuthFailures     int
+	AuthFailureDelay    time.Duration
+	AuthFailuresPerIP   int
+	AuthFailuresPerUser int
+	AuthFailureWindow   time.Duration
+	MaxConcurrentAuth   int
 
 	// LogAddresses allows client addresses in logs. Off by default: the
 	// server never logs who connects.
@@ -77,6 +122,20 @@ type Server struct {
 	connWG    sync.WaitGroup
 	closing   atomic.Bool
 	nextID    atomic.Uint64
+	authOnce  sync.Once
+	authState *authLimits
+	tlsOnce   sync.Once
+	tlsConf   *tls.Config
+}
+
+// tlsConfig is TLSConfig as served (see TLSConfig), nil without one.
+func (s *Server) tlsConfig() *tls.Config {
+	s.tlsOnce.Do(func() {
+		if s.TLSConfig != nil {
+			s.tlsConf = tlsconf.Server(s.TLSConfig)
+		}
+	})
+	return s.tlsConf
 }
 
 func (s *Server) logger() *slog.Logger {
@@ -114,8 +173,21 @@ func (s *Server) writeTimeout() time.Duration {
 func (s *Server) idleTimeout() time.Duration {
 	return orDur(s.IdleTimeout, DefaultIdleTimeout)
 }
-func (s *Server) maxErrors() int    { return orInt(s.MaxErrors, DefaultMaxErrors) }
-func (s *Server) streamWindow() int { return orInt(s.StreamWindow, DefaultStreamWindow) }
+func (s *Server) minDataRate() int64 {
+	if s.MinDataRate < 0 {
+		return 0
+	}
+	return int64(orInt(s.MinDataRate, DefaultMinDataRate))
+}
+func (s *Server) maxPerIP() int {
+	if s.MaxConnectionsPerIP < 0 {
+		return 0
+	}
+	return orInt(s.MaxConnectionsPerIP, DefaultMaxConnectionsPerIP)
+}
+func (s *Server) maxHeaderScan() int { return orInt(s.MaxHeaderScan, DefaultMaxHeaderScan) }
+func (s *Server) maxErrors() int     { return orInt(s.MaxErrors, DefaultMaxErrors) }
+func (s *Server) streamWindow() int  { return orInt(s.StreamWindow, DefaultStreamWindow) }
 
 // drainLimit is how much of an oversized article we read and throw away
 // to stay in sync before giving up on the connection.
@@ -153,7 +225,7 @@ func (s *Server) ServeTLS(l net.Listener) error {
 	if s.TLSConfig == nil {
 		return errors.New("nntp: ServeTLS needs TLSConfig")
 	}
-	return s.Serve(tls.NewListener(l, s.TLSConfig))
+	return s.Serve(tls.NewListener(l, s.tlsConfig()))
 }
 
 // ListenAndServe listens on addr (":119" if empty) and serves.
@@ -197,19 +269,32 @@ func (s *Server) trackListener(l net.Listener, add bool) bool {
 	return true
 }
 
-// ipKey is the per-IP counting key: the host part of the address.
-func ipKey(a net.Addr) string {
-	if ta, ok := a.(*net.TCPAddr); ok {
-		return ta.IP.String()
+// ipKey is the per-address counting key: the host part of the address,
+// an IPv6 address cut to its /64. It is "" for an address that is not
+// limited (loopback, unless limitLoopback).
+func ipKey(a net.Addr, limitLoopback bool) string {
+	var ip net.IP
+	switch ta := a.(type) {
+	case *net.TCPAddr:
+		ip = ta.IP
+	case nil:
+		return ""
+	default:
+		host, _, err := net.SplitHostPort(a.String())
+		if err != nil {
+			host = a.String()
+		}
+		if ip = net.ParseIP(host); ip == nil {
+			return "" // a pipe or socket pair: no address to count
+		}
 	}
-	if a == nil {
+	if ip.IsLoopback() && !limitLoopback {
 		return ""
 	}
-	host, _, err := net.SplitHostPort(a.String())
-	if err != nil {
-		return a.String()
+	if ip4 := ip.To4(); ip4 != nil {
+		return ip4.String()
 	}
-	return host
+	return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
 }
 
 // ServeConn serves one already accepted connection (from inetd, a test's
@@ -231,7 +316,7 @@ func (s *Server) accept(nc net.Conn) {
 // admit registers nc under the caps and returns the function that serves
 // it, or refuses it (with 400) and returns nil.
 func (s *Server) admit(nc net.Conn) func() {
-	key := ipKey(nc.RemoteAddr())
+	key := ipKey(nc.RemoteAddr(), s.LimitLoopback)
 	s.mu.Lock()
 	if s.conns == nil {
 		s.conns = map[*conn]struct{}{}
@@ -243,7 +328,7 @@ func (s *Server) admit(nc net.Conn) func() {
 		refuse = "400 Server shutting down"
 	case s.MaxConnections > 0 && len(s.conns) >= s.MaxConnections:
 		refuse = "400 Too many connections, try again later"
-	case s.MaxConnectionsPerIP > 0 && s.perIP[key] >= s.MaxConnectionsPerIP:
+	case key != "" && s.maxPerIP() > 0 && s.perIP[key] >= s.maxPerIP():
 		refuse = "400 Too many connections from your address, try again later"
 	}
 	if refuse != "" {
@@ -258,8 +343,11 @@ func (s *Server) admit(nc net.Conn) func() {
 		return nil
 	}
 	c := newConn(s, nc)
+	c.ipKey = key
 	s.conns[c] = struct{}{}
-	s.perIP[key]++
+	if key != "" {
+		s.perIP[key]++
+	}
 	s.connWG.Add(1)
 	s.mu.Unlock()
 	return func() {
@@ -267,8 +355,10 @@ func (s *Server) admit(nc net.Conn) func() {
 		defer func() {
 			s.mu.Lock()
 			delete(s.conns, c)
-			if s.perIP[key]--; s.perIP[key] <= 0 {
-				delete(s.perIP, key)
+			if key != "" {
+				if s.perIP[key]--; s.perIP[key] <= 0 {
+					delete(s.perIP, key)
+				}
 			}
 			s.mu.Unlock()
 		}()

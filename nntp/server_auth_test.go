@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -183,4 +184,162 @@ func TestImplicitTLS(t *testing.T) {
 	tc.cmd("AUTHINFO PASS p", "281 ")
 	tc.cmd("ARTICLE <3@test>", "220 0 <3@test>")
 	tc.block()
+}
+
+// TestAuthFailuresCountAcrossCommands: a 381 or any success between
+// failed passwords does not reset their count; the connection is closed
+// after MaxAuthFailures.
+func TestAuthFailuresCountAcrossCommands(t *testing.T) {
+	mem := newMem(t)
+	mem.AddUser("u", "p")
+	_, addr := startServer(t, mem, nil)
+	tc := dial(t, addr)
+	for i := 1; i <= nntp.DefaultMaxAuthFailures; i++ {
+		tc.cmd("AUTHINFO USER u", "381 ")
+		tc.cmd("AUTHINFO PASS wrong", "481 ")
+		if i < nntp.DefaultMaxAuthFailures {
+			tc.cmd("DATE", "111 ")
+		}
+	}
+	if l := tc.line(); !strings.HasPrefix(l, "400 ") {
+		t.Fatalf("after %d failures: %q", nntp.DefaultMaxAuthFailures, l)
+	}
+	tc.expectClosed()
+}
+
+// TestAuthBudgets: failures from one address, and failures against one
+// account name, are limited over time across connections; past the
+// budget even the right password is refused (unchecked).
+func TestAuthBudgets(t *testing.T) {
+	mem := newMem(t)
+	mem.AddUser("u", "p")
+	mem.AddUser("v", "q")
+	_, addr := startServer(t, mem, func(s *nntp.Server) {
+		s.LimitLoopback = true
+		s.AuthFailuresPerIP = 4
+		s.AuthFailuresPerUser = -1
+	})
+	for _, user := range []string{"u", "nobody"} {
+		tc := dial(t, addr)
+		for i := 0; i < 2; i++ {
+			tc.cmd("AUTHINFO USER "+user, "381 ")
+			tc.cmd("AUTHINFO PASS wrong", "481 ")
+		}
+	}
+	tc := dial(t, addr)
+	tc.cmd("AUTHINFO USER v", "381 ")
+	tc.cmd("AUTHINFO PASS q", "481 Too many")
+
+	_, addr = startServer(t, mem, func(s *nntp.Server) {
+		s.LimitLoopback = true
+		s.AuthFailuresPerIP = -1
+		s.AuthFailuresPerUser = 3
+	})
+	for _, user := range []string{"u", "nobody"} {
+		for i := 0; i < 3; i++ {
+			tc := dial(t, addr)
+			tc.cmd("AUTHINFO USER "+user, "381 ")
+			tc.cmd("AUTHINFO PASS wrong", "481 ")
+		}
+		tc := dial(t, addr)
+		tc.cmd("AUTHINFO USER "+user, "381 ")
+		tc.cmd("AUTHINFO PASS p", "481 Too many")
+	}
+	tc = dial(t, addr)
+	tc.cmd("AUTHINFO USER v", "381 ")
+	tc.cmd("AUTHINFO PASS q", "281 ")
+}
+
+// slowAuth counts the password checks in progress; each waits for gate.
+type slowAuth struct {
+	*nntpmem.Backend
+	mu           *sync.Mutex
+	inside, most *int
+	gate         chan struct{}
+}
+
+func (b slowAuth) NewSession(ctx context.Context, info nntp.ConnInfo) (nntp.Session, error) {
+	s, err := b.Backend.NewSession(ctx, info)
+	if err != nil {
+		return nil, err
+	}
+	return slowAuthSession{s.(*nntpmem.Session), b}, nil
+}
+
+type slowAuthSession struct {
+	*nntpmem.Session
+	b slowAuth
+}
+
+func (s slowAuthSession) Authenticate(ctx context.Context, user, pass string) error {
+	s.b.mu.Lock()
+	*s.b.inside++
+	*s.b.most = max(*s.b.most, *s.b.inside)
+	s.b.mu.Unlock()
+	<-s.b.gate
+	s.b.mu.Lock()
+	*s.b.inside--
+	s.b.mu.Unlock()
+	return s.Session.Authenticate(ctx, user, pass)
+}
+
+// TestAuthConcurrencyBound: no more than MaxConcurrentAuth password
+// checks run at once, however many connections ask.
+func TestAuthConcurrencyBound(t *testing.T) {
+	mem := newMem(t)
+	mem.AddUser("u", "p")
+	b := slowAuth{Backend: mem, mu: new(sync.Mutex), inside: new(int), most: new(int), gate: make(chan struct{})}
+	_, addr := startServer(t, b, func(s *nntp.Server) { s.MaxConcurrentAuth = 1 })
+	var conns []*tconn
+	for i := 0; i < 4; i++ {
+		tc := dial(t, addr)
+		tc.cmd("AUTHINFO USER u", "381 ")
+		tc.send("AUTHINFO PASS p\r\n")
+		conns = append(conns, tc)
+	}
+	waitFor(t, func() bool { b.mu.Lock(); defer b.mu.Unlock(); return *b.inside > 0 })
+	time.Sleep(200 * time.Millisecond) // room for a second check to start, were it allowed
+	close(b.gate)
+	for _, tc := range conns {
+		if l := tc.line(); !strings.HasPrefix(l, "281 ") {
+			t.Fatalf("got %q", l)
+		}
+	}
+	if *b.most != 1 {
+		t.Fatalf("%d password checks ran at once, want 1", *b.most)
+	}
+}
+
+// TestTLSOnlyAEAD: under TLS 1.2, STARTTLS and NNTPS offer no CBC suite,
+// even when the TLSConfig given leaves Go's defaults in place.
+func TestTLSOnlyAEAD(t *testing.T) {
+	cert := testcert.New(t)
+	clientTLS := cert.Client()
+	clientTLS.MaxVersion = tls.VersionTLS12
+	clientTLS.CipherSuites = []uint16{tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA, tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA,
+		tls.TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA, tls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA}
+	_, addr := startServer(t, newMem(t), func(s *nntp.Server) { s.TLSConfig = cert.Server })
+	tc := dial(t, addr)
+	tc.cmd("STARTTLS", "382 ")
+	if err := tls.Client(tc.c, clientTLS).Handshake(); err == nil {
+		t.Fatal("STARTTLS agreed a CBC suite")
+	}
+
+	srv := &nntp.Server{Backend: newMem(t), Logger: testLogger(t), TLSConfig: cert.Server}
+	l, err := netListen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.ServeTLS(l)
+	t.Cleanup(func() { srv.Close() })
+	if c, err := tls.Dial("tcp", l.Addr().String(), clientTLS); err == nil {
+		c.Close()
+		t.Fatal("NNTPS agreed a CBC suite")
+	}
+	clientTLS.CipherSuites = nil
+	c, err := tls.Dial("tcp", l.Addr().String(), clientTLS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
 }

@@ -298,13 +298,113 @@ func TestConnectionCaps(t *testing.T) {
 	})
 	_ = srv
 
-	_, addr2 := startServer(t, newMem(t), func(s *nntp.Server) { s.MaxConnectionsPerIP = 1 })
+	_, addr2 := startServer(t, newMem(t), func(s *nntp.Server) {
+		s.MaxConnectionsPerIP = 1
+		s.LimitLoopback = true
+	})
 	dial(t, addr2).cmd("DATE", "111 ")
 	d := dialRaw(t, addr2)
 	if l := d.line(); !strings.HasPrefix(l, "400 ") {
 		t.Fatalf("second connection from one address: %q", l)
 	}
 	d.expectClosed()
+}
+
+// TestPerIPLimitOnByDefault: with no limits set, one address gets
+// DefaultMaxConnectionsPerIP connections and the next is refused, while
+// loopback (a local proxy, an onion service) is not counted by default.
+func TestPerIPLimitOnByDefault(t *testing.T) {
+	_, addr := startServer(t, newMem(t), func(s *nntp.Server) { s.LimitLoopback = true })
+	for i := 0; i < nntp.DefaultMaxConnectionsPerIP; i++ {
+		dial(t, addr)
+	}
+	d := dialRaw(t, addr)
+	if l := d.line(); !strings.HasPrefix(l, "400 ") {
+		t.Fatalf("connection %d from one address: %q", nntp.DefaultMaxConnectionsPerIP+1, l)
+	}
+	d.expectClosed()
+
+	_, addr = startServer(t, newMem(t), nil)
+	for i := 0; i < nntp.DefaultMaxConnectionsPerIP+4; i++ {
+		dial(t, addr)
+	}
+}
+
+// trickle sends s one byte per interval until the server closes the
+// connection or limit passes, and reports what the server sent and
+// whether it closed.
+func trickle(t *testing.T, tc *tconn, s string, interval, limit time.Duration) (string, bool) {
+	t.Helper()
+	var got strings.Builder
+	closed := make(chan struct{})
+	go func() {
+		defer close(closed)
+		buf := make([]byte, 512)
+		for {
+			tc.c.SetReadDeadline(time.Now().Add(limit + time.Second))
+			n, err := tc.br.Read(buf)
+			got.Write(buf[:n])
+			if err != nil {
+				return
+			}
+		}
+	}()
+	end := time.After(limit)
+	for i := 0; ; i = (i + 1) % len(s) {
+		select {
+		case <-closed:
+			return got.String(), true
+		case <-end:
+			tc.c.Close()
+			<-closed
+			return got.String(), false
+		case <-time.After(interval):
+			tc.c.SetWriteDeadline(time.Now().Add(limit))
+			tc.c.Write([]byte{s[i]})
+		}
+	}
+}
+
+// TestTrickledCommandLine: a command line sent one byte per second, each
+// byte well within IdleTimeout of the last, is cut off IdleTimeout after
+// the server began waiting for it.
+func TestTrickledCommandLine(t *testing.T) {
+	_, addr := startServer(t, newMem(t), func(s *nntp.Server) { s.IdleTimeout = 2 * time.Second })
+	tc := dial(t, addr)
+	got, closed := trickle(t, tc, "GROUP alt.test.and.on.and.on.", time.Second, 12*time.Second)
+	if !closed || !strings.HasPrefix(got, "400 ") {
+		t.Fatalf("trickled line: closed %v after %q", closed, got)
+	}
+}
+
+// TestTrickledArticle: an article sent one byte per second is cut off
+// once it falls behind MinDataRate after ReadTimeout.
+func TestTrickledArticle(t *testing.T) {
+	_, addr := startServer(t, newMem(t), func(s *nntp.Server) {
+		s.ReadTimeout = 2 * time.Second
+		s.MinDataRate = 100
+	})
+	tc := dial(t, addr)
+	tc.cmd("POST", "340 ")
+	got, closed := trickle(t, tc, "Newsgroups: alt.test\r\n", time.Second, 12*time.Second)
+	if !closed || got != "" {
+		t.Fatalf("trickled article: closed %v after %q", closed, got)
+	}
+
+	// A client that keeps up with the rate is not cut off, however long
+	// the article takes in all.
+	tc = dial(t, addr)
+	tc.cmd("POST", "340 ")
+	body := "Newsgroups: alt.test\r\nSubject: slow\r\n\r\n" + strings.Repeat("0123456789abcdef\r\n", 25)
+	third := len(body) / 3
+	for i := 0; i < 3; i++ {
+		tc.send(body[i*third : (i+1)*third])
+		time.Sleep(time.Second)
+	}
+	tc.send(body[3*third:] + ".\r\n")
+	if l := tc.line(); !strings.HasPrefix(l, "240 ") && !strings.HasPrefix(l, "441 ") {
+		t.Fatalf("article at a steady rate: %q", l)
+	}
 }
 
 func waitFor(t *testing.T, ok func() bool) {
@@ -397,4 +497,47 @@ func TestClientDialRefused(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 	first.cmd("QUIT", "205 ")
+}
+
+// TestPastDrainCap: an article so large that the server stops draining it
+// is refused with a status line before the connection is closed (it used
+// to be reset with no answer).
+func TestPastDrainCap(t *testing.T) {
+	_, addr := startServer(t, newMem(t), func(s *nntp.Server) { s.MaxArticleSize = 1000 })
+	huge := "Newsgroups: alt.test\r\n\r\n" + strings.Repeat(strings.Repeat("x", 100)+"\r\n", 30000) + ".\r\n"
+	for _, c := range []struct{ first, prompt, head, want string }{
+		{"POST\r\n", "340 ", "", "441 "},
+		{"IHAVE <huge@x>\r\n", "335 ", "", "437 "},
+		{"MODE STREAM\r\n", "203 ", "TAKETHIS <huge@x>\r\n", "439 <huge@x> "},
+	} {
+		tc := dial(t, addr)
+		tc.send(c.first)
+		if l := tc.line(); !strings.HasPrefix(l, c.prompt) {
+			t.Fatalf("%q: %q", c.first, l)
+		}
+		go func() {
+			// The server stops reading part way: ignore the write error.
+			tc.c.SetWriteDeadline(time.Now().Add(20 * time.Second))
+			tc.c.Write([]byte(c.head + huge))
+		}()
+		if l := tc.line(); !strings.HasPrefix(l, c.want) {
+			t.Fatalf("%q past the drain cap: %q", c.first, l)
+		}
+		tc.expectClosed()
+	}
+}
+
+// TestHdrScanCap: HDR of a header outside the overview reads articles one
+// by one, so its range is capped by MaxHeaderScan; overview fields are not.
+func TestHdrScanCap(t *testing.T) {
+	_, addr := startServer(t, newMem(t), func(s *nntp.Server) { s.MaxHeaderScan = 2 })
+	tc := dial(t, addr)
+	runScript(t, tc, []step{
+		{"GROUP alt.test", "211 ", nil},
+		{"HDR Newsgroups 1-", "503 ", nil},
+		{"XHDR Newsgroups 0-9999999999", "503 ", nil},
+		{"HDR Newsgroups 2-", "225 ", []string{"2 alt.test,misc.other", "3 alt.test"}},
+		{"HDR Newsgroups <1@test>", "225 ", []string{"0 alt.test"}},
+		{"HDR Subject 1-", "225 ", []string{"1 first", "2 tab here", "3 third"}},
+	})
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/altcrypt/altcrypt/internal/sdnotify"
+	"github.com/altcrypt/altcrypt/internal/tlsconf"
 	"github.com/altcrypt/altcrypt/mail2news"
 )
 
@@ -109,7 +110,7 @@ func runSMTP(ctx context.Context, args []string, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "gateway smtp: %v\n", err)
 			return mail2news.ExitConfigErr
 		}
-		opt.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		opt.TLS = tlsconf.Server(&tls.Config{Certificates: []tls.Certificate{cert}})
 	}
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)

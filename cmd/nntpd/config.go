@@ -12,6 +12,7 @@ import (
 
 	"github.com/altcrypt/altcrypt/backend"
 	"github.com/altcrypt/altcrypt/hashcash"
+	"github.com/altcrypt/altcrypt/nntp"
 )
 
 // options are nntpd's settings. Each flag can also come from the
@@ -95,7 +96,7 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.BoolVar(&o.allowInsecureAuth, "allow-insecure-auth", false, "allow AUTHINFO without TLS")
 	fs.IntVar(&o.maxArticleSize, "max-article-size", 256<<10, "largest article accepted, in bytes (also the ciphertext body limit)")
 	fs.IntVar(&o.maxConnections, "max-connections", 1000, "connections overall (0: no limit)")
-	fs.IntVar(&o.maxConnectionsIP, "max-connections-per-ip", 0, "connections per client address (0: no limit)")
+	fs.IntVar(&o.maxConnectionsIP, "max-connections-per-ip", nntp.DefaultMaxConnectionsPerIP, "connections per client address, an IPv6 /64 counting as one; loopback is not counted (0: no limit)")
 	fs.BoolVar(&o.logAddresses, "log-addresses", false, "log client addresses (off: never)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.IntVar(&o.hashcashBits, "hashcash-bits", 0, "ask every POST for an X-Hashcash stamp (version 1) of at least this many bits; 0: off")

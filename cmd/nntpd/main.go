@@ -9,6 +9,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -29,6 +30,7 @@ import (
 	"github.com/altcrypt/altcrypt/backend"
 	"github.com/altcrypt/altcrypt/feed"
 	"github.com/altcrypt/altcrypt/internal/sdnotify"
+	"github.com/altcrypt/altcrypt/internal/tlsconf"
 	"github.com/altcrypt/altcrypt/internal/version"
 	"github.com/altcrypt/altcrypt/nntp"
 	"github.com/altcrypt/altcrypt/peers"
@@ -120,7 +122,7 @@ func loadFiles(o *options) (*files, error) {
 		if err != nil {
 			return nil, err
 		}
-		f.tls = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		f.tls = tlsconf.Server(&tls.Config{Certificates: []tls.Certificate{cert}})
 	}
 	if path, ok := strings.CutPrefix(o.db, "sqlite:"); ok {
 		if err := checkSQLitePath(path); err != nil {
@@ -275,7 +277,7 @@ func serve(ctx context.Context, o *options, log *slog.Logger, notify *sdnotify.N
 		MaxArticleSize:      o.maxArticleSize + 64<<10, // room for the poster's headers
 		IdleTimeout:         o.idleTimeout,
 		MaxConnections:      o.maxConnections,
-		MaxConnectionsPerIP: o.maxConnectionsIP,
+		MaxConnectionsPerIP: cmp.Or(o.maxConnectionsIP, -1), // 0: no limit
 		LogAddresses:        o.logAddresses,
 	}
 	srv.TLSConfig = fl.tls
