@@ -348,7 +348,8 @@ func TestFeedWithAuth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &nntp.Server{Backend: be, Name: peerName, AllowInsecureAuth: true, Logger: tt.Quiet()}
+	// AuthFailureDelay: the wrong password must fail within the 300 ms below.
+	srv := &nntp.Server{Backend: be, Name: peerName, AllowInsecureAuth: true, AuthFailureDelay: time.Millisecond, Logger: tt.Quiet()}
 	go srv.Serve(l)
 	defer srv.Close()
 
