@@ -148,25 +148,48 @@ func TestDummiesLookLikeRealPosts(t *testing.T) {
 	if len(kinds) < 6 {
 		t.Fatalf("only %d kinds of real post; the test wants several sizes and keys", len(kinds))
 	}
-	// Two-sample chi-square over the kinds.
-	chi := 0.0
-	r, d := float64(nReal), float64(nDummy)
 	for _, k := range kinds {
-		x, y := float64(real[k]), float64(dummy[k])
-		u := x*math.Sqrt(d/r) - y*math.Sqrt(r/d)
-		chi += u * u / (x + y)
 		t.Logf("real %3d dummy %3d  %.60s…", real[k], dummy[k], k)
 	}
 	// 0.1% critical values of chi-square for 1..12 degrees of freedom.
 	crit := []float64{10.83, 13.82, 16.27, 18.47, 20.52, 22.46, 24.32, 26.12, 27.88, 29.59, 31.26, 32.91}
-	df := len(kinds) - 1
-	if df > len(crit) {
-		t.Fatalf("%d kinds", len(kinds))
+	chi, df := chiSquare(real, dummy)
+	if df < 1 || df > len(crit) {
+		t.Fatalf("%d degrees of freedom", df)
 	}
 	t.Logf("chi-square %.2f with %d degrees of freedom (0.1%% critical value %.2f)", chi, df, crit[df-1])
 	if chi > crit[df-1] {
 		t.Fatalf("dummies and real posts differ in distribution: chi-square %.2f > %.2f", chi, crit[df-1])
 	}
+	// The test can see a difference: dummies that were all of the default
+	// shape would fail it.
+	art, _ := alice.Dummy(DefaultShape, seed)
+	naive := map[string]int{outside(t, art): nDummy}
+	if chi, df := chiSquare(real, naive); chi <= crit[df-1] {
+		t.Fatalf("dummies of one shape pass as real: chi-square %.2f", chi)
+	}
+}
+
+// chiSquare is the two-sample chi-square statistic of two samples over
+// their categories, and its degrees of freedom.
+func chiSquare(a, b map[string]int) (float64, int) {
+	na, nb := 0.0, 0.0
+	kinds := map[string]bool{}
+	for k, n := range a {
+		na += float64(n)
+		kinds[k] = true
+	}
+	for k, n := range b {
+		nb += float64(n)
+		kinds[k] = true
+	}
+	chi := 0.0
+	for k := range kinds {
+		x, y := float64(a[k]), float64(b[k])
+		u := x*math.Sqrt(nb/na) - y*math.Sqrt(na/nb)
+		chi += u * u / (x + y)
+	}
+	return chi, len(kinds) - 1
 }
 
 // TestRunPostsQueuedInsteadOfDummies: pool run with a cover rate posts the
