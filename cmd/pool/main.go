@@ -290,19 +290,21 @@ func send(ctx context.Context, c *pool.Client, args []string, stdin io.Reader, s
 	if len(msg) > seal.MaxPlaintext {
 		return fmt.Errorf("pool send: the message is over %d octets", seal.MaxPlaintext)
 	}
+	addr := *server
+	if addr == "" {
+		addr = defaultServer()
+	}
+	if !*print {
+		if queued, err := lf.queue(c, *to, msg, addr, stderr); queued || err != nil {
+			return err
+		}
+	}
 	art, err := c.Compose(*to, msg, nil)
 	if err != nil {
 		return err
 	}
 	if *print {
 		_, err := stdout.Write(art)
-		return err
-	}
-	addr := *server
-	if addr == "" {
-		addr = defaultServer()
-	}
-	if queued, err := lf.queue(c, *to, msg, addr, stderr); queued || err != nil {
 		return err
 	}
 	if err := c.Post(ctx, addr, art); err != nil {

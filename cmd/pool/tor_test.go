@@ -88,7 +88,7 @@ func TestThroughRealTor(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, "not connecting directly") || !strings.Contains(r.stderr, "news.example:119") {
 		t.Errorf("sync through a tor without a network: %+v", r)
 	}
-	t.Logf("tor gave up on news.example after %s", time.Since(start).Round(time.Millisecond))
+	t.Logf("tor gave up on news.example after %s; pool said: %s", time.Since(start).Round(time.Millisecond), r.stderr)
 	if n := srv.accepted.Load(); n != 0 {
 		t.Fatalf("the news server saw %d connections", n)
 	}
