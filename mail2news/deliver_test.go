@@ -157,7 +157,8 @@ func TestPosterDotStuffing(t *testing.T) {
 }
 
 // TestPosterServerAnswers covers the answers of the server that are not
-// about the mail: each defers it.
+// about the mail: each defers it, except a refused login or an untrusted
+// certificate, which the operator must fix (exit 78).
 func TestPosterServerAnswers(t *testing.T) {
 	mail := makeMail(t, mailSpec{Kind: "inline", Armors: [][]byte{encrypt(t)}, Headers: []string{ng}})
 
@@ -175,8 +176,8 @@ func TestPosterServerAnswers(t *testing.T) {
 		mem.Anonymous = nntp.Permissions{}
 		srv := m2ntest.StartNewsServer(t, mem, nil)
 		err := deliver(t, &Gateway{Poster: &NNTPPoster{Addr: srv.Addr}}, mail)
-		if ExitCode(err) != ExitTempFail {
-			t.Fatalf("got %v, want a temporary failure", err)
+		if ExitCode(err) != ExitConfigErr { // 480: the gateway needs a login
+			t.Fatalf("got %v, want a configuration error", err)
 		}
 	})
 	t.Run("authinfo", func(t *testing.T) {
@@ -186,8 +187,8 @@ func TestPosterServerAnswers(t *testing.T) {
 		mem.AddUser("gateway", "s3cret")
 		srv := m2ntest.StartNewsServer(t, mem, nil)
 		err := deliver(t, &Gateway{Poster: &NNTPPoster{Addr: srv.Addr, User: "gateway", Password: "wrong"}}, mail)
-		if ExitCode(err) != ExitTempFail {
-			t.Fatalf("wrong password: got %v, want a temporary failure", err)
+		if ExitCode(err) != ExitConfigErr || strings.Count(err.Error(), "481") != 1 {
+			t.Fatalf("wrong password: got %v, want a configuration error", err)
 		}
 		if err := deliver(t, &Gateway{Poster: &NNTPPoster{Addr: srv.Addr, User: "gateway", Password: "s3cret"}}, mail); err != nil {
 			t.Fatalf("right password: %v", err)
@@ -202,11 +203,11 @@ func TestPosterServerAnswers(t *testing.T) {
 		if err := deliver(t, &Gateway{Poster: &NNTPPoster{Addr: srv.Addr, TLS: &tls.Config{RootCAs: pool}}}, mail); err != nil {
 			t.Fatalf("with STARTTLS: %v", err)
 		}
-		// An untrusted certificate defers the mail rather than post in
-		// clear or bounce.
+		// An untrusted certificate is the gateway's configuration to fix
+		// (exit 78): never post in clear, never bounce the mail.
 		err := deliver(t, &Gateway{Poster: &NNTPPoster{Addr: srv.Addr, TLS: &tls.Config{}}}, mail)
-		if ExitCode(err) != ExitTempFail {
-			t.Fatalf("untrusted certificate: got %v, want a temporary failure", err)
+		if ExitCode(err) != ExitConfigErr {
+			t.Fatalf("untrusted certificate: got %v, want a configuration error", err)
 		}
 		plain := m2ntest.StartNewsServer(t, nntpmem.New(DefaultGroup), nil)
 		err = deliver(t, &Gateway{Poster: &NNTPPoster{Addr: plain.Addr, TLS: &tls.Config{RootCAs: pool}}}, mail)

@@ -199,8 +199,9 @@ func stripEnvelopeLine(data []byte) []byte {
 }
 
 // pickGroups finds the groups of the post: from the recipient address when
-// configured and it names one, else from the Newsgroups header. Every group
-// must be one the gateway carries.
+// configured and it names one, else from the Newsgroups header, else the
+// one group the gateway carries when it carries only one. Every group must
+// be one the gateway carries.
 func (cfg Config) pickGroups(h mail.Header, recipients []string) ([]string, error) {
 	var groups []string
 	if cfg.GroupFromAddress {
@@ -233,6 +234,12 @@ func (cfg Config) pickGroups(h mail.Header, recipients []string) ([]string, erro
 				}
 			}
 		}
+	}
+	if len(groups) == 0 && len(cfg.carried()) == 1 {
+		// Nothing names a group and there is only one it could be: a
+		// Newsgroups header is one more thing for a mail user to get
+		// right, and the answer is not in doubt.
+		groups = cfg.carried()
 	}
 	if len(groups) == 0 {
 		if cfg.GroupFromAddress {

@@ -54,7 +54,8 @@ func TestPrepare(t *testing.T) {
 		{name: "supersedes header", mail: mailSpec{Kind: "inline", Armors: [][]byte{a1}, Headers: []string{ng, "Supersedes: <x@y>"}}, reason: ReasonControl},
 		{name: "group not carried", mail: mailSpec{Kind: "inline", Armors: [][]byte{a1}, Headers: []string{"Newsgroups: alt.test"}}, reason: ReasonGroup},
 		{name: "crosspost to a group not carried", mail: mailSpec{Kind: "inline", Armors: [][]byte{a1}, Headers: []string{"Newsgroups: alt.crypt.messages, alt.test"}}, reason: ReasonGroup},
-		{name: "no group", mail: mailSpec{Kind: "inline", Armors: [][]byte{a1}}, reason: ReasonNoGroup},
+		{name: "no group, the one carried", mail: mailSpec{Kind: "inline", Armors: [][]byte{a1}}},
+		{name: "no group, two carried", mail: mailSpec{Kind: "inline", Armors: [][]byte{a1}}, cfg: Config{Groups: []string{"alt.crypt.messages", "alt.crypt.test"}}, reason: ReasonNoGroup},
 		{name: "too large", mail: mailSpec{Kind: "inline", Armors: [][]byte{a1}, Headers: []string{ng}}, cfg: Config{MaxSize: 500}, reason: ReasonTooLarge},
 
 		{name: "group from To", mail: mailSpec{Kind: "inline", Armors: [][]byte{a1}}, cfg: Config{GroupFromAddress: true}},

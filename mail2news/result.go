@@ -2,6 +2,8 @@ package mail2news
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -71,6 +73,24 @@ func (e *TempError) Error() string {
 }
 func (e *TempError) Unwrap() error { return e.Err }
 
+// ConfigError is a failure that a retry will not cure and the mail did
+// not cause: the news server wants a login we do not have or refuses the
+// one we gave (480, 481), wants TLS (483), or its certificate does not
+// verify. The operator must fix the gateway; an MTA logs and reports exit
+// 78 (EX_CONFIG) at once instead of retrying the mail for days.
+type ConfigError struct {
+	Msg string
+	Err error
+}
+
+func (e *ConfigError) Error() string {
+	if e.Err == nil {
+		return e.Msg
+	}
+	return e.Msg + ": " + e.Err.Error()
+}
+func (e *ConfigError) Unwrap() error { return e.Err }
+
 // ErrAlreadyPosted reports that the server refused the article as a replay
 // of a body it already injected. For a gateway that is a retry of a post
 // whose 240 answer was lost (the connection broke after the server stored
@@ -84,6 +104,7 @@ const (
 	Posted   Class = iota // the server answered 240 (or already has the body)
 	Refused               // permanent: bounce with the reason
 	Deferred              // temporary: keep the mail and retry
+	Misconfigured         // the gateway's setup is wrong (login, TLS): exit 78
 )
 
 func (c Class) String() string {
@@ -92,6 +113,8 @@ func (c Class) String() string {
 		return "posted"
 	case Refused:
 		return "refused"
+	case Misconfigured:
+		return "misconfigured"
 	}
 	return "deferred"
 }
@@ -106,6 +129,10 @@ func Classify(err error) Class {
 	if errors.As(err, &r) {
 		return Refused
 	}
+	var ce *ConfigError
+	if errors.As(err, &ce) {
+		return Misconfigured
+	}
 	return Deferred
 }
 
@@ -117,6 +144,8 @@ func ExitCode(err error) int {
 		return ExitOK
 	case Refused:
 		return ExitDataErr
+	case Misconfigured:
+		return ExitConfigErr
 	}
 	return ExitTempFail
 }
@@ -137,7 +166,7 @@ func classifyPostError(err error) error {
 			switch {
 			case serverReasonCode(ne.Msg) == "temporary" || strings.Contains(text, "try again") || strings.Contains(text, "temporar") ||
 				strings.Contains(text, "later") || strings.Contains(text, "unavailable"):
-				return &TempError{Msg: fmt.Sprintf("server deferred the article (%d %s)", ne.Code, ne.Msg), Err: err}
+				return &TempError{Msg: "the news server deferred the article", Err: err}
 			case strings.Contains(text, "replay") || strings.Contains(text, "duplicate"):
 				return fmt.Errorf("%w (server: %d %s)", ErrAlreadyPosted, ne.Code, ne.Msg)
 			}
@@ -148,7 +177,14 @@ func classifyPostError(err error) error {
 			}
 			return &Refusal{Code: code, Msg: "the news server refused the article: " + msg, Err: err}
 		}
-		return &TempError{Msg: fmt.Sprintf("news server answered %d %s", ne.Code, ne.Msg), Err: err}
+		switch ne.Code {
+		case 480, 481, 483:
+			return &ConfigError{Msg: "the news server refused the gateway's login or connection (check --user, --password-file, --tls)", Err: err}
+		}
+		return &TempError{Msg: "the news server answered", Err: err}
+	}
+	if certError(err) {
+		return &ConfigError{Msg: "the news server's TLS certificate does not verify (check --tls-ca, --tls-server-name)", Err: err}
 	}
 	var nerr net.Error
 	switch {
@@ -156,6 +192,16 @@ func classifyPostError(err error) error {
 		return &TempError{Msg: "news server timed out", Err: err}
 	}
 	return &TempError{Msg: "news server unreachable or connection lost", Err: err}
+}
+
+// certError reports whether err is a failed verification of the server's
+// certificate.
+func certError(err error) bool {
+	var cv *tls.CertificateVerificationError
+	var ua x509.UnknownAuthorityError
+	var he x509.HostnameError
+	var ci x509.CertificateInvalidError
+	return errors.As(err, &cv) || errors.As(err, &ua) || errors.As(err, &he) || errors.As(err, &ci)
 }
 
 // serverReasonCode picks the reason code out of a 441 text such as

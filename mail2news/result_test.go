@@ -2,10 +2,13 @@ package mail2news
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -28,8 +31,11 @@ func postErrorCases() []postErrorCase {
 		{&nntp.Error{Code: 441, Msg: "Duplicate article"}, Posted},
 		{&nntp.Error{Code: 440, Msg: "Posting not permitted"}, Deferred},
 		{&nntp.Error{Code: 400, Msg: "Service temporarily unavailable"}, Deferred},
-		{&nntp.Error{Code: 481, Msg: "Authentication failed"}, Deferred},
-		{&nntp.Error{Code: 483, Msg: "Encryption required"}, Deferred},
+		{&nntp.Error{Code: 480, Msg: "Authentication required"}, Misconfigured},
+		{&nntp.Error{Code: 481, Msg: "Authentication failed"}, Misconfigured},
+		{&nntp.Error{Code: 483, Msg: "Encryption required"}, Misconfigured},
+		{fmt.Errorf("starttls: %w", x509.UnknownAuthorityError{}), Misconfigured},
+		{&tls.CertificateVerificationError{Err: x509.HostnameError{Host: "news.example"}}, Misconfigured},
 		{&nntp.Error{Code: 502, Msg: "Access denied"}, Deferred},
 		{&nntp.Error{Code: 500, Msg: "What?"}, Deferred},
 		{fmt.Errorf("post: %w", &nntp.Error{Code: 441, Msg: "no-esk: no session key packet"}), Refused},
@@ -54,7 +60,17 @@ func TestServerReasonCode(t *testing.T) {
 }
 
 func TestExitCodes(t *testing.T) {
-	if ExitCode(nil) != 0 || ExitCode(refuse(ReasonControl, "x")) != 65 || ExitCode(&TempError{Msg: "down"}) != 75 || ExitCode(errors.New("?")) != 75 {
+	if ExitCode(nil) != 0 || ExitCode(refuse(ReasonControl, "x")) != 65 || ExitCode(&TempError{Msg: "down"}) != 75 || ExitCode(errors.New("?")) != 75 ||
+		ExitCode(&ConfigError{Msg: "login"}) != 78 {
 		t.Fatal("exit codes do not follow sysexits")
+	}
+	// The server's text appears once.
+	err := classifyPostError(&nntp.Error{Code: 480, Msg: "Authentication required"})
+	if got := err.Error(); strings.Count(got, "480 Authentication required") != 1 {
+		t.Errorf("doubled server text: %q", got)
+	}
+	err = classifyPostError(&nntp.Error{Code: 400, Msg: "Service temporarily unavailable"})
+	if got := err.Error(); strings.Count(got, "Service temporarily unavailable") != 1 {
+		t.Errorf("doubled server text: %q", got)
 	}
 }

@@ -20,7 +20,8 @@ const postUsage = `usage: gateway post [flags] < mail
 Posts one mail read on standard input (an MTA pipe: Postfix pipe, exim pipe
 transport, .forward, procmail) to the news server. Exit status (sysexits):
 0 posted, 65 refused (reason on standard error, for the bounce), 75 try again
-later (server down or busy), 64 usage, 78 configuration.
+later (server down or busy), 64 usage, 78 configuration (also when the news
+server refuses the login, 480/481/483, or its certificate does not verify).
 
 flags:
 `
@@ -171,6 +172,8 @@ func report(stderr io.Writer, err error) int {
 		fmt.Fprintf(stderr, "gateway: mail refused: %s: %s\n", r.Code, r.Msg)
 	case mail2news.ExitTempFail:
 		fmt.Fprintf(stderr, "gateway: temporary failure, the mail will be retried: %v\n", err)
+	case mail2news.ExitConfigErr:
+		fmt.Fprintf(stderr, "gateway: configuration error, fix the gateway: %v\n", err)
 	}
 	return code
 }

@@ -8,7 +8,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/altcrypt/altcrypt/internal/testcert"
 	"github.com/altcrypt/altcrypt/mail2news/m2ntest"
+	"github.com/altcrypt/altcrypt/nntp"
+	"github.com/altcrypt/altcrypt/nntp/nntpmem"
 )
 
 func newGPG(t *testing.T) *m2ntest.GPG {
@@ -44,9 +47,16 @@ func TestPostExitCodes(t *testing.T) {
 		{Kind: "inline", Armors: [][]byte{g.Encrypt(t)}, Headers: []string{"Newsgroups: alt.test"}},            // 8
 		{Kind: "inline", Armors: [][]byte{g.Encrypt(t)}, Headers: []string{ngHeader}},                          // 9
 		{Kind: "inline", Armors: [][]byte{g.Encrypt(t, "--sign")}, Headers: []string{ngHeader}},                // 10: signed inside
+		{Kind: "inline", Armors: [][]byte{g.Encrypt(t)}},                                                       // 11: no Newsgroups
 	}
 	mails := m2ntest.MakeMails(t, specs)
 	server := []string{"--server", news.Addr}
+	// A server that wants a login from everyone (480), and one whose
+	// certificate the gateway does not trust.
+	closed := nntpmem.New("alt.crypt.messages")
+	closed.Anonymous = nntp.Permissions{}
+	loginServer := m2ntest.StartNewsServer(t, closed, nil)
+	tlsServer := m2ntest.StartNewsServer(t, nntpmem.New("alt.crypt.messages"), testcert.New(t).Server)
 	cases := []struct {
 		name   string
 		args   []string
@@ -61,6 +71,7 @@ func TestPostExitCodes(t *testing.T) {
 		{"pgp/mime, group from -r", append([]string{"--group-from-address", "-r", "mail2news-alt.crypt.messages@gw.example"}, server...), nil, mails[3], 0, ""},
 		{"group from $RECIPIENT", append([]string{"--group-from-address"}, server...), map[string]string{"RECIPIENT": "mail2news-alt.crypt.messages@gw.example"}, mails[4], 0, ""},
 		{"signed inside the encryption", server, nil, mails[10], 0, ""},
+		{"no Newsgroups header: the one group carried", server, nil, mails[11], 0, ""},
 		{"two blocks", server, nil, mails[5], 65, "mail-multiple-messages: "},
 		{"no ciphertext", server, nil, mails[6], 65, "mail-no-ciphertext: "},
 		{"control", server, nil, mails[7], 65, "mail-control: "},
@@ -70,6 +81,8 @@ func TestPostExitCodes(t *testing.T) {
 		{"server refuses the replay: counted as posted", server, nil, mails[0], 0, ""},
 		{"server down", []string{"--server", "127.0.0.1:1"}, nil, mails[9], 75, "temporary failure"},
 		{"tls to a server without it", append([]string{"--tls"}, server...), nil, mails[9], 75, "temporary failure"},
+		{"server wants a login", []string{"--server", loginServer.Addr}, nil, mails[9], 78, "configuration error"},
+		{"untrusted certificate", []string{"--tls", "--server", tlsServer.Addr}, nil, mails[9], 78, "certificate does not verify"},
 		{"bad flag", []string{"--no-such-flag"}, nil, mails[9], 64, ""},
 		{"stray argument", []string{"extra"}, nil, mails[9], 64, ""},
 		{"user without password file", []string{"--user", "gw"}, nil, mails[9], 64, ""},
@@ -85,14 +98,17 @@ func TestPostExitCodes(t *testing.T) {
 			if code != tc.code || !strings.Contains(stderr.String(), tc.stderr) {
 				t.Fatalf("exit %d, stderr %q; want %d and %q", code, stderr.String(), tc.code, tc.stderr)
 			}
+			if code == 78 && strings.Count(stderr.String(), "480") > 1 {
+				t.Fatalf("server text doubled: %q", stderr.String())
+			}
 			if code == 0 && stderr.Len() != 0 {
 				t.Fatalf("output on success: %q", stderr.String())
 			}
 		})
 	}
 	arts := m2ntest.ReadGroup(t, news.Addr, "alt.crypt.messages")
-	if len(arts) != 6 {
-		t.Fatalf("%d articles in the group, want 6", len(arts))
+	if len(arts) != 7 {
+		t.Fatalf("%d articles in the group, want 7", len(arts))
 	}
 	for _, a := range arts {
 		if leaks := m2ntest.HeaderLeaks(a.Header); len(leaks) > 0 {
