@@ -35,6 +35,8 @@ const (
 	DefaultExpireInterval   = time.Hour
 	// DefaultReleaseBatch bounds the posts taken per Insert transaction.
 	DefaultReleaseBatch = 1000
+	// DefaultMaxInjectESKs: one recipient (or passphrase) per post.
+	DefaultMaxInjectESKs = 1
 	// immediateSweep is how often Run looks for stranded pending posts
 	// when ReleaseInterval is 0 (Post releases its own).
 	immediateSweep = 10 * time.Second
@@ -65,6 +67,10 @@ type Config struct {
 	ExpireInterval time.Duration
 	// Policy is the ciphertext gate's policy.
 	Policy armor.Policy
+	// MaxInjectESKs is the most session key packets a post may carry
+	// (DefaultMaxInjectESKs when 0): several recipients of one message
+	// are linked by it for everyone to see.
+	MaxInjectESKs int
 	// Accounts may log in with AUTHINFO; nil means nobody can.
 	Accounts *Accounts
 	// RequireAuthToPost refuses POST (440) until the session logged in.
@@ -142,6 +148,9 @@ func New(ctx context.Context, st store.Store, cfg Config) (*Backend, error) {
 	}
 	if cfg.ReleaseBatch <= 0 {
 		cfg.ReleaseBatch = DefaultReleaseBatch
+	}
+	if cfg.MaxInjectESKs <= 0 {
+		cfg.MaxInjectESKs = DefaultMaxInjectESKs
 	}
 	if cfg.MinBatch <= 0 {
 		cfg.MinBatch = 1

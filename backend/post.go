@@ -6,9 +6,12 @@ import (
 	"crypto/sha256"
 	"encoding/base32"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/altcrypt/altcrypt/armor"
 	"github.com/altcrypt/altcrypt/article"
@@ -23,6 +26,8 @@ const (
 	CodeControl      = "control"
 	CodeReplay       = "replay"
 	CodeTemporary    = "temporary"
+	// CodeSeveralRecipients: more session key packets than MaxInjectESKs.
+	CodeSeveralRecipients = "several-recipients"
 )
 
 // refuse makes the 441 answer "code: sentence" that POST has for every
@@ -47,6 +52,9 @@ func (s *Session) Post(ctx context.Context, raw []byte) error {
 	now := b.cfg.Now()
 	p.Received = now
 	if err := b.spendHashcash(ctx, raw, p, now); err != nil {
+		return err
+	}
+	if err := b.freshTag(ctx, p, now); err != nil {
 		return err
 	}
 	if err := b.pending.add(ctx, b.st, p, now.Add(-b.cfg.ReplayWindow)); err != nil {
@@ -96,15 +104,21 @@ func (b *Backend) prepare(raw []byte) (*store.Pending, error) {
 		}
 		return nil, refuse("not-ciphertext", "the body is not an OpenPGP message", err)
 	}
-	subject := a.Get("Subject")
-	if !hsub.Shaped(subject) {
-		if subject, err = hsub.Random(b.cfg.Rand); err != nil {
-			return nil, refuse(CodeTemporary, "no randomness, try again later", err)
-		}
-	}
 	id, err := b.newMessageID()
 	if err != nil {
 		return nil, refuse(CodeTemporary, "no randomness, try again later", err)
+	}
+	if n := len(canon.Verdict.ESKs); n > b.cfg.MaxInjectESKs {
+		return nil, refuse(CodeSeveralRecipients, fmt.Sprintf("the message has %d session key packets and this server injects at most %d: "+
+			"several recipients link their keys (everyone can see that one message went to all of them); send each recipient a message of their own", n, b.cfg.MaxInjectESKs), nil)
+	}
+	subject := a.Get("Subject")
+	if hsub.Shaped(subject) {
+		// Readers match a tag on its first 48 digits; the rest would only
+		// tell which software made it.
+		subject = subject[:hsub.MinLen]
+	} else {
+		subject = ""
 	}
 	return &store.Pending{
 		MessageID: id,
@@ -113,6 +127,28 @@ func (b *Backend) prepare(raw []byte) (*store.Pending, error) {
 		Body:      canon.Body,
 		BodyHash:  b.keyed("replay", canon.Ciphertext),
 	}, nil
+}
+
+// freshTag keeps a tag seen for the first time within the history window
+// and replaces a repeated one (or none) with a random tag: a tag used
+// twice links its posts. Seen tags are remembered as keyed hashes, at day
+// grain, with the spent hashcash stamps.
+func (b *Backend) freshTag(ctx context.Context, p *store.Pending, now time.Time) error {
+	if p.Subject != "" {
+		err := b.st.SpendStamp(ctx, hex.EncodeToString(b.keyed("subject-tag", []byte(p.Subject))), now)
+		switch {
+		case err == nil:
+			return nil
+		case !errors.Is(err, store.ErrStampSpent):
+			return b.stampStoreFailure(err)
+		}
+	}
+	tag, err := hsub.Random(b.cfg.Rand)
+	if err != nil {
+		return refuse(CodeTemporary, "no randomness, try again later", err)
+	}
+	p.Subject = tag
+	return nil
 }
 
 // keyed returns HMAC-SHA-256 under the server secret of the parts, each

@@ -299,3 +299,72 @@ func TestReleaseMinBatch(t *testing.T) {
 		t.Fatalf("interval 0 held a post: %+v", g)
 	}
 }
+
+// doubleESK returns the canonical body with its first session key packet
+// twice: a message to two (hidden) recipients.
+func doubleESK(t *testing.T, body []byte) []byte {
+	t.Helper()
+	canon, err := armor.Canonicalize(gpgtest.CRLF(body), armor.CanonOptions{Policy: armor.DefaultPolicy(), Anonymize: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := splitCanonical(t, canon.Body)
+	esk := append([]byte{0xC0 | ps[0].tag, byte(len(ps[0].body))}, ps[0].body...)
+	return armored(bytes.Join([][]byte{esk, esk, newHeader5(18, len(ps[1].body)), ps[1].body}, nil), 64)
+}
+
+// TestInjectOneRecipient: a post with several session key packets is
+// refused with a reason that says why, unless MaxInjectESKs allows it.
+func TestInjectOneRecipient(t *testing.T) {
+	gpg := gpgtest.NewKey(t)
+	two := doubleESK(t, gpg.EncryptText(t, "to two"))
+	ctx := context.Background()
+	b, _ := newBackend(t, openStore(t), nil)
+	err := session(t, b).Post(ctx, []byte("Newsgroups: alt.crypt.messages\r\nSubject: x\r\n\r\n"+string(two)))
+	code, msg := errCode(t, err)
+	if code != 441 || !strings.HasPrefix(msg, CodeSeveralRecipients+":") || !strings.Contains(msg, "link their keys") {
+		t.Fatalf("two ESKs: %d %q", code, msg)
+	}
+	b2, _ := newBackend(t, openStore(t), func(c *Config) { c.MaxInjectESKs = 2 })
+	if err := session(t, b2).Post(ctx, []byte("Newsgroups: alt.crypt.messages\r\nSubject: x\r\n\r\n"+string(two))); err != nil {
+		t.Fatalf("MaxInjectESKs 2: %v", err)
+	}
+}
+
+// TestSubjectTags: a kept tag is cut to 48 digits; a tag seen before
+// within the history window (on its first 48 digits) is replaced by a
+// random one.
+func TestSubjectTags(t *testing.T) {
+	gpg := gpgtest.NewKey(t)
+	b, _ := newBackend(t, openStore(t), func(c *Config) { c.ReleaseInterval = 0 })
+	ctx := context.Background()
+	tag64 := strings.Repeat("0123456789abcdef", 4)
+	other := strings.Repeat("fedcba9876543210", 3)
+	subjects := []string{tag64, tag64, tag64[:48], other}
+	for i, subj := range subjects {
+		if err := session(t, b).Post(ctx, posted("alt.crypt.messages", subj, gpg.EncryptText(t, fmt.Sprint("tag ", i)))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	session(t, b).Overview(ctx, "alt.crypt.messages", nntp.Range{Low: 1, High: -1}, func(o *nntp.Overview) error {
+		got = append(got, o.Subject)
+		return nil
+	})
+	if len(got) != 4 {
+		t.Fatalf("%d articles", len(got))
+	}
+	want := []string{tag64[:48], "random", "random", other}
+	for i, s := range got {
+		if len(s) != 48 {
+			t.Errorf("article %d: subject %q is not 48 digits", i+1, s)
+		}
+		if want[i] == "random" {
+			if s == tag64[:48] {
+				t.Errorf("article %d: the repeated tag was kept", i+1)
+			}
+		} else if s != want[i] {
+			t.Errorf("article %d: subject %q, want %q", i+1, s, want[i])
+		}
+	}
+}

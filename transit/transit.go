@@ -12,6 +12,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -35,6 +37,50 @@ const (
 	DefaultGroupsCacheTTL = 5 * time.Second
 )
 
+// Privacy is transit's privacy policy. Each field refuses articles of
+// one kind, with its own reason code.
+type Privacy struct {
+	// RefuseHostTraces refuses articles with NNTP-Posting-Host, X-Trace,
+	// X-Originating-IP, or an address (or posting-host parameter) in
+	// Injection-Info: traces that name the poster's machine
+	// (CodeHostTrace).
+	RefuseHostTraces bool
+	// RefuseVisibleRecipients refuses session key packets that name
+	// their recipient (armor's visible-recipient).
+	RefuseVisibleRecipients bool
+	// MaxESKs, when positive, refuses articles with more session key
+	// packets: several recipients of one message are linked by it
+	// (CodeSeveralRecipients).
+	MaxESKs int
+}
+
+// Reason codes of the privacy policy.
+const (
+	CodeHostTrace         = "posting-host-trace"
+	CodeSeveralRecipients = "several-recipients"
+)
+
+// hostTrace names the first posting-host trace in a, or "".
+func hostTrace(a *article.Article) string {
+	for _, h := range []string{"NNTP-Posting-Host", "X-Trace", "X-Originating-IP"} {
+		if a.Has(h) {
+			return h
+		}
+	}
+	info := a.Get("Injection-Info")
+	if strings.Contains(strings.ToLower(info), "posting-host") {
+		return "Injection-Info (posting-host)"
+	}
+	for _, tok := range strings.FieldsFunc(info, func(c rune) bool {
+		return !(c == '.' || c == ':' || c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F')
+	}) {
+		if net.ParseIP(strings.Trim(tok, ".:")) != nil && strings.ContainsAny(tok, ".:") {
+			return "Injection-Info (an address)"
+		}
+	}
+	return ""
+}
+
 // Config configures a Receiver. Store and PathName are required.
 type Config struct {
 	Store store.Store
@@ -48,6 +94,10 @@ type Config struct {
 	// Armor is the ciphertext gate's policy; the zero value means
 	// armor.DefaultPolicy().
 	Armor *armor.Policy
+	// Privacy refuses articles that would identify posters or link
+	// recipients (all off by default: a relay passes on what other
+	// servers injected). Transit never rewrites: it refuses.
+	Privacy Privacy
 	// HistoryWindow: articles dated before now-HistoryWindow are refused,
 	// since the history may no longer remember them. The store's history
 	// must be kept at least this long.
@@ -380,12 +430,16 @@ func (r *Receiver) verify(ctx context.Context, messageID string, raw []byte) (*s
 	if len(carried) == 0 {
 		return nil, reject("no-carried-group", "none of the groups %v is carried here", all)
 	}
-	if _, err := armor.Check(a.Body, r.policy); err != nil {
+	v, err := armor.Check(a.Body, r.policy)
+	if err != nil {
 		var ae *armor.Error
 		if errors.As(err, &ae) {
 			return nil, reject(ae.Code, "%s", ae.Msg)
 		}
 		return nil, reject("not-ciphertext", "%v", err)
+	}
+	if err := r.cfg.Privacy.check(a, v); err != nil {
+		return nil, err
 	}
 	ov := a.Overview()
 	na := &store.NewArticle{
@@ -410,6 +464,26 @@ func (r *Receiver) verify(ctx context.Context, messageID string, raw []byte) (*s
 		}
 	}
 	return na, nil
+}
+
+// check applies the privacy policy to a verified article.
+func (p Privacy) check(a *article.Article, v *armor.Verdict) *rejection {
+	if p.RefuseHostTraces {
+		if h := hostTrace(a); h != "" {
+			return reject(CodeHostTrace, "the article carries %s, which names the poster's machine; this server relays no posting-host traces", h)
+		}
+	}
+	if p.RefuseVisibleRecipients {
+		for i, e := range v.ESKs {
+			if e.Kind == "pkesk" && !e.Anonymous {
+				return reject(armor.CodeVisible, "session key packet %d names its recipient; this server relays only hidden recipients", i+1)
+			}
+		}
+	}
+	if p.MaxESKs > 0 && len(v.ESKs) > p.MaxESKs {
+		return reject(CodeSeveralRecipients, "the message has %d session key packets, more than the %d this server relays: several recipients link their keys", len(v.ESKs), p.MaxESKs)
+	}
+	return nil
 }
 
 func articleRejection(err error) *rejection {

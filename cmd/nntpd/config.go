@@ -25,6 +25,10 @@ type options struct {
 	groups                             string
 	releaseInterval                    time.Duration
 	releaseMinBatch                    int
+	maxESKs                            int
+	transitHostTraces                  bool
+	transitVisible                     bool
+	transitMaxESKs                     int
 	releaseMaxWait                     time.Duration
 	retention, historyRetention        time.Duration
 	accounts                           string
@@ -86,6 +90,10 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	}
 	days(&o.releaseInterval, "release-interval", time.Minute, "how often posts are released in a shuffled batch; 0 releases at once")
 	fs.IntVar(&o.releaseMinBatch, "release-min-batch", 10, "hold posts until at least this many are pending (or --release-max-wait passes), so no post is published alone; 1: no hold")
+	fs.IntVar(&o.maxESKs, "max-esks", 1, "the most session key packets (recipients and passphrases) a post may carry; more are refused (several-recipients): they link the recipients' keys")
+	fs.BoolVar(&o.transitHostTraces, "transit-refuse-host-traces", false, "refuse fed articles carrying NNTP-Posting-Host, X-Trace, X-Originating-IP or an address in Injection-Info")
+	fs.BoolVar(&o.transitVisible, "transit-refuse-visible-recipients", false, "refuse fed articles whose session key packets name their recipients")
+	fs.IntVar(&o.transitMaxESKs, "transit-max-esks", 0, "refuse fed articles with more session key packets than this (0: no limit)")
 	days(&o.releaseMaxWait, "release-max-wait", time.Hour, "the longest a post is held for --release-min-batch")
 	days(&o.retention, "retention", 30*24*time.Hour, "how long articles are kept")
 	days(&o.historyRetention, "history-retention", 60*24*time.Hour, "how long message-ids and body hashes are remembered")
@@ -175,6 +183,15 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	}
 	if o.idleTimeout <= 0 {
 		return nil, errors.New("--idle-timeout must be positive")
+	}
+	if o.maxESKs < 1 {
+		return nil, errors.New("--max-esks must be at least 1")
+	}
+	if o.transitMaxESKs < 0 {
+		return nil, errors.New("--transit-max-esks cannot be negative (0: no limit)")
+	}
+	if o.releaseMinBatch < 1 {
+		return nil, errors.New("--release-min-batch must be at least 1 (1: no hold)")
 	}
 	return o, nil
 }

@@ -83,3 +83,30 @@ func TestOpenStoreRefusesUnknown(t *testing.T) {
 		t.Error("accepted an empty sqlite path")
 	}
 }
+
+// TestPrivacyFlags: the defaults of the anonymity flags, each set, and
+// each refused out of range.
+func TestPrivacyFlags(t *testing.T) {
+	o, err := parseOptions(nil, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.maxESKs != 1 || o.releaseMinBatch != 10 || o.releaseMaxWait != time.Hour ||
+		o.transitHostTraces || o.transitVisible || o.transitMaxESKs != 0 {
+		t.Errorf("defaults: %+v", o)
+	}
+	o, err = parseOptions([]string{"--max-esks", "3", "--release-min-batch", "1", "--release-max-wait", "2m",
+		"--transit-refuse-host-traces", "--transit-refuse-visible-recipients", "--transit-max-esks", "1"}, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.maxESKs != 3 || o.releaseMinBatch != 1 || o.releaseMaxWait != 2*time.Minute ||
+		!o.transitHostTraces || !o.transitVisible || o.transitMaxESKs != 1 {
+		t.Errorf("set: %+v", o)
+	}
+	for _, bad := range [][]string{{"--max-esks", "0"}, {"--release-min-batch", "0"}, {"--transit-max-esks", "-1"}} {
+		if _, err := parseOptions(bad, env(nil), io.Discard); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+}

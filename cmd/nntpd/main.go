@@ -232,6 +232,7 @@ func serve(ctx context.Context, o *options, log *slog.Logger, notify *sdnotify.N
 	if peerFile != nil {
 		receiver, err = transit.New(transit.Config{
 			Store: st, PathName: o.name, Peers: peerFile, Armor: &policy,
+			Privacy:       transit.Privacy{RefuseHostTraces: o.transitHostTraces, RefuseVisibleRecipients: o.transitVisible, MaxESKs: o.transitMaxESKs},
 			HistoryWindow: o.historyRetention, Retention: o.retention, Logger: log,
 		})
 		if err != nil {
@@ -253,6 +254,7 @@ func serve(ctx context.Context, o *options, log *slog.Logger, notify *sdnotify.N
 		Groups:            o.groupList(),
 		ReleaseInterval:   o.releaseInterval,
 		MinBatch:          o.releaseMinBatch,
+		MaxInjectESKs:     o.maxESKs,
 		MaxWait:           o.releaseMaxWait,
 		Retention:         o.retention,
 		HistoryRetention:  o.historyRetention,
