@@ -16,11 +16,13 @@ import (
 	"github.com/altcrypt/altcrypt/mail2news/m2ntest"
 )
 
-// eximConfig is a private exim configuration: mail for
-// mail2news-*@gw.example goes through the pipe transport to `gateway post`
-// (the way Debian's address_pipe does it: envelope headers added, exit 75
-// defers), and mail for sender.example (the bounces) lands in a file.
-const eximConfig = `primary_hostname = gw.example
+// eximMain is the main section of a private exim configuration around
+// the shipped router and transport (deploy/mta/exim4-router and
+// exim4-transport, set through their macros): mail for
+// mail2news-*@gw.example goes through the shipped pipe transport to
+// `gateway post`, and mail for sender.example (the bounces) lands in a
+// file.
+const eximMain = `primary_hostname = gw.example
 qualify_domain = gw.example
 spool_directory = {{DIR}}/spool
 exim_user = {{USER}}
@@ -29,38 +31,42 @@ never_users =
 keep_environment =
 # No DNS on a test machine.
 host_lookup =
+MAIL2NEWS_DOMAIN = gw.example
+MAIL2NEWS_GATEWAY = {{DIR}}/gateway
+MAIL2NEWS_SERVER = {{NEWS}}
+MAIL2NEWS_USER = {{USER}}
+`
 
-begin routers
-mail2news:
-  driver = accept
-  domains = gw.example
-  local_parts = ^mail2news-.+
-  transport = mail2news_pipe
+const eximTail = `
+begin retry
+* * F,1h,1m
+`
+
+// eximConfig assembles the test configuration from the shipped files.
+func eximConfig(t *testing.T) string {
+	t.Helper()
+	read := func(name string) string {
+		b, err := os.ReadFile(filepath.Join(buildtest.RepoRoot(), "deploy", "mta", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	return eximMain +
+		"\nbegin routers\n" + read("exim4-router") + `
 senders:
   driver = accept
   domains = sender.example
   transport = mailbox
-
-begin transports
-mail2news_pipe:
-  driver = pipe
-  command = {{DIR}}/gateway post --server {{NEWS}} --group-from-address --timeout 20s
-  temp_errors = 75
-  return_fail_output = true
-  log_output = true
-  envelope_to_add = true
-  return_path_add = true
-  delivery_date_add = true
-  timeout = 60s
+` +
+		"\nbegin transports\n" + read("exim4-transport") + `
 mailbox:
   driver = appendfile
   file = {{DIR}}/mail/bounces
   envelope_to_add = true
   return_path_add = true
-
-begin retry
-* * F,1h,1m
-`
+` + eximTail
+}
 
 // eximHarness runs exim with the private configuration. As root it runs
 // exim as nobody: exim gives up root for a -C configuration, and Debian's
@@ -130,7 +136,7 @@ func newExim(t *testing.T, newsAddr string) *eximHarness {
 		}
 		userName, groupName = u.Username, g.Name
 	}
-	conf := strings.NewReplacer("{{DIR}}", dir, "{{NEWS}}", newsAddr, "{{USER}}", userName, "{{GROUP}}", groupName).Replace(eximConfig)
+	conf := strings.NewReplacer("{{DIR}}", dir, "{{NEWS}}", newsAddr, "{{USER}}", userName, "{{GROUP}}", groupName).Replace(eximConfig(t))
 	if err := os.WriteFile(h.conf, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
