@@ -150,7 +150,13 @@ func newConn(s *Server, nc net.Conn) *conn {
 		cancel: cancel,
 	}
 	c.out = dotWriter{c.bw}
-	c.log = s.logger().With("conn", s.nextID.Add(1))
+	// A connection id, like the open and close lines, joins a log with
+	// article times (whoever holds both can tell which connection posted
+	// what): it is logged at debug level only.
+	c.log = s.logger()
+	if id := s.nextID.Add(1); c.log.Enabled(ctx, slog.LevelDebug) {
+		c.log = c.log.With("conn", id)
+	}
 	if s.LogAddresses {
 		c.log = c.log.With("remote", nc.RemoteAddr().String())
 	}
@@ -193,7 +199,7 @@ func (c *conn) connInfo() ConnInfo {
 
 func (c *conn) serve() {
 	start := time.Now()
-	c.log.Info("nntp: connection opened")
+	c.log.Debug("nntp: connection opened")
 	defer func() {
 		if r := recover(); r != nil {
 			c.logPanic(r)
@@ -206,7 +212,7 @@ func (c *conn) serve() {
 			c.closeSession()
 		}
 		c.closeConn()
-		c.log.Info("nntp: connection closed", "duration", time.Since(start).Round(time.Millisecond))
+		c.log.Debug("nntp: connection closed", "duration", time.Since(start).Round(time.Millisecond))
 	}()
 
 	if tc, ok := c.nc.(*tls.Conn); ok {

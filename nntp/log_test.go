@@ -36,3 +36,26 @@ func TestLogsWithoutAddresses(t *testing.T) {
 		}
 	}
 }
+
+// TestDefaultLogsNoConnections: at the default level (info) nothing is
+// logged per connection (no open or close time, no connection id), so a
+// log cannot be joined with article times; errors carry no id either.
+func TestDefaultLogsNoConnections(t *testing.T) {
+	var buf testlog.Buffer
+	_, addr := startServer(t, faulty{b: newMem(t)}, func(s *nntp.Server) {
+		s.Logger = slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	})
+	for range 3 {
+		tc := dial(t, addr)
+		tc.cmd("GROUP fail.now", "403 ")
+		tc.cmd("QUIT", "205 ")
+		tc.expectClosed()
+	}
+	waitFor(t, func() bool { return strings.Count(buf.String(), "backend error") == 3 })
+	logs := buf.String()
+	for _, bad := range []string{"connection opened", "connection closed", "conn=", "duration="} {
+		if strings.Contains(logs, bad) {
+			t.Errorf("%q in default-level logs:\n%s", bad, logs)
+		}
+	}
+}

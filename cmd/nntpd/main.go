@@ -70,6 +70,9 @@ func run(ctx context.Context, args []string, environ []string, stdout, stderr io
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if level <= slog.LevelDebug {
+		log.Warn("debug logging records when each connection opens and closes, with its id: matched with article times, it tells which connection posted what; do not keep these logs")
+	}
 	for _, name := range unknownEnv(environ) {
 		log.Warn("unknown environment variable ignored (a misspelled flag?)", "var", name)
 	}
