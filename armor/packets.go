@@ -190,6 +190,7 @@ func newLength(b []byte) (l uint64, hdr int, partial, ok bool) {
 func walk(b []byte, p Policy, v *Verdict, wr *walkResult, deferVisible bool) *Error {
 	maxESKs := p.maxESKs()
 	off := 0
+	var eskRandom []byte // the uniform parts of the PKESKs, for screenESKs
 	var data packet
 	haveData := false
 	for off < len(b) {
@@ -217,7 +218,7 @@ func walk(b []byte, p Policy, v *Verdict, wr *walkResult, deferVisible bool) *Er
 			var e ESK
 			var err *Error
 			if pk.tag == tagPKESK {
-				e, err = parsePKESK(body, off)
+				e, err = parsePKESK(body, off, &eskRandom)
 				if err == nil && wr != nil {
 					if wr.npk == len(wr.pkesks) {
 						return reject(CodeTooManyESKs, "more than %d public-key session key packets", len(wr.pkesks))
@@ -253,6 +254,9 @@ func walk(b []byte, p Policy, v *Verdict, wr *walkResult, deferVisible bool) *Er
 	if len(v.ESKs) == 0 {
 		return reject(CodeNoESK, "the encrypted data has no session key packet (PKESK or SKESK); nobody could decrypt it")
 	}
+	if why := screenESKs(eskRandom); why != "" {
+		return reject(CodeFake, "%s", why)
+	}
 	for i := range v.ESKs {
 		if err := aligned(v.Container, &v.ESKs[i], i); err != nil {
 			return err
@@ -273,6 +277,16 @@ func walk(b []byte, p Policy, v *Verdict, wr *walkResult, deferVisible bool) *Er
 		return reject(CodeFake, "%s", why)
 	}
 	return nil
+}
+
+// screenESKs runs the frequency test over the uniform parts of all the
+// public-key session key packets together, so that text cut into pieces
+// too short for the test on their own is still caught.
+func screenESKs(all []byte) string {
+	if len(all) >= nibbleMinBytes && nibbleChi(all) > nibbleLimit {
+		return "the session key packets' values are far from uniform; they carry no session key"
+	}
+	return ""
 }
 
 func visibleError(i int) *Error {
@@ -419,8 +433,9 @@ func sized(f []byte) (payload []byte, ok bool) {
 
 func wrappedKeyLen(n int) bool { return n == 24 || n == 32 || n == 40 }
 
-// parsePKESK checks a PKESK body (R-F1).
-func parsePKESK(body []byte, off int) (ESK, *Error) {
+// parsePKESK checks a PKESK body (R-F1) and appends the parts of it that
+// must be uniform to random.
+func parsePKESK(body []byte, off int, uniform *[]byte) (ESK, *Error) {
 	e := ESK{Kind: "pkesk"}
 	bad := func(why string) (ESK, *Error) {
 		return e, reject(CodeBadPKESK, "the public-key session key packet at offset %d is malformed: %s", off, why)
@@ -475,23 +490,48 @@ func parsePKESK(body []byte, off int) (ESK, *Error) {
 	}
 	ok := false
 	fields := f
+	// random collects the parts that must be uniform bytes: values below
+	// a modulus without their top octet, curve points without the octets
+	// the field size biases, wrapped keys.
+	var random [][]byte
 	switch e.Algorithm {
 	case 1, 2: // RSA
 		var r []byte
 		r, ok = mpi(f)
 		ok = ok && len(r) == 0
+		if ok {
+			if bits := mpiBits(f); bits < minModulusBits {
+				return bad("its RSA value has " + strconv.Itoa(bits) + " bits; an RSA key of 1024 bits or more gives at least " + strconv.Itoa(minModulusBits))
+			}
+			random = append(random, f[3:len(f)-len(r)])
+		}
 	case 16: // ElGamal, v3 only
 		if e.Version == 3 {
-			var r []byte
+			var r, r2 []byte
 			if r, ok = mpi(f); ok {
-				r, ok = mpi(r)
-				ok = ok && len(r) == 0
+				r2, ok = mpi(r)
+				ok = ok && len(r2) == 0
+			}
+			if ok {
+				if mpiBits(f) < minModulusBits || mpiBits(r) < minModulusBits {
+					return bad("an ElGamal value has fewer than " + strconv.Itoa(minModulusBits) + " bits; a key of 1024 bits or more gives more")
+				}
+				random = append(random, f[3:len(f)-len(r)], r[3:])
 			}
 		}
 	case 18: // ECDH
-		var r []byte
+		var r, w []byte
 		if r, ok = mpi(f); ok {
-			_, ok = sized(r)
+			w, ok = sized(r)
+		}
+		if ok {
+			point := f[2 : len(f)-len(r)]
+			part, good := ecdhPoint(mpiBits(f), point)
+			if !good {
+				return bad("its ECDH ephemeral point has no curve's size and prefix")
+			}
+			random = append(random, part...)
+			random = append(random, w)
 		}
 	case 25, 26: // X25519, X448
 		n := 32
@@ -505,6 +545,8 @@ func parsePKESK(body []byte, off int) (ESK, *Error) {
 				w = w[1:]
 			}
 			ok = ok && wrappedKeyLen(len(w))
+			// The top bit of an X25519 key is clear: leave its last octet.
+			random = append(random, f[:n-1], w)
 		}
 	default:
 		return bad("public-key algorithm " + strconv.Itoa(e.Algorithm) + " cannot encrypt a session key here")
@@ -515,7 +557,44 @@ func parsePKESK(body []byte, off int) (ESK, *Error) {
 	if why := screen(fields, false); why != "" {
 		return e, reject(CodeFake, "the public-key session key packet at offset %d is not random: %s", off, why)
 	}
+	for _, r := range random {
+		if compressedStart(r) {
+			return e, reject(CodeFake, "the public-key session key packet at offset %d carries a compressed stream, not a session key", off)
+		}
+	}
+	for _, r := range random {
+		*uniform = append(*uniform, r...)
+	}
 	return e, nil
+}
+
+// mpiBits is the bit count of the MPI at the start of f (checked by mpi).
+func mpiBits(f []byte) int { return int(f[0])<<8 | int(f[1]) }
+
+// ecdhPoint checks an ECDH ephemeral point of bits bits (RFC 9580 §11.5,
+// RFC 6637): 0x40 and a native Curve25519 (263 bits) or X448 (455) key, or
+// 0x04 and the two coordinates of a NIST or Brainpool curve (515, 771,
+// 1027, 1059 bits). It returns the parts that are uniform: the native key
+// without the octet whose top bit is clear, each coordinate without its
+// first octet (the field's size biases it).
+func ecdhPoint(bits int, p []byte) ([][]byte, bool) {
+	switch bits {
+	case 263, 455:
+		if p[0] != 0x40 {
+			return nil, false
+		}
+		if bits == 263 {
+			return [][]byte{p[1 : len(p)-1]}, true
+		}
+		return [][]byte{p[1:]}, true
+	case 515, 771, 1027, 1059:
+		if p[0] != 0x04 {
+			return nil, false
+		}
+		l := (len(p) - 1) / 2
+		return [][]byte{p[2 : 1+l], p[2+l:]}, true
+	}
+	return nil, false
 }
 
 // s2kLen returns the length of the S2K specifier at the start of f

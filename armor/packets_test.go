@@ -2,6 +2,10 @@ package armor
 
 import (
 	"bytes"
+	"compress/gzip"
+	"compress/zlib"
+	"fmt"
+	"io"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -75,6 +79,57 @@ func (g *gen) aead20(p, c int) []byte {
 	return cat([]byte{1, 9, 2, byte(c)}, g.rnd(15), g.rnd(aeadLen(p, c)))
 }
 
+// nulEvery31 is n octets of text with a NUL every 31, so that no run of
+// printable characters reaches 32.
+func nulEvery31(n int) []byte {
+	text := []byte(strings.Repeat("Meet me at the old mill at nine, bring the papers and tell no one. ", 1+n/60))
+	for i := 30; i < len(text); i += 31 {
+		text[i] = 0
+	}
+	return text[:n]
+}
+
+// zlibbed is text compressed with zlib, padded with random octets to n
+// octets when n is larger.
+func zlibbed(t *testing.T, n int) []byte {
+	var b bytes.Buffer
+	w, _ := zlib.NewWriterLevel(&b, zlib.BestCompression)
+	for i := 0; i < 6; i++ {
+		fmt.Fprintf(w, "Line %d: the shipment leaves pier %d at %d:%02d.\n", i, i*7%13, i%24, i*17%60)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n > 0 && b.Len() > n {
+		t.Fatalf("zlib stream of %d octets, want at most %d", b.Len(), n)
+	}
+	return append(b.Bytes(), newGen().rnd(max(0, n-b.Len()))...)
+}
+
+func gzipped(t *testing.T) []byte {
+	var b bytes.Buffer
+	w := gzip.NewWriter(&b)
+	io.WriteString(w, strings.Repeat("all of this is plain text, compressed; ", 20))
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// rsaPKESK is a v3 anonymous RSA PKESK whose 2048-bit value is 0xC5 then
+// the 255 octets v.
+func rsaPKESK(v []byte) []byte {
+	return cat([]byte{3}, make([]byte, 8), []byte{1, 8, 0, 0xC5}, v)
+}
+
+// x25519Text is an anonymous v3 X25519 PKESK whose key and wrapped key
+// are text (part i of a message).
+func x25519Text(i int) []byte {
+	text := nulEvery31(31 + 32 + 72)[i*63:]
+	key := append(text[:31:31], 0x41)
+	return cat([]byte{3}, make([]byte, 8), []byte{25}, key, []byte{33, 9}, text[31:63])
+}
+
 func TestPacketRules(t *testing.T) {
 	g := newGen()
 	data := pkt(18, g.seipd1(100))
@@ -129,7 +184,18 @@ func TestPacketRules(t *testing.T) {
 		{"pkesk-mpi-overlong", cat(pkt(1, cat([]byte{3}, g.rnd(8), []byte{1, 0, 9, 0xFF, 0xFF})), data), CodeBadPKESK},
 		{"pkesk-v6-bad-fp-len", cat(pkt(1, cat([]byte{6, 20, 4}, g.rnd(19), []byte{25}, g.rnd(32), []byte{32}, g.rnd(32))), pkt(18, g.seipd2(100, 0))), CodeBadPKESK},
 		{"pkesk-v6-elgamal", cat(pkt(1, cat([]byte{6, 0, 16, 0, 8, 0x80, 0, 8, 0x80})), pkt(18, g.seipd2(100, 0))), CodeBadPKESK},
-		{"pkesk-rsa-text", cat(pkt(1, cat([]byte{3}, g.rnd(8), []byte{1, 1, 0}, []byte(strings.Repeat("plain text in an MPI", 2)[:32]))), data), CodeFake},
+		{"pkesk-rsa-text", cat(pkt(1, cat([]byte{3}, g.rnd(8), []byte{1, 8, 0, 0xC5}, g.rnd(200), []byte(strings.Repeat("plain text in an MPI", 3)[:55]))), data), CodeFake},
+		{"pkesk-rsa-2048", cat(pkt(1, rsaPKESK(g.rnd(255))), data), ""},
+		{"pkesk-rsa-short-value", cat(pkt(1, cat([]byte{3}, g.rnd(8), []byte{1, 1, 0}, g.rnd(32))), data), CodeBadPKESK},
+		{"pkesk-elgamal-short-value", cat(pkt(1, cat([]byte{3}, g.rnd(8), []byte{16, 0, 8, 0x80, 0, 8, 0x80})), data), CodeBadPKESK},
+		{"pkesk-ecdh-no-curve", cat(pkt(1, cat([]byte{3}, g.rnd(8), []byte{18, 0x01, 0x07, 0x04}, g.rnd(32), []byte{48}, g.rnd(48))), data), CodeBadPKESK},
+		{"pkesk-ecdh-p256", cat(pkt(1, cat([]byte{3}, g.rnd(8), []byte{18, 0x02, 0x03, 0x04}, g.rnd(64), []byte{48}, g.rnd(48))), data), ""},
+		// Issue 14: text with a NUL every 31 octets, under every run
+		// limit and under the 512 octets of the byte-frequency test.
+		{"pkesk-rsa-text-nul-every-31", cat(pkt(1, rsaPKESK(nulEvery31(255))), data), CodeFake},
+		{"pkesk-x25519-text-pieces", cat(pkt(1, x25519Text(0)), pkt(1, x25519Text(1)), data), CodeFake},
+		{"pkesk-x25519-two-random", cat(pkt(1, g.pkeskV3X25519(9)), pkt(1, g.pkeskV3X25519(9)), data), ""},
+		{"pkesk-rsa-zlib", cat(pkt(1, rsaPKESK(zlibbed(t, 255))), data), CodeFake},
 		{"skesk-v4-unknown-cipher", cat(pkt(3, []byte{4, 5, 3, 8, 1, 2, 3, 4, 5, 6, 7, 8, 0xE0}), data), CodeBadSKESK},
 		{"skesk-v4-gnu-dummy", cat(pkt(3, []byte{4, 9, 101, 2, 'G', 'N', 'U', 1}), data), CodeBadSKESK},
 		{"skesk-v4-simple-with-key", cat(pkt(3, cat([]byte{4, 9, 0, 8}, g.rnd(33))), data), CodeBadSKESK},
@@ -152,6 +218,15 @@ func TestPacketRules(t *testing.T) {
 		// R-H1
 		{"seipd1-text", cat(pk, pkt(18, cat([]byte{1}, []byte(strings.Repeat("This is not ciphertext at all. ", 4))))), CodeFake},
 		{"seipd1-utf16", cat(pk, pkt(18, cat([]byte{1}, bytes.Repeat([]byte{'a', 0, 'b', 0, '\n', 0, 0xe9, 0}, 100)))), CodeFake},
+		{"seipd1-text-nul-every-31", cat(pk, pkt(18, cat([]byte{1}, nulEvery31(388)))), CodeFake},
+		{"seipd1-text-64", cat(pk, pkt(18, cat([]byte{1}, nulEvery31(64)))), CodeFake},
+		{"seipd1-random-64", cat(pk, pkt(18, g.seipd1(64))), ""},
+		{"seipd1-zlib-text", cat(pk, pkt(18, cat([]byte{1}, zlibbed(t, 0), g.rnd(20)))), CodeFake},
+		{"seipd1-gzip-text", cat(pk, pkt(18, cat([]byte{1}, gzipped(t)))), CodeFake},
+		{"seipd1-zstd-magic", cat(pk, pkt(18, cat([]byte{1, 0x28, 0xb5, 0x2f, 0xfd, 0x20}, g.rnd(100)))), CodeFake},
+		{"seipd1-xz-magic", cat(pk, pkt(18, cat([]byte{1, 0xfd, '7', 'z', 'X', 'Z', 0}, g.rnd(100)))), CodeFake},
+		{"seipd1-bzip2-magic", cat(pk, pkt(18, cat([]byte{1}, []byte("BZh91AY&SY"), g.rnd(100)))), CodeFake},
+		{"seipd1-zlib-header-random", cat(pk, pkt(18, cat([]byte{1, 0x78, 0x9c}, g.rnd(200)))), ""},
 		{"seipd2-zeros", cat(pkt(1, g.pkeskV6(true)), pkt(18, cat([]byte{2, 9, 2, 0}, g.rnd(32), make([]byte, aeadLen(100, 0))))), CodeFake},
 	}
 	for _, c := range cases {
@@ -218,5 +293,41 @@ func TestArmorRules(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			wantCode(t, []byte(c.body), DefaultPolicy(), c.code)
 		})
+	}
+}
+
+// TestScreenLimits: what the screen cannot close without a key passes it
+// (docs/gate.md, "Screen, not a proof"). If one of these is refused one
+// day, move it to TestPacketRules and update the document.
+func TestScreenLimits(t *testing.T) {
+	g := newGen()
+	pk := pkt(1, g.pkeskV3())
+	text := []byte(strings.Repeat("This is the plain text of a message. ", 20))
+	key := g.rnd(len(text))
+	xored := make([]byte, len(text))
+	for i := range text {
+		xored[i] = text[i] ^ key[i]
+	}
+	for name, data := range map[string][]byte{
+		"text-xor-public-keystream": xored,
+		"zlib-after-one-octet":      cat([]byte{0x17}, zlibbed(t, 0), g.rnd(64)),
+		"short-text-under-64":       cat([]byte("attack at dawn, bring the maps"), g.rnd(20)),
+	} {
+		t.Run(name, func(t *testing.T) {
+			wantCode(t, encode(cat(pk, pkt(18, cat([]byte{1}, data))), true), DefaultPolicy(), "")
+		})
+	}
+}
+
+// TestScreenRandomShortRegions: random regions of every short size pass
+// the frequency tests (the false-positive side of the nibble test).
+func TestScreenRandomShortRegions(t *testing.T) {
+	g := newGen()
+	for n := nibbleMinBytes; n < chiMinBytes; n++ {
+		for k := 0; k < 40; k++ {
+			if why := screen(g.rnd(n), true); why != "" {
+				t.Fatalf("%d random octets: %s", n, why)
+			}
+		}
 	}
 }
