@@ -294,10 +294,8 @@ func send(ctx context.Context, c *pool.Client, args []string, stdin io.Reader, s
 	if addr == "" {
 		addr = defaultServer()
 	}
-	if !*print {
-		if queued, err := lf.queue(c, *to, msg, addr, stderr); queued || err != nil {
-			return err
-		}
+	if queued, err := lf.queue(c, *to, msg, addr, *print, stderr); queued || err != nil {
+		return err
 	}
 	art, err := c.Compose(*to, msg, nil)
 	if err != nil {
@@ -337,7 +335,8 @@ func syncCmd(ctx context.Context, c *pool.Client, args []string, _ io.Reader, st
 		fmt.Fprintln(stderr, "WARNING:", pool.OnlyMatchesWarning)
 	}
 	if err := flushOutbox(ctx, c, stderr); err != nil {
-		return err
+		// A broken outbox must not stop the user from reading.
+		fmt.Fprintf(stderr, "pool sync: the outbox was not posted from: %v\n", err)
 	}
 	for _, s := range servers {
 		st, err := c.Sync(ctx, s, pool.SyncOptions{OnlyMatches: *only, Connections: *conns})

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/altcrypt/altcrypt/backend"
 	"github.com/altcrypt/altcrypt/internal/sockstest"
@@ -215,5 +216,42 @@ func TestSendAndSyncUseTLS(t *testing.T) {
 	r := runPool(t, "x", "--home", alice, "send", "--to", "bob", "--server", srv.addr, "--insecure")
 	if r.code != 1 || !strings.Contains(r.stderr, "not going on without it") {
 		t.Fatalf("untrusted certificate: %+v", r)
+	}
+}
+
+// TestOutboxFlags: --later with --print or --now is refused; a queued
+// message goes out with the next sync; a damaged outbox does not stop a
+// sync.
+func TestOutboxFlags(t *testing.T) {
+	srv := startWatched(t, nil)
+	alice, bob := pair(t)
+	for _, args := range [][]string{{"--later", "--print"}, {"--later", "--now"}} {
+		r := runPool(t, "x", append([]string{"--home", alice, "send", "--to", "bob"}, args...)...)
+		if r.code != 1 || !strings.Contains(r.stderr, "--later") {
+			t.Errorf("%v: %+v", args, r)
+		}
+	}
+	writeSettings(t, alice, "send-later = yes\ndelay-mean = 1ms\n")
+	if r := runPool(t, "queued by the setting\n", "--home", alice, "send", "--to", "bob", "--server", srv.addr); r.code != 0 || !strings.Contains(r.stderr, "queued") {
+		t.Fatalf("send with send-later: %+v", r)
+	}
+	if srv.accepted.Load() != 0 {
+		t.Fatal("a queued message was posted at once")
+	}
+	time.Sleep(5 * time.Millisecond)
+	r := runPool(t, "", "--home", alice, "sync", "--server", srv.addr)
+	if r.code != 0 || !strings.Contains(r.stderr, "outbox: 1 posted") {
+		t.Fatalf("sync posting the outbox: %+v", r)
+	}
+	if r := runPool(t, "now\n", "--home", alice, "send", "--to", "bob", "--server", srv.addr, "--now"); r.code != 0 || !strings.Contains(r.stderr, "posted to") {
+		t.Fatalf("send --now: %+v", r)
+	}
+	os.WriteFile(filepath.Join(alice, "outbox", "q", "damaged"), []byte("garbage"), 0o600)
+	r = runPool(t, "", "--home", alice, "sync", "--server", srv.addr)
+	if r.code != 0 || !strings.Contains(r.stderr, "the outbox was not posted from") || !strings.Contains(r.stderr, "damaged") {
+		t.Fatalf("sync with a damaged outbox: %+v", r)
+	}
+	if r := runPool(t, "", "--home", bob, "sync", "--server", srv.addr); r.code != 0 || !strings.Contains(r.stderr, "2 new articles") {
+		t.Fatalf("bob's sync: %+v", r)
 	}
 }

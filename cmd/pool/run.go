@@ -28,13 +28,19 @@ func addLaterFlags(fs *flag.FlagSet) laterFlags {
 
 // queue keeps msg in the outbox when asked to (flag or settings) and says
 // whether it did.
-func (f laterFlags) queue(c *pool.Client, to string, msg []byte, server string, stderr io.Writer) (bool, error) {
+func (f laterFlags) queue(c *pool.Client, to string, msg []byte, server string, print bool, stderr io.Writer) (bool, error) {
 	s, err := c.Home.Settings()
 	if err != nil {
 		return false, err
 	}
 	if *f.later && *f.now {
 		return false, errors.New("pool send: --later and --now contradict each other")
+	}
+	if *f.later && print {
+		return false, errors.New("pool send: --later keeps the message in the outbox; --print writes it out now: choose one")
+	}
+	if print {
+		return false, nil
 	}
 	// With cover traffic every real message must take a cover post's
 	// place, so it goes through the outbox too.
