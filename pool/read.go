@@ -1,6 +1,7 @@
 package pool
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/ProtonMail/go-crypto/openpgp"
 
 	"github.com/altcrypt/altcrypt/hsub"
 	"github.com/altcrypt/altcrypt/pool/home"
@@ -41,6 +44,13 @@ type Found struct {
 	Symmetric bool // opened with a passphrase
 	Key       string
 	Plaintext []byte
+	// From is the contact the message is from, as far as known: the one
+	// whose good signature it carries, else the one whose hsub secret
+	// tagged its Subject; "" when unknown. FromHow says which.
+	From, FromHow string
+	// Signature is "unsigned", "good signature by NAME", "signed by an
+	// unknown key 0x..." or "BAD signature (...)".
+	Signature string
 }
 
 // ReadStats sums up a Read.
@@ -94,7 +104,22 @@ func (c *Client) Read(ctx context.Context, opt ReadOptions, fn func(*Found) erro
 	if err != nil {
 		return st, err
 	}
-	secrets, err := c.Home.HsubSecrets()
+	contacts, err := c.Home.Contacts()
+	if err != nil {
+		return st, err
+	}
+	var secrets [][]byte
+	var hsubNames []string
+	for _, ct := range contacts {
+		if ct.Hsub != nil {
+			secrets = append(secrets, ct.Hsub)
+			hsubNames = append(hsubNames, ct.Name)
+		}
+		if ct.Entity != nil {
+			keys.Signers = append(keys.Signers, ct.Entity)
+		}
+	}
+	sent, err := c.sentSubjects()
 	if err != nil {
 		return st, err
 	}
@@ -123,7 +148,8 @@ func (c *Client) Read(ctx context.Context, opt ReadOptions, fn func(*Found) erro
 		}
 		return seen.add(f.MessageID)
 	}
-	sc := &scanner{keys: keys, matcher: hsub.NewMatcher(secrets...), hasSecrets: len(secrets) > 0, workers: opt.Workers}
+	sc := &scanner{keys: keys, matcher: hsub.NewMatcher(secrets...), hasSecrets: len(secrets) > 0, workers: opt.Workers,
+		hsubNames: hsubNames, contacts: contacts, sent: sent}
 	if sc.workers <= 0 {
 		sc.workers = runtime.GOMAXPROCS(0)
 	}
@@ -205,6 +231,9 @@ type scanner struct {
 	hasSecrets bool
 	workers    int
 	done       *atomic.Int64
+	hsubNames  []string        // contact of each hsub secret, by matcher index
+	contacts   []*home.Contact // for naming signers
+	sent       map[string]bool // Subjects of our own posts: not matches
 }
 
 type batchStats struct{ hsub, unreadable int64 }
@@ -213,9 +242,13 @@ func (sc *scanner) batch(recs []spool.Record) ([]*Found, batchStats) {
 	var bs batchStats
 	// First pass, on all cores: which Subjects carry a contact's hsub tag.
 	isHsub := make([]bool, len(recs))
+	hsubIdx := make([]int, len(recs))
 	if sc.hasSecrets {
 		sc.parallel(len(recs), func(i int) {
-			isHsub[i] = sc.matcher.Match(recs[i].Subject) >= 0
+			// Our own posts carry our contacts' tags too; they are not
+			// messages for us.
+			hsubIdx[i] = sc.matcher.Match(recs[i].Subject)
+			isHsub[i] = hsubIdx[i] >= 0 && !sc.sent[recs[i].Subject]
 		}, false)
 	}
 	// Work order: hsub matches first, then everything else.
@@ -241,6 +274,9 @@ func (sc *scanner) batch(recs []spool.Record) ([]*Found, batchStats) {
 			return
 		}
 		results[idx] = sc.examine(rec, isHsub[idx])
+		if f := results[idx]; f != nil {
+			sc.attribute(f, hsubIdx[idx])
+		}
 	}, true)
 	bs.unreadable = unreadable.Load()
 	var found []*Found
@@ -307,7 +343,39 @@ func (sc *scanner) examine(rec *spool.Record, tagged bool) *Found {
 	if m.Entity != nil {
 		f.Key = fmt.Sprintf("%X", m.Entity.PrimaryKey.Fingerprint)
 	}
+	switch {
+	case !m.Signed:
+		f.Signature = "unsigned"
+	case m.SignatureError != nil:
+		f.Signature = fmt.Sprintf("BAD signature (%v)", m.SignatureError)
+	case m.SignedBy == nil:
+		f.Signature = fmt.Sprintf("signed by an unknown key 0x%016X", m.SignerKeyID)
+	default:
+		f.From, f.FromHow = sc.signerName(m.SignedBy), "signature"
+		f.Signature = "good signature by " + f.From
+	}
 	return f
+}
+
+// attribute names the sender from the hsub tag when no signature did.
+func (sc *scanner) attribute(f *Found, hsubIdx int) {
+	if f.From == "" && f.Hsub && hsubIdx >= 0 && hsubIdx < len(sc.hsubNames) {
+		f.From, f.FromHow = sc.hsubNames[hsubIdx], "hsub"
+	}
+}
+
+// signerName is the contact whose key e is, "you" for a local key, else
+// the key's fingerprint.
+func (sc *scanner) signerName(e *openpgp.Entity) string {
+	for _, ct := range sc.contacts {
+		if ct.Entity != nil && bytes.Equal(ct.Entity.PrimaryKey.Fingerprint, e.PrimaryKey.Fingerprint) {
+			return ct.Name
+		}
+	}
+	if e.PrivateKey != nil {
+		return "you"
+	}
+	return fmt.Sprintf("%X", e.PrimaryKey.Fingerprint)
 }
 
 // foundLog remembers the Message-IDs of the messages already reported, so a

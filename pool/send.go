@@ -20,19 +20,9 @@ const AnonymousFrom = "Anonymous <nobody@anonymous.invalid>"
 // gateway. The headers are From (fixed), Newsgroups and Subject (an hsub tag
 // when the contact has an hsub secret, a random tag of the same shape
 // otherwise); nothing names the software, the machine or the time.
+// A copy of the message goes to the sent folder (mailbox.go).
 func (c *Client) Compose(to string, plaintext []byte, rnd io.Reader) ([]byte, error) {
-	ct, err := c.Home.Contact(to)
-	if err != nil {
-		return nil, err
-	}
-	if ct.Entity == nil {
-		return nil, fmt.Errorf("pool: contact %s has no public key (pool import --contact %s FILE)", to, to)
-	}
-	msg, err := seal.Seal(ct.Entity, plaintext, rnd)
-	if err != nil {
-		return nil, err
-	}
-	return c.article(msg, ct.Hsub, rnd)
+	return c.ComposeWith(to, plaintext, ComposeOptions{}, rnd)
 }
 
 // article armors the binary message msg as a default server's gate would

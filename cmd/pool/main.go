@@ -44,7 +44,9 @@ commands:
   send      encrypt standard input to a contact and post it (--server) or print the article (--print)
   sync      download every new article of the pool from a server into the local store
   read      find the messages for you among the articles downloaded, print or save them
-  contacts  list contacts
+  inbox     list the messages found (pool inbox N shows one)
+  reply     answer inbox message N: encrypt standard input to its sender and post it
+  contacts  list contacts (--remove NAME, --rename OLD NEW)
   pubkey    print the public keys of your secret keys again, to give to contacts
   run       stay up and post queued messages (send --later) at random times, with optional cover posts
 
@@ -102,6 +104,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		"read":     read,
 		"contacts": contacts,
 		"pubkey":   pubkey,
+		"inbox":    inbox,
+		"reply":    reply,
 		"run":      runCmd,
 	}
 	f, ok := cmds[cmd]
@@ -271,6 +275,7 @@ func send(ctx context.Context, c *pool.Client, args []string, stdin io.Reader, s
 	to := fs.String("to", "", "the contact `NAME` to encrypt to")
 	server := fs.String("server", "", "post to `HOST:PORT` (default $ALTCRYPT_SERVER or 127.0.0.1:1119)")
 	print := fs.Bool("print", false, "print the whole article instead of posting it (for a mail-to-news gateway)")
+	sign := fs.Bool("sign", false, "sign the message with your key (inside the encryption: only the recipient sees it)")
 	nf := addNetFlags(fs)
 	lf := addLaterFlags(fs)
 	if err := parse(fs, args); err != nil {
@@ -290,6 +295,7 @@ func send(ctx context.Context, c *pool.Client, args []string, stdin io.Reader, s
 	if len(msg) > seal.MaxPlaintext {
 		return fmt.Errorf("pool send: the message is over %d octets", seal.MaxPlaintext)
 	}
+	warnEmpty(msg, stderr)
 	addr := *server
 	if addr == "" {
 		addr = defaultServer()
@@ -297,19 +303,7 @@ func send(ctx context.Context, c *pool.Client, args []string, stdin io.Reader, s
 	if queued, err := lf.queue(c, *to, msg, addr, *print, stderr); queued || err != nil {
 		return err
 	}
-	art, err := c.Compose(*to, msg, nil)
-	if err != nil {
-		return err
-	}
-	if *print {
-		_, err := stdout.Write(art)
-		return err
-	}
-	if err := c.Post(ctx, addr, art); err != nil {
-		return err
-	}
-	fmt.Fprintf(stderr, "pool: posted to %s\n", addr)
-	return nil
+	return composeAndPost(ctx, c, *to, msg, pool.ComposeOptions{Sign: *sign}, addr, *print, stdout, stderr)
 }
 
 func syncCmd(ctx context.Context, c *pool.Client, args []string, _ io.Reader, stdout, stderr io.Writer) error {
@@ -408,6 +402,18 @@ func read(ctx context.Context, c *pool.Client, args []string, _ io.Reader, stdou
 			date = f.Date.Format("2006-01-02 15:04:05 UTC")
 		}
 		head := fmt.Sprintf("article %d on %s, %s, %s (%s)", f.Number, f.Server, date, f.MessageID, how)
+		from := "from an unknown sender"
+		if f.From != "" {
+			from = "from " + f.From + " (by " + f.FromHow + ")"
+		}
+		head += "\n    " + from + ", " + f.Signature
+		if !*again {
+			n, err := c.SaveInbox(f)
+			if err != nil {
+				return err
+			}
+			head += fmt.Sprintf(", inbox %d", n)
+		}
 		if *out == "" {
 			fmt.Fprintf(stdout, "=== %s\n", head)
 			stdout.Write(f.Plaintext)
@@ -439,8 +445,28 @@ func read(ctx context.Context, c *pool.Client, args []string, _ io.Reader, stdou
 }
 
 func contacts(ctx context.Context, c *pool.Client, args []string, _ io.Reader, stdout, stderr io.Writer) error {
-	if err := parse(flags("contacts", stderr), args); err != nil {
+	fs := flags("contacts", stderr)
+	remove := fs.String("remove", "", "remove contact `NAME` (its key and hsub secret)")
+	rename := fs.String("rename", "", "rename contact `OLD` to the name given as argument")
+	if err := parse(fs, args); err != nil {
 		return err
+	}
+	switch {
+	case *remove != "" && *rename == "" && fs.NArg() == 0:
+		if err := c.Home.RemoveContact(*remove); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "contact %s removed\n", *remove)
+		return nil
+	case *rename != "" && *remove == "" && fs.NArg() == 1:
+		if err := c.Home.RenameContact(*rename, fs.Arg(0)); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "contact %s is now %s\n", *rename, fs.Arg(0))
+		return nil
+	case *remove != "" || *rename != "" || fs.NArg() > 0:
+		fmt.Fprint(stderr, "usage: pool contacts [--remove NAME | --rename OLD NEW]\n")
+		return errUsage
 	}
 	cs, err := c.Home.Contacts()
 	if err != nil {

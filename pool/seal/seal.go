@@ -134,15 +134,25 @@ func Content(plaintext []byte, rnd io.Reader) ([]byte, error) {
 		rnd = rand.Reader
 	}
 	lit := literalLen(len(plaintext))
-	bucket := Bucket(lit)
-	pads, err := paddingLens(bucket - lit)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]byte, 0, bucket)
+	out := make([]byte, 0, Bucket(lit))
 	out = appendHeader(out, tagLiteral, 6+len(plaintext))
 	out = append(out, 'b', 0, 0, 0, 0, 0)
 	out = append(out, plaintext...)
+	return Pad(out, rnd)
+}
+
+// Pad appends Padding packets to packets (a literal, or a signed message:
+// one-pass signature, literal, signature) up to its size bucket.
+func Pad(packets []byte, rnd io.Reader) ([]byte, error) {
+	if rnd == nil {
+		rnd = rand.Reader
+	}
+	out := packets
+	bucket := Bucket(len(out))
+	pads, err := paddingLens(bucket - len(out))
+	if err != nil {
+		return nil, err
+	}
 	for _, p := range pads {
 		if out, err = appendPadding(out, p, rnd); err != nil {
 			return nil, err
@@ -205,6 +215,20 @@ func SealTo(pub *packet.PublicKey, cipherFunc packet.CipherFunction, plaintext [
 	content, err := Content(plaintext, rnd)
 	if err != nil {
 		return nil, err
+	}
+	return SealContent(pub, cipherFunc, content, rnd)
+}
+
+// SealContent encrypts content already built and padded (Content, or Pad
+// of a signed message) to pub.
+func SealContent(pub *packet.PublicKey, cipherFunc packet.CipherFunction, content []byte, rnd io.Reader) ([]byte, error) {
+	if rnd == nil {
+		rnd = rand.Reader
+	}
+	switch cipherFunc {
+	case packet.CipherAES128, packet.CipherAES192, packet.CipherAES256:
+	default:
+		return nil, fmt.Errorf("seal: cipher %d is not AES", cipherFunc)
 	}
 	key := make([]byte, cipherFunc.KeySize())
 	if _, err := io.ReadFull(rnd, key); err != nil {

@@ -63,6 +63,9 @@ type Keys struct {
 	entities    openpgp.EntityList
 	passphrases [][]byte
 	locked      int
+	// Signers are the public keys signatures are verified against (the
+	// contacts); the local keys count too.
+	Signers openpgp.EntityList
 }
 
 // New prepares the decryption (sub)keys of entities, whose private keys must
@@ -357,7 +360,14 @@ func dh(scalar *x25519lib.Key, peer []byte) ([]byte, bool) {
 type Message struct {
 	Plaintext []byte
 	Entity    *openpgp.Entity // nil when opened with a passphrase
-	Signed    bool            // the message carries a signature (not verified here)
+	Signed    bool            // the message carries a signature
+	// SignedBy is the key whose good signature the message carries, from
+	// Keys.Signers or the local keys; nil when unsigned, signed by a key
+	// we do not have (SignerKeyID says which), or badly signed
+	// (SignatureError).
+	SignedBy       *openpgp.Entity
+	SignerKeyID    uint64
+	SignatureError error
 }
 
 // ErrNotOurs means no local key or passphrase opened the message.
@@ -397,7 +407,11 @@ func (k *Keys) open(msg []byte, ring openpgp.EntityList, passphrase []byte) (*Me
 	}
 	limit := int64(MaxPlaintext)
 	cfg := &packet.Config{MaxDecompressedMessageSize: &limit}
-	md, err := openpgp.ReadMessage(bytes.NewReader(msg), ring, prompt, cfg)
+	var kr openpgp.KeyRing = ring
+	if len(k.Signers) > 0 || len(ring) < len(k.entities) {
+		kr = verifyRing{ring, append(append(openpgp.EntityList{}, k.Signers...), k.entities...)}
+	}
+	md, err := openpgp.ReadMessage(bytes.NewReader(msg), kr, prompt, cfg)
 	if err != nil {
 		if errors.Is(err, ErrNotOurs) {
 			return nil, ErrNotOurs
@@ -417,9 +431,30 @@ func (k *Keys) open(msg []byte, ring openpgp.EntityList, passphrase []byte) (*Me
 	if md.SignatureError != nil && !md.IsSigned {
 		return nil, fmt.Errorf("trial: %w", md.SignatureError)
 	}
-	m := &Message{Plaintext: plain, Signed: md.IsSigned}
+	m := &Message{Plaintext: plain, Signed: md.IsSigned, SignerKeyID: md.SignedByKeyId}
+	if md.IsSigned {
+		switch {
+		case md.SignedBy == nil:
+		case md.SignatureError != nil:
+			m.SignatureError = md.SignatureError
+		default:
+			m.SignedBy = md.SignedBy.Entity
+		}
+	}
 	if md.DecryptedWith.Entity != nil {
 		m.Entity = md.DecryptedWith.Entity
 	}
 	return m, nil
+}
+
+// verifyRing decrypts with dec only and verifies signatures with dec and
+// the signers.
+type verifyRing struct {
+	dec, verify openpgp.EntityList
+}
+
+func (r verifyRing) KeysById(id uint64) []openpgp.Key { return r.dec.KeysById(id) }
+func (r verifyRing) DecryptionKeys() []openpgp.Key    { return r.dec.DecryptionKeys() }
+func (r verifyRing) KeysByIdUsage(id uint64, usage byte) []openpgp.Key {
+	return append(r.dec.KeysByIdUsage(id, usage), r.verify.KeysByIdUsage(id, usage)...)
 }

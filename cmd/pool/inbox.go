@@ -1,0 +1,165 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/altcrypt/altcrypt/nntp"
+	"github.com/altcrypt/altcrypt/pool"
+	"github.com/altcrypt/altcrypt/pool/seal"
+)
+
+// inbox lists the messages pool read found, or shows one.
+func inbox(ctx context.Context, c *pool.Client, args []string, _ io.Reader, stdout, stderr io.Writer) error {
+	fs := flags("inbox", stderr)
+	sent := fs.Bool("sent", false, "the copies of the messages you sent instead")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "usage: pool inbox [--sent] [N]\n")
+		fs.PrintDefaults()
+	}
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	folder := "inbox"
+	if *sent {
+		folder = "sent"
+	}
+	if fs.NArg() > 1 {
+		fs.Usage()
+		return errUsage
+	}
+	entries, err := c.Folder(folder)
+	if err != nil {
+		return err
+	}
+	if fs.NArg() == 1 {
+		n, err := strconv.Atoi(fs.Arg(0))
+		if err != nil {
+			fs.Usage()
+			return errUsage
+		}
+		for _, e := range entries {
+			if e.Number == n {
+				for _, k := range []string{"Date", "From", "To", "Subject", "Signature", "Message-ID", "Article"} {
+					if v, ok := e.Header[k]; ok {
+						fmt.Fprintf(stdout, "%s: %s\n", k, v)
+					}
+				}
+				fmt.Fprintln(stdout)
+				stdout.Write(e.Text)
+				if len(e.Text) > 0 && e.Text[len(e.Text)-1] != '\n' {
+					fmt.Fprintln(stdout)
+				}
+				return nil
+			}
+		}
+		return fmt.Errorf("pool: no message %d in the %s", n, folder)
+	}
+	if len(entries) == 0 {
+		fmt.Fprintf(stderr, "pool: the %s is empty\n", folder)
+		return nil
+	}
+	for _, e := range entries {
+		who := e.Header["From"]
+		if *sent {
+			who = "to " + e.Header["To"]
+		}
+		fmt.Fprintf(stdout, "%4d  %s  %-24s  %s\n", e.Number, e.Header["Date"], who, firstLine(e.Text))
+	}
+	return nil
+}
+
+func firstLine(text []byte) string {
+	l, _, _ := strings.Cut(strings.TrimSpace(string(text)), "\n")
+	if len(l) > 50 {
+		l = l[:50] + "…"
+	}
+	return l
+}
+
+// reply encrypts standard input to the sender of inbox message N.
+func reply(ctx context.Context, c *pool.Client, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flags("reply", stderr)
+	server := fs.String("server", "", "post to `HOST:PORT` (default $ALTCRYPT_SERVER or 127.0.0.1:1119)")
+	print := fs.Bool("print", false, "print the whole article instead of posting it")
+	sign := fs.Bool("sign", false, "sign the reply with your key")
+	nf := addNetFlags(fs)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "usage: pool reply [--sign] [--server HOST:PORT | --print] N < message\n")
+		fs.PrintDefaults()
+	}
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := nf.apply(c); err != nil {
+		return err
+	}
+	n, err := strconv.Atoi(fs.Arg(0))
+	if fs.NArg() != 1 || err != nil {
+		fs.Usage()
+		return errUsage
+	}
+	e, err := c.InboxEntry(n)
+	if err != nil {
+		return err
+	}
+	to, err := e.Sender()
+	if err != nil {
+		return err
+	}
+	msg, err := io.ReadAll(io.LimitReader(stdin, seal.MaxPlaintext+1))
+	if err != nil {
+		return err
+	}
+	if len(msg) > seal.MaxPlaintext {
+		return fmt.Errorf("pool reply: the message is over %d octets", seal.MaxPlaintext)
+	}
+	warnEmpty(msg, stderr)
+	addr := *server
+	if addr == "" {
+		addr = defaultServer()
+	}
+	fmt.Fprintf(stderr, "pool: replying to %s\n", to)
+	return composeAndPost(ctx, c, to, msg, pool.ComposeOptions{Sign: *sign}, addr, *print, stdout, stderr)
+}
+
+// warnEmpty says so when there is nothing to send: an empty message is
+// sent all the same (it may be a signal), but is usually a mistake.
+func warnEmpty(msg []byte, stderr io.Writer) {
+	if len(bytes.TrimSpace(msg)) == 0 {
+		fmt.Fprintln(stderr, "pool: warning: the message is empty (nothing on standard input)")
+	}
+}
+
+var atMost = regexp.MustCompile(`at most (\d+)`)
+
+// composeAndPost encrypts msg to contact to and posts it to addr, or
+// prints the article.
+func composeAndPost(ctx context.Context, c *pool.Client, to string, msg []byte, opt pool.ComposeOptions, addr string, print bool, stdout, stderr io.Writer) error {
+	art, err := c.ComposeWith(to, msg, opt, nil)
+	if err != nil {
+		return err
+	}
+	if print {
+		_, err := stdout.Write(art)
+		return err
+	}
+	if err := c.Post(ctx, addr, art); err != nil {
+		var ne *nntp.Error
+		if errors.As(err, &ne) && strings.Contains(ne.Msg, "too-large") {
+			if m := atMost.FindStringSubmatch(ne.Msg); m != nil {
+				limit, _ := strconv.Atoi(m[1])
+				return fmt.Errorf("%w\npool: the message is %d octets; the largest this server takes is about %d octets of text", err, len(msg), pool.LargestFit(limit))
+			}
+		}
+		return err
+	}
+	fmt.Fprintf(stderr, "pool: posted to %s\n", addr)
+	return nil
+}
