@@ -231,6 +231,9 @@ func TestOutboxFlags(t *testing.T) {
 			t.Errorf("%v: %+v", args, r)
 		}
 	}
+	if r := runPool(t, "", "--home", alice, "run", "--cover-rate", "-2"); r.code != 1 || !strings.Contains(r.stderr, "posts per day") {
+		t.Errorf("run --cover-rate -2: %+v", r)
+	}
 	writeSettings(t, alice, "send-later = yes\ndelay-mean = 1ms\n")
 	if r := runPool(t, "queued by the setting\n", "--home", alice, "send", "--to", "bob", "--server", srv.addr); r.code != 0 || !strings.Contains(r.stderr, "queued") {
 		t.Fatalf("send with send-later: %+v", r)

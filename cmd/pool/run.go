@@ -90,8 +90,8 @@ func flushOutbox(ctx context.Context, c *pool.Client, stderr io.Writer) error {
 
 func runCmd(ctx context.Context, c *pool.Client, args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs := flags("run", stderr)
-	server := fs.String("server", "", "`HOST:PORT` for cover posts (default $ALTCRYPT_SERVER or localhost:119); queued messages go where they were queued for")
-	rate := fs.Float64("cover-rate", -1, "posts per day at random times, real or dummy (default: the cover-rate setting, else 0: no cover, queued messages leave when due)")
+	server := fs.String("server", "", "`HOST:PORT` for cover posts (default $ALTCRYPT_SERVER or "+defaultAddr+"); queued messages go where they were queued for")
+	rate := fs.Float64("cover-rate", 0, "`N` posts a day at random times, real or dummy (default: the cover-rate setting; 0: no cover, queued messages leave when due)")
 	nf := addNetFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -107,8 +107,13 @@ func runCmd(ctx context.Context, c *pool.Client, args []string, _ io.Reader, std
 	if err != nil {
 		return err
 	}
-	if *rate < 0 {
+	rateSet := false
+	fs.Visit(func(f *flag.Flag) { rateSet = rateSet || f.Name == "cover-rate" })
+	if !rateSet {
 		*rate = s.CoverRate
+	}
+	if *rate < 0 || *rate > 100000 {
+		return fmt.Errorf("pool run: --cover-rate %g: want posts per day, 0 to 100000", *rate)
 	}
 	addr := *server
 	if addr == "" {
