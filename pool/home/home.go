@@ -87,6 +87,9 @@ func (h *Home) Keygen(opt KeyOptions) (*openpgp.Entity, error) {
 	if err != nil {
 		return nil, fmt.Errorf("home: generating a key: %w", err)
 	}
+	if err := gpgPreferences(e, cfg); err != nil {
+		return nil, err
+	}
 	if err := h.saveSecret(e); err != nil {
 		return nil, err
 	}

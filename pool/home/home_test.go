@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/altcrypt/altcrypt/internal/gpgtest"
@@ -147,5 +148,41 @@ func TestPassphrases(t *testing.T) {
 	p, _ := h.Passphrases()
 	if len(p) != 2 || string(p[0]) != "one" || string(p[1]) != "two words" {
 		t.Fatalf("%q", p)
+	}
+}
+
+// TestGPGWritesAES256ToOurKey: gpg, encrypting to a pool key, picks
+// AES-256 as it does for its own keys, and reads the preferences gpg
+// itself would write (so a gpg user's message to a pool user looks like
+// any other gpg message).
+func TestGPGWritesAES256ToOurKey(t *testing.T) {
+	h := open(t)
+	e, err := h.Keygen(KeyOptions{Name: "pool user"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, _ := ArmoredPublic(e)
+	sec, _ := os.ReadFile(filepath.Join(h.Dir, "secret", filepathName(e.PrimaryKey.Fingerprint)))
+	g := gpgtest.New(t)
+	g.Must(t, pub, "--import")
+	g.Must(t, sec, "--import")
+	fpr := filepathName(e.PrimaryKey.Fingerprint)
+	fpr = fpr[:len(fpr)-4]
+	ct := g.Must(t, []byte("hello\n"), "--trust-model", "always", "--armor", "--encrypt", "--recipient", fpr)
+	r := g.Run(ct.Stdout, "--decrypt")
+	if !r.OK("DECRYPTION_OKAY") {
+		t.Fatalf("gpg did not decrypt:\n%s", r.Stderr)
+	}
+	// DECRYPTION_INFO <mdc method> <cipher>: 9 is AES-256.
+	if !strings.Contains(r.Status, "[GNUPG:] DECRYPTION_INFO 2 9") {
+		t.Errorf("gpg did not use AES-256:\n%s", r.Status)
+	}
+	el, err := readKeys(bytes.NewReader(pub))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, _ := el[0].PrimarySelfSignature()
+	if sig == nil || !bytes.Equal(sig.PreferredSymmetric, []byte{9, 8, 7, 2}) || !bytes.Equal(sig.PreferredCompression, []byte{2, 3, 1, 0}) {
+		t.Errorf("preferences are not gpg's: %+v", sig)
 	}
 }
