@@ -802,14 +802,25 @@ const (
 		RETURNING id, message_id
 	)`
 	// queueCTEs queues the stored articles for their peers and deletes
-	// the released pending posts.
+	// the released pending posts. Their replay claims, inserted when the
+	// posts came (so in posting order in the heap), are deleted and
+	// inserted again in release order ($22 is shuffled): the live rows
+	// then say nothing of arrival; the dead versions go with vacuum and
+	// the hourly CLUSTER.
 	queueCTEs = `
 	q AS (
 		INSERT INTO feed_queue (peer, article_id, next_try_at)
 		SELECT p.peer, a.id, $21 FROM unnest($19::text[], $20::text[]) AS p(m, peer) JOIN a ON a.message_id = p.m
 		ON CONFLICT (peer, article_id) DO NOTHING
 	), released AS (
-		DELETE FROM pending WHERE id = ANY($22)
+		DELETE FROM pending WHERE id = ANY($22) RETURNING id, body_hash
+	), unclaimed AS (
+		DELETE FROM replay WHERE body_hash IN (SELECT body_hash FROM released) RETURNING body_hash, at
+	), reclaimed AS (
+		INSERT INTO replay (body_hash, at)
+		SELECT u.body_hash, u.at FROM unclaimed u JOIN released r ON r.body_hash = u.body_hash
+			JOIN unnest($22::bigint[]) WITH ORDINALITY AS x(id, ord) ON x.id = r.id
+		ORDER BY x.ord
 	)`
 	// notifyJoin wakes the other front-ends (at commit) if anything was
 	// stored; selecting n.woke keeps the planner from dropping the join.

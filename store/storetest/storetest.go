@@ -40,6 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Pending", testPending},
 		{"Replay", testReplay},
 		{"Secret", testSecret},
+		{"ReplayAfterRelease", testReplayAfterRelease},
 		{"PendingBatch", testPendingBatch},
 		{"PendingBatchFails", testPendingBatchFails},
 		{"ConcurrentPendingBatches", testConcurrentPendingBatches},
@@ -701,6 +702,33 @@ func testReplay(t *testing.T, s store.Store) {
 	}
 	if got, _ := s.PendingArticles(ctx, 10); len(got) != 2 {
 		t.Fatalf("%d pending, want 2", len(got))
+	}
+}
+
+// testReplayAfterRelease: a released post's claim still refuses its
+// body (PostgreSQL re-inserts the claims of released posts in release
+// order, in the transaction that releases them).
+func testReplayAfterRelease(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	ensure(t, s, "g")
+	t0 := time.Now()
+	ps := []*store.Pending{pending(1, t0), pending(2, t0), pending(3, t0)}
+	for _, p := range ps {
+		p.Groups = []string{"g"}
+		if err := s.AddPending(ctx, p, t0.Add(-time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	arts := []*store.NewArticle{Article(ps[2].MessageID, 100, "g"), Article(ps[0].MessageID, 100, "g")}
+	if _, err := s.Insert(ctx, arts, []int64{ps[2].ID, ps[0].ID}); err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range []int{0, 1, 2} {
+		again := pending(i+1, t0.Add(time.Minute))
+		again.MessageID = fmt.Sprintf("<again%d@x>", i)
+		if err := s.AddPending(ctx, again, t0.Add(-time.Hour)); !errors.Is(err, store.ErrReplay) {
+			t.Fatalf("post %d after release: %v, want ErrReplay", i, err)
+		}
 	}
 }
 
