@@ -565,9 +565,21 @@ func (c *Client) fetch(ctx context.Context, verb string, want int, spec string) 
 	if err != nil {
 		return 0, "", nil, err
 	}
-	var buf []byte
+	buf, err := c.readData()
+	if err != nil {
+		return 0, "", nil, err
+	}
+	n, id, err := parseArticleStatus(msg)
+	return n, id, buf, err
+}
+
+// readData reads a data block into one buffer, CRLF line endings,
+// dot-unstuffed. A block larger than MaxArticleSize is read to its end
+// (the connection stays usable) and reported as an error.
+func (c *Client) readData() ([]byte, error) {
+	buf := []byte{}
 	tooLarge := false
-	err = c.readBlock(func(l []byte) error {
+	err := c.readBlock(func(l []byte) error {
 		if len(buf)+len(l)+2 > c.opts.MaxArticleSize {
 			tooLarge = true
 			return nil
@@ -577,16 +589,12 @@ func (c *Client) fetch(ctx context.Context, verb string, want int, spec string) 
 		return nil
 	})
 	if err != nil {
-		return 0, "", nil, err
+		return nil, err
 	}
 	if tooLarge {
-		return 0, "", nil, fmt.Errorf("nntp: article larger than %d bytes", c.opts.MaxArticleSize)
+		return nil, fmt.Errorf("nntp: article larger than %d bytes", c.opts.MaxArticleSize)
 	}
-	n, id, err := parseArticleStatus(msg)
-	if buf == nil {
-		buf = []byte{}
-	}
-	return n, id, buf, err
+	return buf, nil
 }
 
 // Article fetches a whole article by spec: "" (current), a number or a
