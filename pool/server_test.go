@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -244,7 +245,21 @@ func (s *countingSession) Article(ctx context.Context, group string, n int64) (*
 	return s.Session.Article(ctx, group, n)
 }
 
+// TestSyncInterruptedResumes: syncs stopped in the middle of a chunk (and
+// of a pipelined window) and resumed fetch every article exactly once.
 func TestSyncInterruptedResumes(t *testing.T) {
+	for _, opt := range []SyncOptions{
+		{OverChunk: 25, Window: 4},
+		{OverChunk: 25},
+		{OverChunk: 25, LockStep: true},
+	} {
+		t.Run(fmt.Sprintf("window=%d/lockstep=%v", opt.Window, opt.LockStep), func(t *testing.T) {
+			testSyncInterruptedResumes(t, opt)
+		})
+	}
+}
+
+func testSyncInterruptedResumes(t *testing.T, opt SyncOptions) {
 	srv := startServer(t, nil)
 	alice, bob := newClient(t), newClient(t)
 	bobKey, _ := bob.Home.Keygen(home.KeyOptions{})
@@ -257,17 +272,19 @@ func TestSyncInterruptedResumes(t *testing.T) {
 	cb := &countingBackend{count: map[int64]int{}}
 	reader := serve(t, srv.backend, func(b nntp.Backend) nntp.Backend { cb.Backend = b; return cb })
 
-	// Interrupt twice, at the 17th and the 41st article.
-	for _, stopAt := range []int64{17, 41} {
+	// Interrupt twice, at the 7th article each sync asks for (a pipelined
+	// sync has more in flight by then, which it stores).
+	for range 2 {
 		ctx, cancel := context.WithCancel(context.Background())
 		cb.mu.Lock()
-		cb.hook = func(k int64) {
-			if k == stopAt {
+		var served atomic.Int64
+		cb.hook = func(int64) {
+			if served.Add(1) == 7 {
 				cancel()
 			}
 		}
 		cb.mu.Unlock()
-		st, err := bob.Sync(ctx, reader.addr, SyncOptions{OverChunk: 25})
+		st, err := bob.Sync(ctx, reader.addr, opt)
 		cancel()
 		if !errors.Is(err, context.Canceled) || !st.Stopped {
 			t.Fatalf("interrupted sync: %+v, %v", st, err)
@@ -276,7 +293,7 @@ func TestSyncInterruptedResumes(t *testing.T) {
 	cb.mu.Lock()
 	cb.hook = nil
 	cb.mu.Unlock()
-	st, err := bob.Sync(context.Background(), reader.addr, SyncOptions{OverChunk: 25})
+	st, err := bob.Sync(context.Background(), reader.addr, opt)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -310,7 +310,8 @@ func syncCmd(ctx context.Context, c *pool.Client, args []string, _ io.Reader, st
 	fs := flags("sync", stderr)
 	server := fs.String("server", "", "`HOST:PORT` of the news server (default: $ALTCRYPT_SERVER, every server synced before, or 127.0.0.1:1119)")
 	only := fs.Bool("only-matches", false, "fetch only articles whose Subject matches an hsub secret (reveals which are yours)")
-	conns := fs.Int("connections", pool.DefaultConnections, "connections that fetch articles at once")
+	lockStep := fs.Bool("lock-step", false, "wait for each article before asking for the next (for a server that mishandles pipelined commands)")
+	conns := fs.Int("connections", pool.DefaultConnections, "with --lock-step: connections that fetch articles at once")
 	nf := addNetFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -333,7 +334,7 @@ func syncCmd(ctx context.Context, c *pool.Client, args []string, _ io.Reader, st
 		fmt.Fprintf(stderr, "pool sync: the outbox was not posted from: %v\n", err)
 	}
 	for _, s := range servers {
-		st, err := c.Sync(ctx, s, pool.SyncOptions{OnlyMatches: *only, Connections: *conns})
+		st, err := c.Sync(ctx, s, pool.SyncOptions{OnlyMatches: *only, LockStep: *lockStep, Connections: *conns})
 		if st.Fetched > 0 || err == nil {
 			fmt.Fprintf(stderr, "pool sync %s: %d new articles stored (%d KiB) in %s", s, st.Fetched, st.Bytes>>10, st.Elapsed.Round(1e6))
 			if st.Missing > 0 {

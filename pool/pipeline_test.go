@@ -1,0 +1,179 @@
+package pool
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/altcrypt/altcrypt/interop"
+	"github.com/altcrypt/altcrypt/nntp"
+	"github.com/altcrypt/altcrypt/pool/home"
+)
+
+// cutProxy forwards connections to addr and, on the first connection,
+// cuts both directions after limit bytes from the server: a server that
+// dies in the middle of a pipelined window.
+func cutProxy(t *testing.T, addr string, limit int64) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	t.Cleanup(func() { l.Close(); wg.Wait() })
+	first := true
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial("tcp", addr)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			n := int64(1 << 62)
+			if first {
+				n, first = limit, false
+			}
+			wg.Add(2)
+			go func() { defer wg.Done(); io.Copy(s, c); s.Close() }()
+			go func() { defer wg.Done(); io.CopyN(c, s, n); c.Close(); s.Close() }()
+		}
+	}()
+	return l.Addr().String()
+}
+
+// TestSyncServerDiesMidWindow: the connection breaks in the middle of a
+// window of bodies. Sync says the server closed the connection and keeps
+// the articles it received whole; the next sync fetches only the rest.
+func TestSyncServerDiesMidWindow(t *testing.T) {
+	srv := startServer(t, nil)
+	alice, bob := newClient(t), newClient(t)
+	k, _ := bob.Home.Keygen(home.KeyOptions{})
+	pub, _ := home.ArmoredPublic(k)
+	alice.Home.ImportContact("bob", bytes.NewReader(pub))
+	const n = 40
+	for i := 0; i < n; i++ {
+		sendTo(t, alice, "bob", srv.addr, fmt.Sprint(i))
+	}
+	cb := &countingBackend{count: map[int64]int{}, Backend: srv.backend}
+	reader := serve(t, srv.backend, func(nntp.Backend) nntp.Backend { return cb })
+	// About 20 KiB: the greeting, GROUP, OVER and some ten bodies.
+	proxy := cutProxy(t, reader.addr, 20<<10)
+	st, err := bob.Sync(context.Background(), proxy, SyncOptions{Window: 16})
+	if err == nil || !strings.Contains(err.Error(), "closed the connection") {
+		t.Fatalf("sync through a dying server: %+v, %v", st, err)
+	}
+	t.Logf("%v after %d articles", err, st.Fetched)
+	if st.Fetched == 0 || st.Fetched >= n {
+		t.Fatalf("fetched %d before the cut, want some", st.Fetched)
+	}
+	first := st.Fetched
+	st, err = bob.Sync(context.Background(), proxy, SyncOptions{Window: 16})
+	if err != nil || st.Fetched != n-first {
+		t.Fatalf("resumed sync: %+v, %v (first sync stored %d)", st, err, first)
+	}
+	found, _ := readAll(t, bob, ReadOptions{})
+	if len(found) != n {
+		t.Fatalf("found %d of %d", len(found), n)
+	}
+	// Only the article cut in the middle (and those behind it in the
+	// window) were served twice.
+	cb.mu.Lock()
+	defer cb.mu.Unlock()
+	twice := 0
+	for i := int64(1); i <= n; i++ {
+		if cb.count[i] > 1 {
+			twice++
+			if i <= first {
+				t.Errorf("article %d, stored by the first sync, was served again", i)
+			}
+		}
+	}
+	if twice > 16 {
+		t.Errorf("%d articles served twice, more than the window", twice)
+	}
+}
+
+// TestSyncPipelinedFromINN: a pipelined sync with a window smaller than an
+// OVER chunk, and chunks smaller than the group, from real INN.
+func TestSyncPipelinedFromINN(t *testing.T) {
+	inn := interop.StartINN(t, "inn.pipeline.test")
+	alice, bob := newClient(t), newClient(t)
+	k, _ := bob.Home.Keygen(home.KeyOptions{})
+	pub, _ := home.ArmoredPublic(k)
+	alice.Home.ImportContact("bob", bytes.NewReader(pub))
+	const n = 30
+	for i := 0; i < n; i++ {
+		sendTo(t, alice, "bob", inn.Addr, fmt.Sprint(i))
+	}
+	st, err := bob.Sync(context.Background(), inn.Addr, SyncOptions{Window: 4, OverChunk: 7})
+	if err != nil || st.Fetched != n {
+		t.Fatalf("sync from INN: %+v, %v", st, err)
+	}
+	found, _ := readAll(t, bob, ReadOptions{})
+	seen := map[string]bool{}
+	for _, f := range found {
+		seen[string(f.Plaintext)] = true
+	}
+	if len(found) != n || len(seen) != n {
+		t.Fatalf("found %d (%d distinct) of %d", len(found), len(seen), n)
+	}
+	// The same through the client alone: ARTICLE, HEAD, BODY, STAT
+	// pipelined against lock-step answers.
+	ctx := context.Background()
+	cl, err := nntp.Dial(ctx, inn.Addr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if _, err := cl.ModeReader(ctx); err != nil {
+		t.Fatal(err)
+	}
+	g, err := cl.Group(ctx, DefaultGroup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	verbs := []string{"ARTICLE", "HEAD", "BODY", "STAT"}
+	var reqs []nntp.Request
+	for i := g.Low; i <= g.High+2; i++ {
+		reqs = append(reqs, nntp.Request{Verb: verbs[i%4], Spec: fmt.Sprint(i)})
+	}
+	var got []*nntp.Response
+	if err := cl.Fetch(ctx, reqs, &nntp.PipelineOptions{MaxCommands: 5}, func(r *nntp.Response) error {
+		got = append(got, r)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range got {
+		var data []byte
+		var num int64
+		var err error
+		switch r.Request.Verb {
+		case "ARTICLE":
+			num, _, data, err = cl.Article(ctx, r.Request.Spec)
+		case "HEAD":
+			num, _, data, err = cl.Head(ctx, r.Request.Spec)
+		case "BODY":
+			num, _, data, err = cl.Body(ctx, r.Request.Spec)
+		case "STAT":
+			num, _, err = cl.Stat(ctx, r.Request.Spec)
+		}
+		if fmt.Sprint(err) != fmt.Sprint(r.Err) || num != r.Number || !bytes.Equal(data, r.Data) {
+			t.Fatalf("%s %s: pipelined %d %v, lock-step %d %v", r.Request.Verb, r.Request.Spec, r.Number, r.Err, num, err)
+		}
+	}
+	if got[len(got)-1].Err == nil {
+		t.Fatal("INN answered an article past the end")
+	}
+}
