@@ -287,6 +287,10 @@ func (c *conn) serve() {
 				continue
 			}
 		}
+		if c.writeErr() != nil {
+			// The client is gone: serve none of the commands it pipelined.
+			return
+		}
 		if c.errs >= c.srv.maxErrors() {
 			c.reply(400, "Too many errors, closing connection")
 			c.bw.Flush()

@@ -82,7 +82,7 @@ func TestSyncKilledAndInterrupted(t *testing.T) {
 
 	// syncUntil runs a sync and signals it once until() holds.
 	syncUntil := func(until func() bool, sig os.Signal) string {
-		cmd := exec.Command(bin, "--home", dir, "sync", "--server", addr, "--connections", "2")
+		cmd := exec.Command(bin, "--home", dir, "sync", "--server", addr, "--window", "8")
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		if err := cmd.Start(); err != nil {

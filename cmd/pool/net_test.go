@@ -119,7 +119,7 @@ func TestSendAndSyncThroughProxy(t *testing.T) {
 		t.Fatalf("send with the proxy setting: %+v", r)
 	}
 	t.Setenv("ALTCRYPT_PROXY", proxyURL)
-	r := runPool(t, "", "--home", bob, "sync", "--server", "news.example:119", "--connections", "2")
+	r := runPool(t, "", "--home", bob, "sync", "--server", "news.example:119", "--lock-step", "--connections", "2")
 	if r.code != 0 || !strings.Contains(r.stderr, "2 new articles stored") {
 		t.Fatalf("sync: %+v", r)
 	}
