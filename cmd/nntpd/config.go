@@ -44,6 +44,7 @@ type options struct {
 	hashcashResource                   string
 	dbWait                             time.Duration
 	version                            bool
+	probe                              bool
 }
 
 const envPrefix = "ALTCRYPT_"
@@ -111,6 +112,7 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.hashcashResource, "hashcash-resource", "", "the resource X-Hashcash stamps must be minted for (default: --name)")
 	days(&o.dbWait, "db-wait", time.Minute, "how long to keep retrying at start while PostgreSQL cannot be reached")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
+	fs.BoolVar(&o.probe, "probe", false, "health check: exit 0 if a server answers on --listen, 1 if not (for docker HEALTHCHECK)")
 	return fs
 }
 

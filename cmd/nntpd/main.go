@@ -64,6 +64,9 @@ func run(ctx context.Context, args []string, environ []string, stdout, stderr io
 		fmt.Fprintln(stdout, version.String("nntpd"))
 		return 0
 	}
+	if o.probe {
+		return probe(ctx, o.listen, stderr)
+	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
 		fmt.Fprintln(stderr, "nntpd: --log-level:", err)
@@ -407,4 +410,32 @@ func redact(s string) string {
 		}
 	}
 	return s
+}
+
+// probe is --probe, a health check for images without a shell (docker's
+// HEALTHCHECK): it connects to the --listen address and exits 0 when the
+// server greets with 200 or 201 within 5 s, 1 otherwise.
+func probe(ctx context.Context, addr string, stderr io.Writer) int {
+	if host, port, err := net.SplitHostPort(addr); err == nil && (host == "" || host == "0.0.0.0" || host == "::") {
+		addr = net.JoinHostPort("127.0.0.1", port)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	c, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+	if err != nil {
+		fmt.Fprintln(stderr, "nntpd --probe:", err)
+		return 1
+	}
+	defer c.Close()
+	dl, _ := ctx.Deadline()
+	c.SetDeadline(dl)
+	buf := make([]byte, 512)
+	n, _ := c.Read(buf)
+	line := strings.TrimSpace(string(buf[:n]))
+	if !strings.HasPrefix(line, "200 ") && !strings.HasPrefix(line, "201 ") {
+		fmt.Fprintf(stderr, "nntpd --probe: %s greeted with %q\n", addr, line)
+		return 1
+	}
+	c.Write([]byte("QUIT\r\n"))
+	return 0
 }

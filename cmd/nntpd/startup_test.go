@@ -132,3 +132,35 @@ func TestDBRetry(t *testing.T) {
 		t.Errorf("exit %d: %s", code, stderr)
 	}
 }
+
+// TestProbe: --probe says whether a server answers on --listen.
+func TestProbe(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	if code, _, _ := runNntpd(t.Context(), []string{"--probe", "--listen", addr}, nil); code != 1 {
+		t.Errorf("probe with nothing listening: exit %d", code)
+	}
+	done := make(chan int)
+	go func() {
+		code, _, _ := runNntpd(ctx, []string{"--listen", addr, "--db", "sqlite:" + filepath.Join(t.TempDir(), "n.db")}, nil)
+		done <- code
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		code, _, stderr := runNntpd(t.Context(), []string{"--probe", "--listen", addr}, nil)
+		if code == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("probe never succeeded: %s", stderr)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	cancel()
+	<-done
+}
