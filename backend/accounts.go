@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
@@ -20,10 +22,44 @@ import (
 // "user:hash" per line, the hash in bcrypt ($2a$, $2b$, $2y$) or argon2id
 // ($argon2id$v=19$m=..,t=..,p=..$salt$hash) form; "#" starts a comment.
 type Accounts struct {
+	mu    sync.RWMutex // Replace may swap the set while sessions verify
 	users map[string]passwordHash
 	// decoy is checked when the user is unknown, so that an unknown user
 	// costs as much time as a known one with a wrong password.
 	decoy passwordHash
+	// lines keeps each user's hash as written, to tell what a reload
+	// changed.
+	lines map[string]string
+}
+
+// Replace makes a hold n's accounts (nntpd reloads its accounts file on
+// SIGHUP), and reports the user names added, removed and whose hash
+// changed. Sessions already logged in stay logged in.
+func (a *Accounts) Replace(n *Accounts) (added, removed, changed []string) {
+	n.mu.RLock()
+	users, decoy, lines := n.users, n.decoy, n.lines
+	n.mu.RUnlock()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for u, h := range lines {
+		old, ok := a.lines[u]
+		switch {
+		case !ok:
+			added = append(added, u)
+		case old != h:
+			changed = append(changed, u)
+		}
+	}
+	for u := range a.lines {
+		if _, ok := lines[u]; !ok {
+			removed = append(removed, u)
+		}
+	}
+	a.users, a.decoy, a.lines = users, decoy, lines
+	slices.Sort(added)
+	slices.Sort(removed)
+	slices.Sort(changed)
+	return added, removed, changed
 }
 
 // Limits of an accounts file, against a mistaken path (a huge file) and
@@ -50,7 +86,7 @@ func LoadAccounts(path string) (*Accounts, error) {
 
 // ParseAccounts parses accounts in the file format.
 func ParseAccounts(r io.Reader) (*Accounts, error) {
-	a := &Accounts{users: make(map[string]passwordHash)}
+	a := &Accounts{users: make(map[string]passwordHash), lines: make(map[string]string)}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 4096), 64<<10)
 	n := 0
@@ -77,6 +113,7 @@ func ParseAccounts(r io.Reader) (*Accounts, error) {
 			return nil, fmt.Errorf("line %d (user %q): %w", n, user, err)
 		}
 		a.users[user] = h
+		a.lines[user] = hash
 		if a.decoy == nil {
 			a.decoy = h
 		}
@@ -92,6 +129,8 @@ func (a *Accounts) Len() int {
 	if a == nil {
 		return 0
 	}
+	a.mu.RLock()
+	defer a.mu.RUnlock()
 	return len(a.users)
 }
 
@@ -99,12 +138,18 @@ func (a *Accounts) Len() int {
 // are checked against a real hash too, so timing does not tell whether a
 // user exists.
 func (a *Accounts) Verify(user, pass string) bool {
-	if a == nil || a.decoy == nil {
+	if a == nil {
 		return false
 	}
+	a.mu.RLock()
 	h, known := a.users[user]
+	decoy := a.decoy
+	a.mu.RUnlock()
+	if decoy == nil {
+		return false
+	}
 	if !known {
-		a.decoy.verify(pass)
+		decoy.verify(pass)
 		return false
 	}
 	return h.verify(pass)

@@ -26,8 +26,10 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/altcrypt/altcrypt/nntp"
 )
@@ -100,15 +102,53 @@ func InPath(path, name string) bool {
 	return false
 }
 
-// File is a parsed peers file.
+// File is a parsed peers file. Read Peers directly only before the file is
+// shared; its methods are safe while Replace swaps the list.
 type File struct {
+	mu    sync.RWMutex
 	Peers []*Peer
+}
+
+// list returns the current peers.
+func (f *File) list() []*Peer {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.Peers
+}
+
+// Replace makes f hold n's peers (nntpd reloads its peers file on SIGHUP)
+// and reports the names of the peers added, removed and changed.
+func (f *File) Replace(n *File) (added, removed, changed []string) {
+	next := n.list()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	old := map[string]*Peer{}
+	for _, p := range f.Peers {
+		old[p.Name] = p
+	}
+	seen := map[string]bool{}
+	for _, p := range next {
+		seen[p.Name] = true
+		switch o, ok := old[p.Name]; {
+		case !ok:
+			added = append(added, p.Name)
+		case !reflect.DeepEqual(o, p):
+			changed = append(changed, p.Name)
+		}
+	}
+	for _, p := range f.Peers {
+		if !seen[p.Name] {
+			removed = append(removed, p.Name)
+		}
+	}
+	f.Peers = next
+	return added, removed, changed
 }
 
 // Senders returns the peers we feed, in file order.
 func (f *File) Senders() []*Peer {
 	var out []*Peer
-	for _, p := range f.Peers {
+	for _, p := range f.list() {
 		if p.Sends() {
 			out = append(out, p)
 		}
@@ -118,7 +158,7 @@ func (f *File) Senders() []*Peer {
 
 // Peer returns the peer named name, or nil.
 func (f *File) Peer(name string) *Peer {
-	for _, p := range f.Peers {
+	for _, p := range f.list() {
 		if p.Name == name {
 			return p
 		}
@@ -136,6 +176,7 @@ func (f *File) Match(remote net.Addr, authUser string) *Peer {
 	if f == nil {
 		return nil
 	}
+	list := f.list()
 	addr, hasAddr := addrOf(remote)
 	inFrom := func(p *Peer) bool {
 		if !hasAddr {
@@ -149,13 +190,13 @@ func (f *File) Match(remote net.Addr, authUser string) *Peer {
 		return false
 	}
 	if authUser != "" {
-		for _, p := range f.Peers {
+		for _, p := range list {
 			if p.AcceptUser == authUser && (len(p.AcceptFrom) == 0 || inFrom(p)) {
 				return p
 			}
 		}
 	}
-	for _, p := range f.Peers {
+	for _, p := range list {
 		if p.AcceptUser == "" && inFrom(p) {
 			return p
 		}

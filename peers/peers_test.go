@@ -2,6 +2,7 @@ package peers
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -235,5 +236,23 @@ func TestExampleFileParses(t *testing.T) {
 	}
 	if len(f.Peers) != 2 || len(f.Senders()) != 1 {
 		t.Fatalf("peers %v", f.Peers)
+	}
+}
+
+func TestReplace(t *testing.T) {
+	f, err := Parse(strings.NewReader("peer a {\n accept-from: 192.0.2.1\n path: a.example\n}\npeer b {\n accept-from: 192.0.2.2\n path: b.example\n}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := Parse(strings.NewReader("peer b {\n accept-from: 192.0.2.3\n path: b.example\n}\npeer c {\n accept-from: 192.0.2.4\n path: c.example\n}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	added, removed, changed := f.Replace(n)
+	if fmt.Sprint(added, removed, changed) != "[c] [a] [b]" {
+		t.Fatalf("added %v removed %v changed %v", added, removed, changed)
+	}
+	if f.Peer("a") != nil || f.Peer("c") == nil {
+		t.Fatal("peers not replaced")
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -105,6 +106,8 @@ type files struct {
 	accounts *backend.Accounts
 	peers    *peers.File
 	tls      *tls.Config
+	// cert is the certificate tls serves; SIGHUP may replace it.
+	cert *atomic.Pointer[tls.Certificate]
 }
 
 // loadFiles reads the accounts, peers and certificate files and checks the
@@ -128,7 +131,11 @@ func loadFiles(o *options) (*files, error) {
 		if err != nil {
 			return nil, err
 		}
-		f.tls = tlsconf.Server(&tls.Config{Certificates: []tls.Certificate{cert}})
+		f.cert = new(atomic.Pointer[tls.Certificate])
+		f.cert.Store(&cert)
+		f.tls = tlsconf.Server(&tls.Config{GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+			return f.cert.Load(), nil
+		}})
 	}
 	if path, ok := strings.CutPrefix(o.db, "sqlite:"); ok {
 		if err := checkSQLitePath(path); err != nil {
@@ -193,6 +200,11 @@ func checkSQLitePath(path string) error {
 // serve runs the server until ctx ends. Once the listeners serve and the
 // store's migrations have run it tells systemd (Type=notify) through notify.
 func serve(ctx context.Context, o *options, log *slog.Logger, notify *sdnotify.Notifier) error {
+	// SIGHUP reloads files (below); until then it waits here rather than
+	// killing the process, as its default action would.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	fl, err := loadFiles(o)
 	if err != nil {
 		return err
@@ -234,6 +246,7 @@ func serve(ctx context.Context, o *options, log *slog.Logger, notify *sdnotify.N
 		peerFile = fl.peers
 		receiver *transit.Receiver
 		feeder   *feed.Manager
+		feedCfg  feed.Config
 	)
 	if peerFile != nil {
 		receiver, err = transit.New(transit.Config{
@@ -245,7 +258,8 @@ func serve(ctx context.Context, o *options, log *slog.Logger, notify *sdnotify.N
 			return err
 		}
 		defer receiver.Close()
-		if feeder, err = feed.New(feed.Config{Store: st, Peers: peerFile.Peers, PathName: o.name, Logger: log}); err != nil {
+		feedCfg = feed.Config{Store: st, Peers: peerFile.Peers, PathName: o.name, Logger: log}
+		if feeder, err = feed.New(feedCfg); err != nil {
 			return err
 		}
 	}
@@ -307,16 +321,28 @@ func serve(ctx context.Context, o *options, log *slog.Logger, notify *sdnotify.N
 
 	runCtx, stopRun := context.WithCancel(context.Background())
 	runDone := make(chan struct{})
+	var feeds *feedRunner
+	if feeder != nil {
+		feeds = &feedRunner{ctx: runCtx, base: feedCfg}
+		feeds.start(feeder)
+	}
 	go func() {
 		defer close(runDone)
-		if feeder == nil {
-			be.Run(runCtx)
-			return
-		}
-		feedDone := make(chan struct{})
-		go func() { feeder.Run(runCtx); close(feedDone) }()
 		be.Run(runCtx)
-		<-feedDone
+		if feeds != nil {
+			feeds.stop()
+		}
+	}()
+	rl := &reloader{o: o, log: log, accounts: accounts, peers: peerFile, cert: fl.cert, feeds: feeds}
+	go func() {
+		for {
+			select {
+			case <-hup:
+				rl.reload()
+			case <-runCtx.Done():
+				return
+			}
+		}
 	}()
 	npeers := 0
 	if peerFile != nil {
