@@ -6,14 +6,18 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"fmt"
+	"io"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ProtonMail/go-crypto/openpgp"
+
 	"github.com/altcrypt/altcrypt/armor"
 	"github.com/altcrypt/altcrypt/internal/gpgtest"
 	"github.com/altcrypt/altcrypt/nntp"
+	"github.com/altcrypt/altcrypt/pool/seal"
 	"github.com/altcrypt/altcrypt/sqlite"
 	"github.com/altcrypt/altcrypt/store"
 )
@@ -368,3 +372,111 @@ func TestSubjectTags(t *testing.T) {
 		}
 	}
 }
+
+// framingOf lists, for each packet of a canonical body, its header octet
+// and how many octets its length takes.
+func framingOf(t *testing.T, body []byte) string {
+	t.Helper()
+	var out []string
+	for _, p := range splitCanonical(t, body) {
+		n := 1
+		switch l := len(p.body); {
+		case l >= 8384:
+			n = 5
+		case l >= 192:
+			n = 2
+		}
+		out = append(out, fmt.Sprintf("%02x/%d", 0xC0|p.tag, n))
+	}
+	return strings.Join(out, " ")
+}
+
+// TestGPGAndPoolLookAlike (issue 13): a gpg-made and a pool-made article
+// to the same Curve25519 key are framed alike after injection, although
+// gpg writes a legacy PKESK header and pool a new-format one; both still
+// decrypt with gpg (DECRYPTION_OKAY) and go-crypto.
+func TestGPGAndPoolLookAlike(t *testing.T) {
+	k := gpgtest.NewKey(t)
+	pub, err := k.ExportPublic(false, k.Email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ents, err := openpgp.ReadKeyRing(bytes.NewReader(pub))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// About 900 octets: gpg's data packet then needs a two-octet length,
+	// as pool's padded 1 KiB bucket does. Framing is then a function of
+	// the packet sizes alone (sizes are the Size leak class: pool pads).
+	plain := bytes.Repeat([]byte("the same words from two programs\n"), 28)
+	gpgMsg := k.Encrypt(t, plain, k.Email, gpgtest.Hidden, "-z", "0")
+	sealed, err := seal.Seal(ents[0], plain, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	poolMsg, err := seal.Armor(sealed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g, p := packetsOf(t, gpgMsg)[0], packetsOf(t, poolMsg)[0]; g>>6 == p>>6 {
+		t.Fatalf("before injection the first headers are %02x and %02x: the test shows nothing", g, p)
+	}
+	b, _ := newBackend(t, openStore(t), func(c *Config) { c.ReleaseInterval = 0 })
+	ctx := context.Background()
+	s := session(t, b)
+	for _, m := range [][]byte{gpgMsg, poolMsg} {
+		if err := s.Post(ctx, posted("alt.crypt.messages", "x", m)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var framings []string
+	for n := int64(1); n <= 2; n++ {
+		a, err := b.st.Article(ctx, "alt.crypt.messages", n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		framings = append(framings, framingOf(t, a.Body))
+		r := k.Decrypt(a.Body)
+		if !r.OK("DECRYPTION_OKAY") || !bytes.Equal(r.Stdout, plain) {
+			t.Fatalf("gpg did not decrypt article %d:\n%s", n, r.Status)
+		}
+		sec, err := k.ExportSecret(false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keyring, err := openpgp.ReadKeyRing(bytes.NewReader(sec))
+		if err != nil {
+			t.Fatal(err)
+		}
+		md, err := openpgp.ReadMessage(bytes.NewReader(rawOf(t, a.Body)), keyring, nil, nil)
+		if err != nil {
+			t.Fatalf("go-crypto, article %d: %v", n, err)
+		}
+		got, err := io.ReadAll(md.UnverifiedBody)
+		if err != nil || !bytes.Contains(got, plain) {
+			t.Fatalf("go-crypto plaintext of article %d: %q %v", n, got, err)
+		}
+	}
+	t.Logf("framing after injection: gpg %s, pool %s", framings[0], framings[1])
+	if framings[0] != framings[1] {
+		t.Fatalf("framing tells the programs apart: %s / %s", framings[0], framings[1])
+	}
+}
+
+// rawOf decodes a canonical armor to its packets.
+func rawOf(t *testing.T, body []byte) []byte {
+	t.Helper()
+	var b64 strings.Builder
+	for _, l := range strings.Split(string(gpgtest.CRLF(body)), "\r\n") {
+		if l != "" && !strings.HasPrefix(l, "-") && !strings.HasPrefix(l, "=") && !strings.Contains(l, ":") {
+			b64.WriteString(l)
+		}
+	}
+	raw, err := base64.StdEncoding.DecodeString(b64.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+func packetsOf(t *testing.T, body []byte) []byte { return rawOf(t, body) }
