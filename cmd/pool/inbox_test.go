@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -88,5 +90,32 @@ func TestMailClient(t *testing.T) {
 	}
 	if r := runPool(t, "", "--home", alice, "contacts", "--remove", "nobody"); r.code != 1 {
 		t.Errorf("removing a missing contact: %+v", r)
+	}
+}
+
+// TestKeygenPassphrase: a key made with --passphrase-file is stored
+// protected; pool read finds nothing without the passphrase and the
+// message with it.
+func TestKeygenPassphrase(t *testing.T) {
+	addr := startServer(t)
+	alice, bob := t.TempDir(), t.TempDir()
+	pf := filepath.Join(t.TempDir(), "pass")
+	os.WriteFile(pf, []byte("correct horse\n"), 0o600)
+	r := runPool(t, "", "--home", bob, "keygen", "--name", "bob", "--passphrase-file", pf)
+	if r.code != 0 {
+		t.Fatalf("keygen: %+v", r)
+	}
+	if r := runPool(t, r.stdout, "--home", alice, "import", "--contact", "bob", "-"); r.code != 0 {
+		t.Fatalf("import: %+v", r)
+	}
+	if r := runPool(t, "secret\n", "--home", alice, "send", "--to", "bob", "--server", addr); r.code != 0 {
+		t.Fatalf("send: %+v", r)
+	}
+	runPool(t, "", "--home", bob, "sync", "--server", addr)
+	if r := runPool(t, "", "--home", bob, "read"); r.code != 1 || !strings.Contains(r.stderr, "passphrase") {
+		t.Errorf("read without the passphrase: %+v", r)
+	}
+	if r := runPool(t, "", "--home", bob, "read", "--key-passphrase-file", pf); r.code != 0 || !strings.Contains(r.stdout, "secret\n") {
+		t.Errorf("read with the passphrase: %+v", r)
 	}
 }

@@ -149,10 +149,21 @@ func keygen(ctx context.Context, c *pool.Client, args []string, _ io.Reader, std
 	fs := flags("keygen", stderr)
 	name := fs.String("name", "pool", "user ID of the key (gpg needs one; it is public)")
 	v6 := fs.Bool("v6", false, "make an RFC 9580 v6 key (Ed25519 + X25519); gpg 2.2 cannot read it")
+	passFile := fs.String("passphrase-file", "", "protect the secret key with the passphrase in `FILE` (first line); pool read then needs --key-passphrase-file")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	e, err := c.Home.Keygen(home.KeyOptions{Name: *name, V6: *v6})
+	var pass []byte
+	if *passFile != "" {
+		data, err := os.ReadFile(*passFile)
+		if err != nil {
+			return fmt.Errorf("--passphrase-file: %w", err)
+		}
+		if pass = []byte(strings.TrimRight(strings.SplitN(string(data), "\n", 2)[0], "\r")); len(pass) == 0 {
+			return errors.New("--passphrase-file: the first line is empty")
+		}
+	}
+	e, err := c.Home.Keygen(home.KeyOptions{Name: *name, V6: *v6, Passphrase: pass})
 	if err != nil {
 		return err
 	}

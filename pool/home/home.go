@@ -71,6 +71,9 @@ func (h *Home) SpoolDir() string { return filepath.Join(h.Dir, "spool") }
 type KeyOptions struct {
 	Name string // user ID; gpg needs one to import the key
 	V6   bool   // RFC 9580 v6 key (Ed25519 + X25519) instead of v4 (EdDSA + cv25519 ECDH)
+	// Passphrase, when set, protects the stored secret key (as gpg does);
+	// pool read then needs it (--key-passphrase-file).
+	Passphrase []byte
 }
 
 // Keygen makes a new Curve25519 key, saves its secret part and returns it.
@@ -89,6 +92,11 @@ func (h *Home) Keygen(opt KeyOptions) (*openpgp.Entity, error) {
 	}
 	if err := gpgPreferences(e, cfg); err != nil {
 		return nil, err
+	}
+	if len(opt.Passphrase) > 0 {
+		if err := e.EncryptPrivateKeys(opt.Passphrase, nil); err != nil {
+			return nil, fmt.Errorf("home: protecting the key: %w", err)
+		}
 	}
 	if err := h.saveSecret(e); err != nil {
 		return nil, err
