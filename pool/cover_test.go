@@ -101,6 +101,9 @@ func TestDummiesLookLikeRealPosts(t *testing.T) {
 			alice.Home.SetHsub(ct.name, ct.hsub)
 		}
 	}
+	if _, err := alice.Home.Keygen(home.KeyOptions{}); err != nil { // to sign with
+		t.Fatal(err)
+	}
 	rnd := rand.New(rand.NewPCG(7, 11))
 	const nReal, nDummy = 100, 200
 	for i := 0; i < nReal; i++ {
@@ -114,7 +117,7 @@ func TestDummiesLookLikeRealPosts(t *testing.T) {
 		default:
 			size = 5000 + rnd.IntN(10000)
 		}
-		if _, err := alice.Queue(to, bytes.Repeat([]byte("x"), size), "news.example:119", 0); err != nil {
+		if _, err := alice.Queue(to, bytes.Repeat([]byte("x"), size), ComposeOptions{Sign: i%3 == 0}, "news.example:119", 0); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -205,7 +208,7 @@ func TestRunPostsQueuedInsteadOfDummies(t *testing.T) {
 	bobPub, _ := home.ArmoredPublic(bobKey)
 	alice.Home.ImportContact("bob", bytes.NewReader(bobPub))
 	for i := 0; i < 3; i++ {
-		if _, err := alice.Queue("bob", []byte(fmt.Sprintf("real %d", i)), srv.addr, 0); err != nil {
+		if _, err := alice.Queue("bob", []byte(fmt.Sprintf("real %d", i)), ComposeOptions{}, srv.addr, 0); err != nil {
 			t.Fatal(err)
 		}
 	}

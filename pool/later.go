@@ -1,7 +1,10 @@
 package pool
 
 import (
+	"bytes"
 	"context"
+	"crypto/aes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +19,7 @@ import (
 	"github.com/altcrypt/altcrypt/pool/dial"
 	"github.com/altcrypt/altcrypt/pool/outbox"
 	"github.com/altcrypt/altcrypt/pool/seal"
+	"github.com/altcrypt/altcrypt/pool/trial"
 )
 
 // DefaultDelayMean is the mean of the random delay of a queued message.
@@ -30,12 +34,12 @@ func (c *Client) Outbox() (*outbox.Outbox, error) {
 // be posted to server by pool run or pool sync after a random delay:
 // exponential with the given mean, so that when it leaves says little
 // about when it was written. It is on disk when Queue returns.
-func (c *Client) Queue(to string, plaintext []byte, server string, mean time.Duration) (*outbox.Message, error) {
+func (c *Client) Queue(to string, plaintext []byte, opt ComposeOptions, server string, mean time.Duration) (*outbox.Message, error) {
 	ct, err := c.Home.Contact(to)
 	if err != nil {
 		return nil, err
 	}
-	art, err := c.Compose(to, plaintext, nil)
+	art, err := c.ComposeWith(to, plaintext, opt, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -43,11 +47,11 @@ func (c *Client) Queue(to string, plaintext []byte, server string, mean time.Dur
 	if err != nil {
 		return nil, err
 	}
-	content, err := seal.Content(plaintext, nil)
+	bucket, err := bucketOf(art)
 	if err != nil {
 		return nil, err
 	}
-	shape, err := ShapeOf(ct.Entity, len(content))
+	shape, err := ShapeOf(ct.Entity, bucket)
 	if err != nil {
 		return nil, err
 	}
@@ -61,6 +65,42 @@ func (c *Client) Queue(to string, plaintext []byte, server string, mean time.Dur
 		c.progressf("pool: %v", err)
 	}
 	return m, nil
+}
+
+// bucketOf reads the padded content size of an article pool made: its
+// SEIPD v1 packet holds the content plus the cipher's prefix (block size
+// + 2), the MDC packet (22 octets) and a version octet.
+func bucketOf(art []byte) (int, error) {
+	_, body, ok := bytes.Cut(art, []byte("\r\n\r\n"))
+	if !ok {
+		return 0, errors.New("pool: no article body")
+	}
+	msg, err := trial.Dearmor(body)
+	if err != nil {
+		return 0, err
+	}
+	for len(msg) >= 2 && msg[0]&0xc0 == 0xc0 {
+		tag := msg[0] & 0x3f
+		var n, hdr int
+		switch l := int(msg[1]); {
+		case l < 192:
+			n, hdr = l, 2
+		case l < 224 && len(msg) >= 3:
+			n, hdr = (l-192)<<8+int(msg[2])+192, 3
+		case l == 255 && len(msg) >= 6:
+			n, hdr = int(binary.BigEndian.Uint32(msg[2:6])), 6
+		default:
+			return 0, errors.New("pool: unexpected packet framing")
+		}
+		if tag == 18 {
+			return n - 1 - (aes.BlockSize + 2) - 22, nil
+		}
+		if hdr+n > len(msg) {
+			break
+		}
+		msg = msg[hdr+n:]
+	}
+	return 0, errors.New("pool: no encrypted data packet in the article")
 }
 
 // ShapeOf says what a message of the given padded size to e looks like
@@ -228,8 +268,9 @@ func throwawayConfig(kind string) (*packet.Config, error) {
 }
 
 // DefaultShape is the shape of cover posts before any real message was
-// queued: a short message to a key made by pool keygen.
-var DefaultShape = outbox.Shape{Key: "v4/18/Curve25519", Cipher: int(packet.CipherAES128), Bucket: 1024}
+// queued: a short message to a key made by pool keygen (which prefers
+// AES-256, as gpg's keys do).
+var DefaultShape = outbox.Shape{Key: "v4/18/Curve25519", Cipher: int(packet.CipherAES256), Bucket: 1024}
 
 // Dummy makes a cover article of the given shape: random content
 // encrypted to a fresh key that is thrown away at once, with the headers

@@ -90,8 +90,9 @@ func reply(ctx context.Context, c *pool.Client, args []string, stdin io.Reader, 
 	print := fs.Bool("print", false, "print the whole article instead of posting it")
 	sign := fs.Bool("sign", false, "sign the reply with your key")
 	nf := addNetFlags(fs)
+	lf := addLaterFlags(fs)
 	fs.Usage = func() {
-		fmt.Fprint(stderr, "usage: pool reply [--sign] [--server HOST:PORT | --print] N < message\n")
+		fmt.Fprint(stderr, "usage: pool reply [--sign] [--server HOST:PORT | --print] [--later | --now] N < message\n")
 		fs.PrintDefaults()
 	}
 	if err := parse(fs, args); err != nil {
@@ -126,7 +127,13 @@ func reply(ctx context.Context, c *pool.Client, args []string, stdin io.Reader, 
 		addr = defaultServer()
 	}
 	fmt.Fprintf(stderr, "pool: replying to %s\n", to)
-	return composeAndPost(ctx, c, to, msg, pool.ComposeOptions{Sign: *sign}, addr, *print, stdout, stderr)
+	// A reply is where timing shows a conversation: it waits in the
+	// outbox like any message when asked to.
+	opt := pool.ComposeOptions{Sign: *sign}
+	if queued, err := lf.queue(c, to, msg, opt, addr, *print, stderr); queued || err != nil {
+		return err
+	}
+	return composeAndPost(ctx, c, to, msg, opt, addr, *print, stdout, stderr)
 }
 
 // warnEmpty says so when there is nothing to send: an empty message is

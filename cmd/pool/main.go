@@ -311,10 +311,11 @@ func send(ctx context.Context, c *pool.Client, args []string, stdin io.Reader, s
 	if addr == "" {
 		addr = defaultServer()
 	}
-	if queued, err := lf.queue(c, *to, msg, addr, *print, stderr); queued || err != nil {
+	opt := pool.ComposeOptions{Sign: *sign}
+	if queued, err := lf.queue(c, *to, msg, opt, addr, *print, stderr); queued || err != nil {
 		return err
 	}
-	return composeAndPost(ctx, c, *to, msg, pool.ComposeOptions{Sign: *sign}, addr, *print, stdout, stderr)
+	return composeAndPost(ctx, c, *to, msg, opt, addr, *print, stdout, stderr)
 }
 
 func syncCmd(ctx context.Context, c *pool.Client, args []string, _ io.Reader, stdout, stderr io.Writer) error {

@@ -28,7 +28,7 @@ func addLaterFlags(fs *flag.FlagSet) laterFlags {
 
 // queue keeps msg in the outbox when asked to (flag or settings) and says
 // whether it did.
-func (f laterFlags) queue(c *pool.Client, to string, msg []byte, server string, print bool, stderr io.Writer) (bool, error) {
+func (f laterFlags) queue(c *pool.Client, to string, msg []byte, opt pool.ComposeOptions, server string, print bool, stderr io.Writer) (bool, error) {
 	s, err := c.Home.Settings()
 	if err != nil {
 		return false, err
@@ -54,7 +54,7 @@ func (f laterFlags) queue(c *pool.Client, to string, msg []byte, server string, 
 	if mean == 0 {
 		mean = pool.DefaultDelayMean
 	}
-	m, err := c.Queue(to, msg, server, mean)
+	m, err := c.Queue(to, msg, opt, server, mean)
 	if err != nil {
 		return false, err
 	}
