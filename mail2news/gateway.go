@@ -50,5 +50,11 @@ func (g *Gateway) logResult(post *Post, size int, err error) {
 	case err != nil:
 		attrs = append(attrs, "detail", err.Error())
 	}
+	if Classify(err) == Posted {
+		// A line per posted mail, with its time and size, could be matched
+		// with the articles of the next release: debug only.
+		g.Log.Debug("mail", attrs...)
+		return
+	}
 	g.Log.Info("mail", attrs...)
 }

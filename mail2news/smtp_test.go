@@ -154,6 +154,11 @@ func TestSMTP(t *testing.T) {
 		t.Fatalf("%d articles after the retry, want 3", n)
 	}
 
+	// At the default level a posted mail leaves no line (its time and
+	// size would match an article of the next release); refusals do.
+	if logs := l.logs.String(); strings.Contains(logs, "result=posted") || !strings.Contains(logs, "result=refused") {
+		t.Errorf("default-level log of posted and refused mails:\n%s", logs)
+	}
 	// The news server's address may be logged (it is configuration); the
 	// client's may not.
 	if logs := strings.ReplaceAll(l.logs.String(), news.Addr, "NEWS"); strings.Contains(logs, "127.0.0.1") || strings.Contains(logs, "sender.example") || strings.Contains(logs, "gw.example") {
