@@ -67,6 +67,7 @@ func (s *holdingSession) Post(ctx context.Context, article []byte) error {
 // a post and its 240 (the one crash the client cannot see through), and
 // at random moments. Every message reaches the group exactly once.
 func TestOutboxSurvivesSIGKILL(t *testing.T) {
+	t.Parallel() // mostly waiting (on tor, on kills): overlap with the other slow tests
 	bin := buildtest.Build(t, t.TempDir(), "cmd/pool")
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "news.db"))

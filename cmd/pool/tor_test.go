@@ -204,6 +204,7 @@ func torCircuits(t *testing.T, control string) map[string]string {
 // way pool fails with the proxy's error and never connects around it.
 // (Carrying a post end to end needs a Tor network; see docs/sending.md.)
 func TestThroughRealTor(t *testing.T) {
+	t.Parallel() // mostly waiting (on tor, on kills): overlap with the other slow tests
 	proxyURL := startTor(t)
 	srv := startWatched(t, nil)
 	alice, bob := pair(t)
@@ -227,6 +228,7 @@ func TestThroughRealTor(t *testing.T) {
 // out of reach here. Tor's own account of its circuits shows the post
 // and the sync on different circuits, by their SOCKS usernames.
 func TestThroughPrivateTorNetwork(t *testing.T) {
+	t.Parallel() // mostly waiting (on tor, on kills): overlap with the other slow tests
 	proxyURL, control := startTorNetwork(t)
 	srv := startWatched(t, nil)
 	alice, bob := pair(t)
