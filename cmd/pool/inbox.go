@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -91,6 +93,7 @@ func reply(ctx context.Context, c *pool.Client, args []string, stdin io.Reader, 
 	sign := fs.Bool("sign", false, "sign the reply with your key")
 	nf := addNetFlags(fs)
 	lf := addLaterFlags(fs)
+	pf := addPostFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "usage: pool reply [--sign] [--server HOST:PORT | --print] [--later | --now] N < message\n")
 		fs.PrintDefaults()
@@ -105,6 +108,10 @@ func reply(ctx context.Context, c *pool.Client, args []string, stdin io.Reader, 
 	if fs.NArg() != 1 || err != nil {
 		fs.Usage()
 		return errUsage
+	}
+	po, err := pf.options(*print)
+	if err != nil {
+		return err
 	}
 	e, err := c.InboxEntry(n)
 	if err != nil {
@@ -133,7 +140,49 @@ func reply(ctx context.Context, c *pool.Client, args []string, stdin io.Reader, 
 	if queued, err := lf.queue(c, to, msg, opt, addr, *print, stderr); queued || err != nil {
 		return err
 	}
-	return composeAndPost(ctx, c, to, msg, opt, addr, *print, stdout, stderr)
+	return composeAndPost(ctx, c, to, msg, opt, addr, *print, po, stdout, stderr)
+}
+
+// postFlags are the login and hashcash flags of send and reply.
+type postFlags struct {
+	user, passFile, resource string
+	bits                     int
+}
+
+func addPostFlags(fs *flag.FlagSet) *postFlags {
+	p := &postFlags{}
+	fs.StringVar(&p.user, "user", "", "log in to the server as `NAME` (AUTHINFO); the password comes from --password-file or is asked for on the terminal")
+	fs.StringVar(&p.passFile, "password-file", "", "read the AUTHINFO password from `FILE` (first line)")
+	fs.IntVar(&p.bits, "hashcash-bits", 0, "add an X-Hashcash stamp of `N` bits (without it, one is minted when the server asks)")
+	fs.StringVar(&p.resource, "hashcash-resource", "", "the resource of the stamp (default: the server's host name)")
+	return p
+}
+
+func (p *postFlags) options(printOnly bool) (pool.PostOptions, error) {
+	po := pool.PostOptions{User: p.user, HashcashBits: p.bits, HashcashResource: p.resource}
+	if p.bits < 0 {
+		return po, errors.New("--hashcash-bits must not be negative")
+	}
+	if p.passFile != "" && p.user == "" {
+		return po, errors.New("--password-file needs --user")
+	}
+	if p.user == "" || printOnly {
+		return po, nil
+	}
+	if p.passFile != "" {
+		data, err := os.ReadFile(p.passFile)
+		if err != nil {
+			return po, fmt.Errorf("--password-file: %w", err)
+		}
+		po.Password = strings.TrimRight(strings.SplitN(string(data), "\n", 2)[0], "\r")
+		return po, nil
+	}
+	pw, err := askPassword(fmt.Sprintf("password for %s: ", p.user))
+	if err != nil {
+		return po, fmt.Errorf("--user %s: %w (or give --password-file)", p.user, err)
+	}
+	po.Password = pw
+	return po, nil
 }
 
 // warnEmpty says so when there is nothing to send: an empty message is
@@ -148,7 +197,7 @@ var atMost = regexp.MustCompile(`at most (\d+)`)
 
 // composeAndPost encrypts msg to contact to and posts it to addr, or
 // prints the article.
-func composeAndPost(ctx context.Context, c *pool.Client, to string, msg []byte, opt pool.ComposeOptions, addr string, print bool, stdout, stderr io.Writer) error {
+func composeAndPost(ctx context.Context, c *pool.Client, to string, msg []byte, opt pool.ComposeOptions, addr string, print bool, po pool.PostOptions, stdout, stderr io.Writer) error {
 	art, err := c.ComposeWith(to, msg, opt, nil)
 	if err != nil {
 		return err
@@ -157,7 +206,7 @@ func composeAndPost(ctx context.Context, c *pool.Client, to string, msg []byte, 
 		_, err := stdout.Write(art)
 		return err
 	}
-	if err := c.Post(ctx, addr, art); err != nil {
+	if err := c.PostWith(ctx, addr, art, po); err != nil {
 		var ne *nntp.Error
 		if errors.As(err, &ne) && strings.Contains(ne.Msg, "too-large") {
 			if m := atMost.FindStringSubmatch(ne.Msg); m != nil {

@@ -289,6 +289,7 @@ func send(ctx context.Context, c *pool.Client, args []string, stdin io.Reader, s
 	sign := fs.Bool("sign", false, "sign the message with your key (inside the encryption: only the recipient sees it)")
 	nf := addNetFlags(fs)
 	lf := addLaterFlags(fs)
+	pf := addPostFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -315,7 +316,11 @@ func send(ctx context.Context, c *pool.Client, args []string, stdin io.Reader, s
 	if queued, err := lf.queue(c, *to, msg, opt, addr, *print, stderr); queued || err != nil {
 		return err
 	}
-	return composeAndPost(ctx, c, *to, msg, opt, addr, *print, stdout, stderr)
+	po, err := pf.options(*print)
+	if err != nil {
+		return err
+	}
+	return composeAndPost(ctx, c, *to, msg, opt, addr, *print, po, stdout, stderr)
 }
 
 func syncCmd(ctx context.Context, c *pool.Client, args []string, _ io.Reader, stdout, stderr io.Writer) error {
