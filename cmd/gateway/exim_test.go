@@ -14,6 +14,8 @@ import (
 
 	"github.com/altcrypt/altcrypt/internal/buildtest"
 	"github.com/altcrypt/altcrypt/mail2news/m2ntest"
+	"github.com/altcrypt/altcrypt/nntp"
+	"github.com/altcrypt/altcrypt/nntp/nntpmem"
 )
 
 // eximMain is the main section of a private exim configuration around
@@ -271,4 +273,28 @@ func TestExim(t *testing.T) {
 		t.Fatalf("%d articles after the queue run, want 2\n%s", len(arts), h.log())
 	}
 	t.Logf("exim log:\n%s", h.log())
+}
+
+// TestEximGatewayMisconfigured: when the news server refuses the
+// gateway's login (480), `gateway post` exits 78 and exim, through the
+// shipped transport, returns the mail at once with the reason instead of
+// queueing it for days.
+func TestEximGatewayMisconfigured(t *testing.T) {
+	g := newGPG(t)
+	closed := nntpmem.New("alt.crypt.messages")
+	closed.Anonymous = nntp.Permissions{}
+	news := m2ntest.StartNewsServer(t, closed, nil)
+	h := newExim(t, news.Addr)
+	mails := m2ntest.MakeMails(t, []m2ntest.MailSpec{{Kind: "inline", Armors: [][]byte{g.Encrypt(t)}}})
+	h.send(mails[0], "mail2news-alt.crypt.messages@gw.example")
+	bounce := h.mailbox("bounces", "configuration error")
+	if strings.Count(bounce, "480 ") > 1 {
+		t.Errorf("the server's text is doubled in the bounce:\n%s", bounce)
+	}
+	if n := h.queued(); n != 0 {
+		t.Fatalf("%d mails left in the queue, want 0 (exit 78 is not a temporary failure)\n%s", n, h.log())
+	}
+	if !strings.Contains(h.log(), "returned 78") {
+		t.Errorf("exim did not see exit 78:\n%s", h.log())
+	}
 }
