@@ -19,9 +19,10 @@ import (
 )
 
 // TestKillLoop: nntpd on PostgreSQL is killed with SIGKILL again and again
-// while 8 connections stream TAKETHIS into it and a reader follows the
-// group with OVER from the last number it saw. After the last restart
-// every article answered 239 is stored, no message-id is stored twice,
+// while 8 connections feed it (6 streaming TAKETHIS, 2 posting) and a
+// reader follows the group with OVER from the last number it saw. After
+// the last restart every article answered 239 or 240 is stored, none is
+// stored twice,
 // and the reader saw every number the group holds (none appeared below a
 // number it had already passed). The suite runs 2 kills;
 // ALTCRYPT_KILL_LOOP=N runs N (scripts/kill-loop runs 50 on a durable
@@ -75,7 +76,7 @@ func TestKillLoop(t *testing.T) {
 
 	// Feeders: a batch that was not answered (the server died) is sent
 	// again on the next connection, where what was stored is a 439.
-	const feeders, batch = 8, 8
+	const feeders, posters, batch = 6, 2, 8
 	var wg sync.WaitGroup
 	for f := range feeders {
 		wg.Add(1)
@@ -114,6 +115,52 @@ func TestKillLoop(t *testing.T) {
 					}
 					mu.Unlock()
 					pending = nil
+				}
+				c.Close()
+			}
+		}()
+	}
+
+	// Posters: each post has its own hsub-shaped Subject, which injection
+	// keeps, so the stored copy can be told apart. A post whose answer
+	// was lost is sent again: the replay check must refuse the second
+	// copy if the first was stored.
+	cm := newCipherMaker(t)
+	var (
+		postedMu sync.Mutex
+		posted   = map[string]bool{} // answered 240
+		nextPost int
+	)
+	for range posters {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var subject string
+			var body []byte
+			for ctx.Err() == nil {
+				c, err := nntp.Dial(ctx, addr, nil)
+				if err != nil {
+					time.Sleep(20 * time.Millisecond)
+					continue
+				}
+				for ctx.Err() == nil {
+					if body == nil {
+						postedMu.Lock()
+						subject = fmt.Sprintf("%048x", nextPost) // injection keeps 48 digits
+						nextPost++
+						postedMu.Unlock()
+						body = cm.make(t, 1, 256)[0]
+					}
+					err := c.Post(ctx, postArticle(subject, body))
+					if err != nil && nntpCode(err) != 441 {
+						break // the server is gone: post it again
+					}
+					if err == nil {
+						postedMu.Lock()
+						posted[subject] = true
+						postedMu.Unlock()
+					}
+					body = nil
 				}
 				c.Close()
 			}
@@ -207,9 +254,11 @@ func TestKillLoop(t *testing.T) {
 		}
 	}
 	stored := map[string]int{}
+	subjects := map[string]int{}
 	var numbers []int64
 	if err := c.Over(context.Background(), "1-", func(o *nntp.Overview) error {
 		stored[o.MessageID]++
+		subjects[o.Subject]++
 		numbers = append(numbers, o.Number)
 		return nil
 	}); err != nil {
@@ -244,12 +293,25 @@ func TestKillLoop(t *testing.T) {
 			t.Errorf("%s stored %d times", id, n)
 		}
 	}
+	postLost := 0
+	for subject := range posted {
+		if subjects[subject] == 0 {
+			postLost++
+			t.Errorf("post %s answered 240 is not in the group", subject)
+		}
+	}
+	for subject, n := range subjects {
+		if n > 1 {
+			dup++
+			t.Errorf("post %s stored %d times", subject, n)
+		}
+	}
 	for _, n := range numbers {
 		if !seen[n] {
 			missed++
 			t.Errorf("the reader never saw article %d", n)
 		}
 	}
-	t.Logf("%d kills: %d articles acknowledged, %d stored (%d offered); lost %d, duplicated %d, numbers the reader missed %d",
-		kills, len(acked), len(numbers), nextID, lost, dup, missed)
+	t.Logf("%d kills: %d TAKETHIS acknowledged (239) of %d offered, %d POST acknowledged (240) of %d sent, %d articles stored; lost %d TAKETHIS and %d POST, duplicated %d, numbers the reader missed %d",
+		kills, len(acked), nextID, len(posted), nextPost, len(numbers), lost, postLost, dup, missed)
 }
