@@ -267,13 +267,13 @@ func TestKillLoop(t *testing.T) {
 	waitUntil := time.Now().Add(30 * time.Second)
 	for {
 		rmu.Lock()
-		caught := len(numbers) == 0 || last >= numbers[len(numbers)-1]
+		reached := last
 		rmu.Unlock()
-		if caught {
+		if len(numbers) == 0 || reached >= numbers[len(numbers)-1] {
 			break
 		}
 		if time.Now().After(waitUntil) {
-			t.Fatalf("the reader stopped at %d of %d", last, numbers[len(numbers)-1])
+			t.Fatalf("the reader stopped at %d of %d", reached, numbers[len(numbers)-1])
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
