@@ -107,7 +107,6 @@ type Backend struct {
 	st      store.Store
 	cfg     Config
 	log     *slog.Logger
-	carried map[string]bool
 	release batcher
 	pending pendingBatcher // group commit of injected posts
 	secret  []byte         // keys the replay and stamp hashes (kept in the store)
@@ -183,7 +182,7 @@ func New(ctx context.Context, st store.Store, cfg Config) (*Backend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("backend: the server secret: %w", err)
 	}
-	b := &Backend{st: st, cfg: cfg, log: cfg.Logger, carried: make(map[string]bool), secret: secret}
+	b := &Backend{st: st, cfg: cfg, log: cfg.Logger, secret: secret}
 	for _, g := range cfg.Groups {
 		if _, err := article.ParseNewsgroups(g); err != nil || strings.Contains(g, ",") {
 			return nil, fmt.Errorf("backend: bad group name %q", g)
@@ -191,7 +190,6 @@ func New(ctx context.Context, st store.Store, cfg Config) (*Backend, error) {
 		if err := st.EnsureGroup(ctx, g, ""); err != nil {
 			return nil, fmt.Errorf("backend: creating group %s: %w", g, err)
 		}
-		b.carried[g] = true
 	}
 	return b, nil
 }
@@ -269,15 +267,20 @@ func (b *Backend) loop(ctx context.Context, every time.Duration, fn func(context
 // HistoryRetention, once across every front-end of the store.
 func (b *Backend) Expire(ctx context.Context) error {
 	now := b.cfg.Now()
-	_, err := b.st.Exclusive(ctx, "expire", func(ctx context.Context) error {
+	start := time.Now()
+	ran, err := b.st.Exclusive(ctx, "expire", func(ctx context.Context) error {
 		stats, err := b.st.Expire(ctx, now.Add(-b.cfg.Retention), now.Add(-b.cfg.HistoryRetention))
 		if err != nil {
 			return err
 		}
-		if stats.Articles > 0 || stats.History > 0 {
-			b.log.Info("expired", "articles", stats.Articles, "history", stats.History)
-		}
+		// Every run says what it did, so an operator sees expiry work
+		// (and how long it takes) even when nothing was due.
+		b.log.Info("expiry done", "articles_removed", stats.Articles, "history_removed", stats.History,
+			"took", time.Since(start).Round(time.Millisecond).String())
 		return nil
 	})
+	if err == nil && !ran {
+		b.log.Debug("expiry skipped: another front-end is running it")
+	}
 	return err
 }

@@ -45,7 +45,7 @@ func (s *Session) Post(ctx context.Context, raw []byte) error {
 		return nntp.ErrPostingNotPermitted
 	}
 	b := s.b
-	p, err := b.prepare(raw)
+	p, err := b.prepare(ctx, raw)
 	if err != nil {
 		return err
 	}
@@ -79,7 +79,7 @@ func (s *Session) Post(ctx context.Context, raw []byte) error {
 }
 
 // prepare turns a posted article into a pending post, or refuses it.
-func (b *Backend) prepare(raw []byte) (*store.Pending, error) {
+func (b *Backend) prepare(ctx context.Context, raw []byte) (*store.Pending, error) {
 	a, err := article.Parse(raw, article.Limits{})
 	if err != nil {
 		return nil, articleRefusal(err)
@@ -91,9 +91,13 @@ func (b *Backend) prepare(raw []byte) (*store.Pending, error) {
 	if err != nil {
 		return nil, articleRefusal(err)
 	}
+	// The store says what we carry, so a group added or removed with
+	// nntpd group add|remove counts at once, on every front-end.
 	for _, g := range groups {
-		if !b.carried[g] {
+		if _, err := b.st.Group(ctx, g); errors.Is(err, nntp.ErrNoSuchGroup) {
 			return nil, refuse(CodeUnknownGroup, "this server does not carry "+sanitizeLine(g), nil)
+		} else if err != nil {
+			return nil, refuse(CodeTemporary, "the server cannot check its groups right now, try again later", err)
 		}
 	}
 	canon, err := armor.Canonicalize(a.Body, armor.CanonOptions{Policy: b.cfg.Policy, Anonymize: true})

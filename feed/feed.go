@@ -211,6 +211,7 @@ type sender struct {
 	recent    []bool
 	failures  int
 	idleSince time.Time
+	recorded  time.Time // last success noted in the store
 }
 
 func (s *sender) run(ctx context.Context) {
@@ -226,22 +227,19 @@ func (s *sender) run(ctx context.Context) {
 				if ctx.Err() != nil {
 					return
 				}
-				s.failures++
-				s.m.count(s.peer.Name, func(p *PeerStats) { p.Failures++ })
-				s.log.Warn("feed: cannot connect", "err", err, "failures", s.failures)
+				s.failed(ctx, "feed: peer unreachable; retrying with backoff", err)
 				continue
 			}
 		}
 		n, err := s.batch(ctx)
 		if err != nil {
-			s.failures++
-			s.m.count(s.peer.Name, func(p *PeerStats) { p.Failures++ })
-			s.log.Warn("feed: sending failed; reconnecting", "err", err, "failures", s.failures)
+			s.failed(ctx, "feed: sending failed; reconnecting", err)
 			s.disconnect()
 			continue
 		}
 		s.failures = 0
 		if n > 0 {
+			s.succeeded(ctx)
 			s.idleSince = time.Time{}
 			continue
 		}
@@ -249,6 +247,7 @@ func (s *sender) run(ctx context.Context) {
 		if s.idleSince.IsZero() {
 			s.idleSince = time.Now()
 		} else if s.c != nil && time.Since(s.idleSince) > s.m.cfg.IdleClose {
+			s.log.Info("feed: idle; disconnected", "idle", s.m.cfg.IdleClose.String())
 			s.quit()
 		}
 		select {
@@ -302,7 +301,43 @@ func (s *sender) connect(ctx context.Context) error {
 	s.c = c
 	s.recent, s.noCheck = s.recent[:0], false
 	s.m.count(s.peer.Name, func(p *PeerStats) { p.Connects++; p.Streaming = s.streaming })
+	mode := "ihave"
+	if s.streaming {
+		mode = "streaming"
+	}
+	s.log.Info("feed: connected", "mode", mode, "after_failures", s.failures)
 	return nil
+}
+
+// recordEvery bounds how often a busy sender notes its successes in the
+// store (for nntpd peers): a write per batch would cost more than it says.
+const recordEvery = 10 * time.Second
+
+// failed counts a connection or protocol failure, logs it when the peer
+// goes from working to failing (later failures in a row are debug: the
+// backoff keeps retrying) and notes it in the store.
+func (s *sender) failed(ctx context.Context, msg string, err error) {
+	s.failures++
+	s.m.count(s.peer.Name, func(p *PeerStats) { p.Failures++ })
+	if s.failures == 1 {
+		s.log.Warn(msg, "err", err)
+	} else {
+		s.log.Debug(msg, "err", err, "failures", s.failures)
+	}
+	if rerr := s.m.cfg.Store.RecordPeer(ctx, s.peer.Name, time.Now(), err.Error()); rerr != nil && ctx.Err() == nil {
+		s.log.Debug("feed: cannot note the failure in the store", "err", rerr)
+	}
+}
+
+// succeeded notes, at most every recordEvery, that articles went out.
+func (s *sender) succeeded(ctx context.Context) {
+	if time.Since(s.recorded) < recordEvery {
+		return
+	}
+	s.recorded = time.Now()
+	if err := s.m.cfg.Store.RecordPeer(ctx, s.peer.Name, s.recorded, ""); err != nil && ctx.Err() == nil {
+		s.log.Debug("feed: cannot note the success in the store", "err", err)
+	}
 }
 
 func (s *sender) disconnect() {

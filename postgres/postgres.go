@@ -45,7 +45,7 @@ type Store struct {
 	wg       sync.WaitGroup
 	closeMu  sync.Once
 
-	groupIDs sync.Map // group name -> id; groups are never deleted
+	groupIDs sync.Map // group name -> cachedID, trusted for groupIDTTL
 
 	// Prepared statements of the hot paths: they are parsed and planned
 	// once per connection (database/sql prepares them as needed), not on
@@ -158,8 +158,8 @@ func (s *Store) Close() error {
 
 // Queries of the prepared statements.
 const (
-	groupIDQuery = `SELECT id FROM groups WHERE name = $1`
-	groupQuery   = `SELECT ` + groupCols + ` FROM groups WHERE name = $1`
+	groupIDQuery = `SELECT id FROM groups WHERE name = $1 AND removed_at IS NULL`
+	groupQuery   = `SELECT ` + groupCols + ` FROM groups WHERE name = $1 AND removed_at IS NULL`
 	articleQuery = `SELECT a.message_id, a.header, a.body
 		FROM group_articles ga JOIN articles a ON a.id = ga.article_id
 		WHERE ga.group_id = $1 AND ga.number = $2`
@@ -344,10 +344,20 @@ func (s *Store) Exclusive(ctx context.Context, job string, fn func(ctx context.C
 	return true, fn(ctx)
 }
 
-// groupID returns the id of a group, or nntp.ErrNoSuchGroup.
+// groupIDTTL bounds how long a group removed by another front-end (nntpd
+// group remove) can still be found here, by Insert among others.
+const groupIDTTL = 5 * time.Second
+
+// cachedID is a group id and when it was read.
+type cachedID struct {
+	id int64
+	at time.Time
+}
+
+// groupID returns the id of a carried group, or nntp.ErrNoSuchGroup.
 func (s *Store) groupID(ctx context.Context, name string) (int64, error) {
-	if v, ok := s.groupIDs.Load(name); ok {
-		return v.(int64), nil
+	if v, ok := s.groupIDs.Load(name); ok && time.Since(v.(cachedID).at) < groupIDTTL {
+		return v.(cachedID).id, nil
 	}
 	var id int64
 	err := s.stmts.groupID.GetContext(ctx, &id, name)
@@ -357,7 +367,7 @@ func (s *Store) groupID(ctx context.Context, name string) (int64, error) {
 	if err != nil {
 		return 0, wrap(err)
 	}
-	s.groupIDs.Store(name, id)
+	s.groupIDs.Store(name, cachedID{id, time.Now()})
 	return id, nil
 }
 
@@ -367,7 +377,7 @@ func (s *Store) EnsureGroup(ctx context.Context, name, description string) error
 		return err
 	}
 	_, err := s.db.ExecContext(ctx, `INSERT INTO groups (name, created_at, description) VALUES ($1, $2, $3)
-		ON CONFLICT (name) DO UPDATE SET description = excluded.description`,
+		ON CONFLICT (name) DO UPDATE SET description = excluded.description, removed_at = NULL`,
 		name, time.Now(), description)
 	return wrap(err)
 }
@@ -403,12 +413,12 @@ func (s *Store) selectGroups(ctx context.Context, query string, args ...any) ([]
 
 // Groups lists every group, by name.
 func (s *Store) Groups(ctx context.Context) ([]nntp.Group, error) {
-	return s.selectGroups(ctx, `SELECT `+groupCols+` FROM groups ORDER BY name`)
+	return s.selectGroups(ctx, `SELECT `+groupCols+` FROM groups WHERE removed_at IS NULL ORDER BY name`)
 }
 
 // NewGroups lists the groups created at or after since, by name.
 func (s *Store) NewGroups(ctx context.Context, since time.Time) ([]nntp.Group, error) {
-	return s.selectGroups(ctx, `SELECT `+groupCols+` FROM groups WHERE created_at >= $1 ORDER BY name`, since)
+	return s.selectGroups(ctx, `SELECT `+groupCols+` FROM groups WHERE created_at >= $1 AND removed_at IS NULL ORDER BY name`, since)
 }
 
 // Group returns one group.
@@ -550,6 +560,7 @@ func (s *Store) NewNews(ctx context.Context, since time.Time) ([]nntp.NewsEntry,
 	}
 	err := s.db.SelectContext(ctx, &rows, `SELECT ga.message_id, g.name
 		FROM groups g JOIN group_articles ga ON ga.group_id = g.id AND ga.arrived_at >= $1
+		WHERE g.removed_at IS NULL
 		ORDER BY ga.arrived_at, ga.article_id, g.name`, since)
 	if err != nil {
 		return nil, wrap(err)

@@ -43,7 +43,7 @@ type Store struct {
 	jobsMu sync.Mutex
 	jobs   map[string]*sync.Mutex
 
-	groupIDs sync.Map // group name -> id; groups are never deleted
+	groupIDs sync.Map // group name -> id; a removed group keeps its row and id
 }
 
 var _ store.Store = (*Store)(nil)
@@ -226,7 +226,7 @@ func (s *Store) EnsureGroup(ctx context.Context, name, description string) error
 		return err
 	}
 	_, err := s.w.ExecContext(ctx, `INSERT INTO groups (name, created_at, description) VALUES (?, ?, ?)
-		ON CONFLICT (name) DO UPDATE SET description = excluded.description`,
+		ON CONFLICT (name) DO UPDATE SET description = excluded.description, removed_at = NULL`,
 		name, micro(time.Now()), description)
 	return wrap(err)
 }
@@ -262,18 +262,18 @@ func (s *Store) selectGroups(ctx context.Context, query string, args ...any) ([]
 
 // Groups lists every group, by name.
 func (s *Store) Groups(ctx context.Context) ([]nntp.Group, error) {
-	return s.selectGroups(ctx, `SELECT `+groupCols+` FROM groups ORDER BY name`)
+	return s.selectGroups(ctx, `SELECT `+groupCols+` FROM groups WHERE removed_at IS NULL ORDER BY name`)
 }
 
 // NewGroups lists the groups created at or after since, by name.
 func (s *Store) NewGroups(ctx context.Context, since time.Time) ([]nntp.Group, error) {
-	return s.selectGroups(ctx, `SELECT `+groupCols+` FROM groups WHERE created_at >= ? ORDER BY name`, micro(since))
+	return s.selectGroups(ctx, `SELECT `+groupCols+` FROM groups WHERE created_at >= ? AND removed_at IS NULL ORDER BY name`, micro(since))
 }
 
 // Group returns one group.
 func (s *Store) Group(ctx context.Context, name string) (nntp.Group, error) {
 	var g groupRow
-	err := s.r.GetContext(ctx, &g, `SELECT `+groupCols+` FROM groups WHERE name = ?`, name)
+	err := s.r.GetContext(ctx, &g, `SELECT `+groupCols+` FROM groups WHERE name = ? AND removed_at IS NULL`, name)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nntp.Group{}, nntp.ErrNoSuchGroup
 	}
@@ -406,6 +406,7 @@ func (s *Store) NewNews(ctx context.Context, since time.Time) ([]nntp.NewsEntry,
 	// the (group_id, arrived_at) index.
 	err := s.r.SelectContext(ctx, &rows, `SELECT ga.message_id, g.name
 		FROM groups g CROSS JOIN group_articles ga ON ga.group_id = g.id AND ga.arrived_at >= ?
+		WHERE g.removed_at IS NULL
 		ORDER BY ga.arrived_at, ga.article_id, g.name`, micro(since))
 	if err != nil {
 		return nil, wrap(err)
@@ -645,7 +646,7 @@ func (s *Store) groupIDsTx(ctx context.Context, tx *sqlx.Tx, names []string) (ma
 	if len(names) == 0 {
 		return ids, nil
 	}
-	q, args, err := sqlx.In(`SELECT id, name FROM groups WHERE name IN (?)`, names)
+	q, args, err := sqlx.In(`SELECT id, name FROM groups WHERE name IN (?) AND removed_at IS NULL`, names)
 	if err != nil {
 		return nil, err
 	}

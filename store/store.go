@@ -32,6 +32,7 @@ var (
 // that returns nil after a write has committed it durably.
 type Store interface {
 	nntp.Reader
+	Admin
 
 	// EnsureGroup creates a group if it does not exist (idempotent); an
 	// existing group keeps its numbers and creation time but takes the

@@ -344,16 +344,13 @@ func serve(ctx context.Context, o *options, log *slog.Logger, notify *sdnotify.N
 			}
 		}
 	}()
-	npeers := 0
-	if peerFile != nil {
-		npeers = len(peerFile.Peers)
-	}
 	if o.releaseInterval == 0 {
 		log.Warn("--release-interval 0 publishes every post at once, in the order posts arrive: anyone watching the group, or the line, can match articles to posters; use it for tests only")
 	}
-	log.Info("serving", "name", o.name, "store", kind, "groups", strings.Join(o.groupList(), ","),
+	log.Info("serving", "name", o.name, "store", kind, "listeners", strings.Join(srvAddrs, ","),
+		"groups", strings.Join(o.groupList(), ","), "peers", peerSummary(peerFile),
 		"release_interval", formatDuration(o.releaseInterval), "release_min_batch", o.releaseMinBatch,
-		"release_max_wait", formatDuration(o.releaseMaxWait), "peers", npeers, "hashcash_bits", o.hashcashBits)
+		"release_max_wait", formatDuration(o.releaseMaxWait), "hashcash_bits", o.hashcashBits)
 	if err := notify.Ready(fmt.Sprintf("serving from %s on %s", kind, strings.Join(srvAddrs, " "))); err != nil {
 		log.Warn("cannot tell systemd we are ready", "err", err)
 	}
@@ -464,4 +461,24 @@ func probe(ctx context.Context, addr string, stderr io.Writer) int {
 	}
 	c.Write([]byte("QUIT\r\n"))
 	return 0
+}
+
+// peerSummary names the peers for the start-up line: "inn(feeds us,
+// we send)" and so on, or "none".
+func peerSummary(f *peers.File) string {
+	if f == nil || len(f.Peers) == 0 {
+		return "none"
+	}
+	var parts []string
+	for _, p := range f.Peers {
+		var roles []string
+		if len(p.AcceptFrom) > 0 || p.AcceptUser != "" {
+			roles = append(roles, "feeds us")
+		}
+		if p.Sends() {
+			roles = append(roles, "we send to "+p.SendTo)
+		}
+		parts = append(parts, p.Name+"("+strings.Join(roles, ", ")+")")
+	}
+	return strings.Join(parts, " ")
 }

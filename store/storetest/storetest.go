@@ -56,6 +56,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Concurrency", testConcurrency},
 		{"ConcurrentCrossposts", testConcurrentCrossposts},
 		{"ExpireWhileInserting", testExpireWhileInserting},
+		{"RemoveGroup", testRemoveGroup},
+		{"QueueStats", testQueueStats},
+		{"PeerStates", testPeerStates},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
