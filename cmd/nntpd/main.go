@@ -47,6 +47,9 @@ const shutdownGrace = 30 * time.Second
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	if isAdmin(os.Args[1:]) {
+		os.Exit(admin(ctx, os.Args[1:], os.Environ(), os.Stdin, os.Stdout, os.Stderr))
+	}
 	os.Exit(run(ctx, os.Args[1:], os.Environ(), os.Stdout, os.Stderr))
 }
 
