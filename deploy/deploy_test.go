@@ -127,3 +127,15 @@ func readUnit(t *testing.T, name string) map[string][]string {
 	}
 	return keys
 }
+
+// TestAlertRules checks the example alert rules with Prometheus's own
+// tool: they parse, and each fires on the situation alerts_test.yml sets
+// up (a growing queue, a refusal spike, slow commits) and not before.
+func TestAlertRules(t *testing.T) {
+	for _, args := range [][]string{{"check", "rules", "alerts.yml"}, {"test", "rules", "alerts_test.yml"}} {
+		out, err := exec.Command("promtool", args...).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "SUCCESS") {
+			t.Errorf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+}

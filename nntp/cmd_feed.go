@@ -109,6 +109,7 @@ func cmdIHave(c *conn, r request) error {
 // a backend may commit many articles at once.
 
 type future struct {
+	cmd   string // CHECK or TAKETHIS, for the Observer
 	ready chan struct{}
 	code  int
 	msg   string
@@ -148,7 +149,7 @@ func (c *conn) pipeline() *pipeline {
 // a CHECK sent before a TAKETHIS of the same article sees the state before
 // it; others run concurrently.
 func (p *pipeline) submit(id string, fn func() (code int, msg string, fatal bool)) {
-	f := &future{ready: make(chan struct{})}
+	f := &future{cmd: p.c.cmd, ready: make(chan struct{})}
 	p.outstanding.Add(1)
 	p.queue <- f
 	p.sem <- struct{}{}
@@ -203,6 +204,7 @@ func (p *pipeline) writer() {
 			}
 			<-f.ready
 		}
+		p.c.srv.observer().Response(f.cmd, f.code, f.msg)
 		if !p.dead.Load() {
 			writeStatus(bw, f.code, f.msg)
 			if f.fatal || len(p.queue) == 0 {

@@ -103,7 +103,11 @@ type conn struct {
 
 	errs  int  // consecutive errors
 	wrote bool // a response was started for the current command
-	pipe  *pipeline
+
+	cmd      string // the command being handled, for the Observer
+	lastCode int    // the last response written, for the Observer
+	lastMsg  string
+	pipe     *pipeline
 
 	lineBuf []byte
 	scratch []byte
@@ -330,6 +334,7 @@ func (c *conn) closeSession() {
 }
 
 func (c *conn) logPanic(r any) {
+	c.srv.observer().PanicRecovered()
 	c.log.Error("nntp: panic serving connection", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 }
 
@@ -341,18 +346,21 @@ func (c *conn) handle(line []byte) (stream bool, err error) {
 	if perr != nil {
 		c.sync()
 		c.reply(501, "Syntax error in command")
+		c.srv.observer().Response("UNKNOWN", 501, "")
 		return false, nil
 	}
 	cmd, ok := commands[kw]
 	if !ok {
 		c.sync()
 		c.reply(500, "Unknown command")
+		c.srv.observer().Response("UNKNOWN", 500, "")
 		return false, nil
 	}
 	if !cmd.stream {
 		c.sync()
 	}
 	c.wrote = false
+	c.cmd = kw
 	defer func() {
 		if r := recover(); r != nil {
 			c.logPanic(r)
@@ -361,6 +369,10 @@ func (c *conn) handle(line []byte) (stream bool, err error) {
 				c.reply(403, "Internal fault")
 			}
 			err = errPanic
+		}
+		// Streamed commands are reported as their answers are written.
+		if !cmd.stream && c.wrote {
+			c.srv.observer().Response(kw, c.lastCode, c.lastMsg)
 		}
 	}()
 	return cmd.stream, cmd.fn(c, request{kw: kw, args: args, line: string(line)})
@@ -407,6 +419,7 @@ func sanitizeText(s string) string {
 // reply writes a status line and keeps the error count.
 func (c *conn) reply(code int, msg string) {
 	c.wrote = true
+	c.lastCode, c.lastMsg = code, msg
 	switch {
 	case code >= 500 || code == 481 || code == 482 || code == 483:
 		c.errs++

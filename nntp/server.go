@@ -126,6 +126,10 @@ type Server struct {
 	authState *authLimits
 	tlsOnce   sync.Once
 	tlsConf   *tls.Config
+
+	// Observer, if set, is told about connections, responses and
+	// recovered panics (for metrics; see Observer).
+	Observer Observer
 }
 
 // tlsConfig is TLSConfig as served (see TLSConfig), nil without one.
@@ -322,17 +326,18 @@ func (s *Server) admit(nc net.Conn) func() {
 		s.conns = map[*conn]struct{}{}
 		s.perIP = map[string]int{}
 	}
-	refuse := ""
+	refuse, why := "", ""
 	switch {
 	case s.closing.Load():
-		refuse = "400 Server shutting down"
+		refuse, why = "400 Server shutting down", "shutting-down"
 	case s.MaxConnections > 0 && len(s.conns) >= s.MaxConnections:
-		refuse = "400 Too many connections, try again later"
+		refuse, why = "400 Too many connections, try again later", "max-connections"
 	case key != "" && s.maxPerIP() > 0 && s.perIP[key] >= s.maxPerIP():
-		refuse = "400 Too many connections from your address, try again later"
+		refuse, why = "400 Too many connections from your address, try again later", "max-connections-per-ip"
 	}
 	if refuse != "" {
 		s.mu.Unlock()
+		s.observer().ConnRefused(why)
 		s.logger().Info("nntp: connection refused", "reason", refuse[4:])
 		go func() {
 			// The greeting of a refused connection; never block Accept.
@@ -350,8 +355,11 @@ func (s *Server) admit(nc net.Conn) func() {
 	}
 	s.connWG.Add(1)
 	s.mu.Unlock()
+	obs := s.observer()
+	obs.ConnOpened()
 	return func() {
 		defer s.connWG.Done()
+		defer obs.ConnClosed()
 		defer func() {
 			s.mu.Lock()
 			delete(s.conns, c)

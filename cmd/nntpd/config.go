@@ -45,6 +45,7 @@ type options struct {
 	dbWait                             time.Duration
 	version                            bool
 	probe                              bool
+	metricsListen                      string
 }
 
 const envPrefix = "ALTCRYPT_"
@@ -113,6 +114,7 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	days(&o.dbWait, "db-wait", time.Minute, "how long to keep retrying at start while PostgreSQL cannot be reached")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.BoolVar(&o.probe, "probe", false, "health check: exit 0 if a server answers on --listen, 1 if not (for docker HEALTHCHECK)")
+	fs.StringVar(&o.metricsListen, "metrics-listen", "", "address for Prometheus metrics at /metrics (HTTP; off when empty; never the NNTP port; keep it on loopback or a private network)")
 	return fs
 }
 
@@ -170,6 +172,9 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	}
 	if strings.ContainsAny(o.hashcashResource, ": \t\r\n") {
 		return nil, errors.New("--hashcash-resource cannot contain ':' or white space")
+	}
+	if err := checkMetricsListen(o.metricsListen, o.listen, o.tlsListen); err != nil {
+		return nil, err
 	}
 	if (o.tlsCert == "") != (o.tlsKey == "") {
 		return nil, errors.New("--tls-cert and --tls-key go together")

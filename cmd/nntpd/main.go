@@ -33,6 +33,7 @@ import (
 	"github.com/altcrypt/altcrypt/internal/sdnotify"
 	"github.com/altcrypt/altcrypt/internal/tlsconf"
 	"github.com/altcrypt/altcrypt/internal/version"
+	"github.com/altcrypt/altcrypt/metrics"
 	"github.com/altcrypt/altcrypt/nntp"
 	"github.com/altcrypt/altcrypt/peers"
 	"github.com/altcrypt/altcrypt/postgres"
@@ -232,12 +233,26 @@ func serve(ctx context.Context, o *options, log *slog.Logger, notify *sdnotify.N
 		}
 		lns = append(lns, boundListener{l, a.tls})
 	}
+	var (
+		metricsL net.Listener
+		mx       *metrics.Metrics
+	)
+	if o.metricsListen != "" {
+		if metricsL, err = net.Listen("tcp", o.metricsListen); err != nil {
+			return fmt.Errorf("--metrics-listen: %w", err)
+		}
+		defer metricsL.Close()
+	}
 
 	st, kind, err := openStore(ctx, o.db, o.dbWait, log)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	if metricsL != nil {
+		mx = metrics.New()
+		st = mx.Store(st) // times the commits acknowledgements wait for
+	}
 
 	accounts := fl.accounts
 	policy := armor.DefaultPolicy()
@@ -306,6 +321,11 @@ func serve(ctx context.Context, o *options, log *slog.Logger, notify *sdnotify.N
 		LogAddresses:        o.logAddresses,
 	}
 	srv.TLSConfig = fl.tls
+	if mx != nil {
+		mctx, stopMetrics := context.WithCancel(context.Background())
+		defer stopMetrics()
+		observed(mctx, mx, metricsL, srv, st, feeder, peerFile, log)
+	}
 
 	errc := make(chan error, 3)
 	var srvAddrs []string

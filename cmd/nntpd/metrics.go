@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+
+	"github.com/altcrypt/altcrypt/feed"
+	"github.com/altcrypt/altcrypt/metrics"
+	"github.com/altcrypt/altcrypt/nntp"
+	"github.com/altcrypt/altcrypt/peers"
+	"github.com/altcrypt/altcrypt/store"
+)
+
+// checkMetricsListen refuses a --metrics-listen that would share a port
+// with an NNTP listener: metrics are HTTP and may say more than readers
+// should see, so they get their own address (usually loopback).
+func checkMetricsListen(addr, listen, tlsListen string) error {
+	if addr == "" {
+		return nil
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("--metrics-listen: %w", err)
+	}
+	for _, l := range []struct{ flag, addr string }{{"--listen", listen}, {"--tls-listen", tlsListen}} {
+		if l.addr == "" {
+			continue
+		}
+		if _, p, err := net.SplitHostPort(l.addr); err == nil && p == port && port != "0" {
+			return fmt.Errorf("--metrics-listen %s: port %s is the NNTP port of %s; give metrics their own", addr, port, l.flag)
+		}
+	}
+	return nil
+}
+
+// observed wires metrics into the server once its parts exist: the NNTP
+// server reports to them, the feed's results and the store's queues are
+// read at each scrape, and /metrics is served on l until ctx ends.
+func observed(ctx context.Context, mx *metrics.Metrics, l net.Listener, srv *nntp.Server, st store.Store,
+	feeder *feed.Manager, pf *peers.File, log *slog.Logger) {
+	srv.Observer = mx
+	if feeder != nil {
+		sending := func() []string {
+			var names []string
+			for _, p := range pf.Senders() {
+				names = append(names, p.Name)
+			}
+			return names
+		}
+		mx.Feeds(st, sending, func(peer string) metrics.PeerCounts {
+			s := feeder.Stats(peer)
+			return metrics.PeerCounts{Offered: s.Offered, Sent: s.Sent, Refused: s.Refused, Deferred: s.Deferred, Failures: s.Failures}
+		})
+	}
+	log.Info("metrics listening", "addr", l.Addr().String(), "path", "/metrics")
+	go func() {
+		if err := mx.Serve(ctx, l); err != nil {
+			log.Error("metrics server stopped", "err", err)
+		}
+	}()
+}
