@@ -324,7 +324,7 @@ func serve(ctx context.Context, o *options, log *slog.Logger, notify *sdnotify.N
 	if mx != nil {
 		mctx, stopMetrics := context.WithCancel(context.Background())
 		defer stopMetrics()
-		observed(mctx, mx, metricsL, srv, st, feeder, peerFile, log)
+		observed(mctx, mx, metricsL, srv, log)
 	}
 
 	errc := make(chan error, 3)
@@ -348,6 +348,9 @@ func serve(ctx context.Context, o *options, log *slog.Logger, notify *sdnotify.N
 	if feeder != nil {
 		feeds = &feedRunner{ctx: runCtx, base: feedCfg}
 		feeds.start(feeder)
+		if mx != nil {
+			observeFeeds(mx, st, peerFile, feeds)
+		}
 	}
 	go func() {
 		defer close(runDone)

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net"
 
-	"github.com/altcrypt/altcrypt/feed"
 	"github.com/altcrypt/altcrypt/metrics"
 	"github.com/altcrypt/altcrypt/nntp"
 	"github.com/altcrypt/altcrypt/peers"
@@ -35,29 +34,30 @@ func checkMetricsListen(addr, listen, tlsListen string) error {
 	return nil
 }
 
-// observed wires metrics into the server once its parts exist: the NNTP
-// server reports to them, the feed's results and the store's queues are
-// read at each scrape, and /metrics is served on l until ctx ends.
-func observed(ctx context.Context, mx *metrics.Metrics, l net.Listener, srv *nntp.Server, st store.Store,
-	feeder *feed.Manager, pf *peers.File, log *slog.Logger) {
+// observed wires metrics into the server before it serves: the NNTP
+// server reports to them, and /metrics is served on l until ctx ends.
+func observed(ctx context.Context, mx *metrics.Metrics, l net.Listener, srv *nntp.Server, log *slog.Logger) {
 	srv.Observer = mx
-	if feeder != nil {
-		sending := func() []string {
-			var names []string
-			for _, p := range pf.Senders() {
-				names = append(names, p.Name)
-			}
-			return names
-		}
-		mx.Feeds(st, sending, func(peer string) metrics.PeerCounts {
-			s := feeder.Stats(peer)
-			return metrics.PeerCounts{Offered: s.Offered, Sent: s.Sent, Refused: s.Refused, Deferred: s.Deferred, Failures: s.Failures}
-		})
-	}
 	log.Info("metrics listening", "addr", l.Addr().String(), "path", "/metrics")
 	go func() {
 		if err := mx.Serve(ctx, l); err != nil {
 			log.Error("metrics server stopped", "err", err)
 		}
 	}()
+}
+
+// observeFeeds exports the queues and send results of the peers we feed,
+// as the peers file names them at each scrape (it may be reloaded).
+func observeFeeds(mx *metrics.Metrics, st store.Store, pf *peers.File, feeds *feedRunner) {
+	sending := func() []string {
+		var names []string
+		for _, p := range pf.Senders() {
+			names = append(names, p.Name)
+		}
+		return names
+	}
+	mx.Feeds(st, sending, func(peer string) metrics.PeerCounts {
+		s := feeds.stats(peer)
+		return metrics.PeerCounts{Offered: s.Offered, Sent: s.Sent, Refused: s.Refused, Deferred: s.Deferred, Failures: s.Failures}
+	})
 }

@@ -40,15 +40,20 @@ func post(t *testing.T, addr, body string) string {
 // refused POST, the refusal under the reason code its 441 carried.
 func TestMetrics(t *testing.T) {
 	dir := t.TempDir()
+	peersFile := filepath.Join(dir, "peers")
+	// A peer we feed that is down (port 1 refuses): its queue grows.
+	if err := os.WriteFile(peersFile, []byte("peer down {\n  send-to: 127.0.0.1:1\n}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	var stdout, stderr syncBuffer
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"--db", "sqlite:" + filepath.Join(dir, "news.db"), "--listen", "127.0.0.1:0",
-			"--metrics-listen", "127.0.0.1:0", "--name", "test.example", "--release-interval", "0"}, nil, &stdout, &stderr)
+			"--metrics-listen", "127.0.0.1:0", "--name", "test.example", "--release-interval", "0", "--peers", peersFile}, nil, &stdout, &stderr)
 	}()
 	defer func() { cancel(); <-done }()
-	waitFor(t, &stderr, "msg=serving", `msg="metrics listening"`)
+	waitFor(t, &stderr, "msg=serving", `msg="metrics listening"`, `msg="feed: peer unreachable; retrying with backoff" peer=down`)
 	nntpAddr := regexp.MustCompile(`listeners=(\S+)`).FindStringSubmatch(stderr.String())[1]
 	metricsAddr := regexp.MustCompile(`msg="metrics listening" addr=(\S+)`).FindStringSubmatch(stderr.String())[1]
 
@@ -83,10 +88,15 @@ func TestMetrics(t *testing.T) {
 		`altcrypt_commands_total{class="4xx",command="POST"} 1`,
 		`altcrypt_connections_open 0`,
 		`altcrypt_panics_recovered_total 0`,
+		`altcrypt_feed_queue_depth{peer="down"} 1`,
+		`altcrypt_feed_articles_total{peer="down",result="sent"} 0`,
 	} {
 		if !strings.Contains(string(text), want+"\n") {
 			t.Errorf("/metrics lacks %q", want)
 		}
+	}
+	if !regexp.MustCompile(`(?m)^altcrypt_feed_failures_total\{peer="down"\} [1-9]`).Match(text) {
+		t.Errorf("no feed failure counted:\n%s", grepLines(string(text), "altcrypt_feed"))
 	}
 	if !regexp.MustCompile(`(?m)^altcrypt_commit_seconds_count\{kind="pending"\} [1-9]`).Match(text) {
 		t.Errorf("no commit timed:\n%s", grepLines(string(text), "altcrypt_commit"))

@@ -80,13 +80,26 @@ type feedRunner struct {
 	mu     sync.Mutex
 	cancel context.CancelFunc
 	done   chan struct{}
+	m      *feed.Manager // the running feeds, for their counts
+}
+
+// stats returns the running feeds' counts for peer (they start again
+// from zero after a reload, as counters may).
+func (f *feedRunner) stats(peer string) feed.PeerStats {
+	f.mu.Lock()
+	m := f.m
+	f.mu.Unlock()
+	if m == nil {
+		return feed.PeerStats{}
+	}
+	return m.Stats(peer)
 }
 
 func (f *feedRunner) start(m *feed.Manager) {
 	ctx, cancel := context.WithCancel(f.ctx)
 	done := make(chan struct{})
 	go func() { m.Run(ctx); close(done) }()
-	f.cancel, f.done = cancel, done
+	f.cancel, f.done, f.m = cancel, done, m
 }
 
 // restart replaces the running feeds by feeds to pf's peers.
