@@ -75,12 +75,12 @@ func admin(ctx context.Context, args, environ []string, stdin io.Reader, stdout,
 		words = nil
 	}
 	o, err := parseOptions(args[1+len(words):], getenvFrom(environ), stderr)
-	if name == "check" {
-		return check(ctx, o, err, stdout)
-	}
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprint(stderr, adminUsage)
 		return 0
+	}
+	if name == "check" {
+		return check(ctx, o, err, stdout)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "nntpd %s: %v\n", name, err)
@@ -334,11 +334,7 @@ func readPassword(stdin io.Reader, prompt io.Writer) (string, error) {
 
 // check validates what nntpd would need to start, without starting it
 // or changing anything (no migrations), and prints one line per problem.
-// certWarn is how soon before expiry a certificate is reported.
 func check(ctx context.Context, o *options, parseErr error, w io.Writer) int {
-	if errors.Is(parseErr, flag.ErrHelp) {
-		return 0
-	}
 	if parseErr != nil {
 		fmt.Fprintf(w, "flags: %v\n", parseErr)
 		return 1

@@ -61,6 +61,10 @@ environment as ALTCRYPT_<FLAG>, upper case with dashes as underscores
 (--db: ALTCRYPT_DB, --tls-listen: ALTCRYPT_TLS_LISTEN); a flag on the
 command line wins. An ALTCRYPT_ variable that names no flag is warned about.
 
+Administration (acting on the store of --db, beside running servers):
+nntpd groups | group add|remove NAME | peers | expire | passwd USER | check
+(nntpd check --help lists them with what they do).
+
 flags:
 `
 
