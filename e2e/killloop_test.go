@@ -9,11 +9,14 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/altcrypt/altcrypt/armor"
+	"github.com/altcrypt/altcrypt/internal/gpgtest"
 	"github.com/altcrypt/altcrypt/nntp"
 	tt "github.com/altcrypt/altcrypt/transit/transittest"
 )
@@ -121,14 +124,14 @@ func TestKillLoop(t *testing.T) {
 		}()
 	}
 
-	// Posters: each post has its own hsub-shaped Subject, which injection
-	// keeps, so the stored copy can be told apart. A post whose answer
-	// was lost is sent again: the replay check must refuse the second
-	// copy if the first was stored.
+	// Posters: a post is told apart by its canonical body (what injection
+	// stores). A post whose answer was lost is sent again: the replay
+	// check must refuse the second copy if the first was stored. Each
+	// has its own hsub-shaped Subject, kept unless a crash spent it.
 	cm := newCipherMaker(t)
 	var (
 		postedMu sync.Mutex
-		posted   = map[string]bool{} // answered 240
+		posted   = map[string]string{} // canonical body answered 240 -> subject
 		nextPost int
 	)
 	for range posters {
@@ -157,7 +160,12 @@ func TestKillLoop(t *testing.T) {
 					}
 					if err == nil {
 						postedMu.Lock()
-						posted[subject] = true
+						canon, cerr := armor.Canonicalize(gpgtest.CRLF(body), armor.CanonOptions{Policy: armor.DefaultPolicy(), Anonymize: true})
+						if cerr != nil {
+							t.Error(cerr)
+						} else {
+							posted[string(canon.Body)] = subject
+						}
 						postedMu.Unlock()
 					}
 					body = nil
@@ -254,11 +262,14 @@ func TestKillLoop(t *testing.T) {
 		}
 	}
 	stored := map[string]int{}
-	subjects := map[string]int{}
-	var numbers []int64
+	var numbers, postNumbers []int64
+	subjectOf := map[int64]string{}
 	if err := c.Over(context.Background(), "1-", func(o *nntp.Overview) error {
 		stored[o.MessageID]++
-		subjects[o.Subject]++
+		if !strings.HasSuffix(o.Subject, "@feeder.example") {
+			postNumbers = append(postNumbers, o.Number)
+			subjectOf[o.Number] = o.Subject
+		}
 		numbers = append(numbers, o.Number)
 		return nil
 	}); err != nil {
@@ -293,17 +304,29 @@ func TestKillLoop(t *testing.T) {
 			t.Errorf("%s stored %d times", id, n)
 		}
 	}
+	postBodies := map[string]int{}
+	retagged := 0
+	for _, n := range postNumbers {
+		_, _, body, err := c.Body(context.Background(), strconv.FormatInt(n, 10))
+		if err != nil {
+			t.Fatal(err)
+		}
+		postBodies[string(body)]++
+		if sent, ok := posted[string(body)]; ok && sent != subjectOf[n] {
+			retagged++
+		}
+	}
 	postLost := 0
-	for subject := range posted {
-		if subjects[subject] == 0 {
+	for body, subject := range posted {
+		if postBodies[body] == 0 {
 			postLost++
 			t.Errorf("post %s answered 240 is not in the group", subject)
 		}
 	}
-	for subject, n := range subjects {
+	for _, n := range postBodies {
 		if n > 1 {
 			dup++
-			t.Errorf("post %s stored %d times", subject, n)
+			t.Errorf("a post is stored %d times", n)
 		}
 	}
 	for _, n := range numbers {
@@ -312,6 +335,6 @@ func TestKillLoop(t *testing.T) {
 			t.Errorf("the reader never saw article %d", n)
 		}
 	}
-	t.Logf("%d kills: %d TAKETHIS acknowledged (239) of %d offered, %d POST acknowledged (240) of %d sent, %d articles stored; lost %d TAKETHIS and %d POST, duplicated %d, numbers the reader missed %d",
-		kills, len(acked), nextID, len(posted), nextPost, len(numbers), lost, postLost, dup, missed)
+	t.Logf("%d kills: %d TAKETHIS acknowledged (239) of %d offered, %d POST acknowledged (240) of %d sent, %d articles stored (%d posts); lost %d TAKETHIS and %d POST, duplicated %d, numbers the reader missed %d; %d acknowledged posts got a new tag (their own was spent by an attempt cut short)",
+		kills, len(acked), nextID, len(posted), nextPost, len(numbers), len(postNumbers), lost, postLost, dup, missed, retagged)
 }
