@@ -29,6 +29,15 @@ type ComposeOptions struct {
 	// Sign signs the message with the first local secret key, inside the
 	// encryption: only the recipient learns who signed.
 	Sign bool
+	// KeyPassphrase unlocks a protected signing key.
+	KeyPassphrase []byte
+}
+
+// SigningKeyLocked reports whether the key Sign would use is protected
+// by a passphrase (so the caller knows to ask for one).
+func (c *Client) SigningKeyLocked() bool {
+	el, err := c.Home.SecretKeys()
+	return err == nil && len(el) > 0 && el[0].PrivateKey != nil && el[0].PrivateKey.Encrypted
 }
 
 // ComposeWith is Compose with options.
@@ -48,6 +57,12 @@ func (c *Client) ComposeWith(to string, plaintext []byte, opt ComposeOptions, rn
 		}
 		if len(el) == 0 {
 			return nil, errors.New("pool: no secret key to sign with (pool keygen)")
+		}
+		if len(opt.KeyPassphrase) > 0 {
+			home.Unlock(el[:1], opt.KeyPassphrase)
+		}
+		if el[0].PrivateKey != nil && el[0].PrivateKey.Encrypted {
+			return nil, errors.New("pool: the signing key is protected; give its passphrase (--key-passphrase-file)")
 		}
 		msg, err = seal.SealSigned(ct.Entity, el[0], plaintext, rnd)
 		if err != nil {

@@ -136,17 +136,44 @@ func reply(ctx context.Context, c *pool.Client, args []string, stdin io.Reader, 
 	fmt.Fprintf(stderr, "pool: replying to %s\n", to)
 	// A reply is where timing shows a conversation: it waits in the
 	// outbox like any message when asked to.
-	opt := pool.ComposeOptions{Sign: *sign}
+	opt, err := pf.signOptions(c, pool.ComposeOptions{Sign: *sign})
+	if err != nil {
+		return err
+	}
 	if queued, err := lf.queue(c, to, msg, opt, addr, *print, stderr); queued || err != nil {
 		return err
 	}
 	return composeAndPost(ctx, c, to, msg, opt, addr, *print, po, stdout, stderr)
 }
 
-// postFlags are the login and hashcash flags of send and reply.
+// postFlags are the login, hashcash and signing-key flags of send and
+// reply.
 type postFlags struct {
 	user, passFile, resource string
 	bits                     int
+	keyPassFile              string
+}
+
+// signOptions adds the passphrase of a protected signing key to opt: from
+// --key-passphrase-file, else asked for on the terminal.
+func (p *postFlags) signOptions(c *pool.Client, opt pool.ComposeOptions) (pool.ComposeOptions, error) {
+	if !opt.Sign || !c.SigningKeyLocked() {
+		return opt, nil
+	}
+	if p.keyPassFile != "" {
+		data, err := os.ReadFile(p.keyPassFile)
+		if err != nil {
+			return opt, fmt.Errorf("--key-passphrase-file: %w", err)
+		}
+		opt.KeyPassphrase = []byte(strings.TrimRight(strings.SplitN(string(data), "\n", 2)[0], "\r"))
+		return opt, nil
+	}
+	pw, err := askPassword("passphrase of your key: ")
+	if err != nil {
+		return opt, fmt.Errorf("--sign: the key is protected: %w (or give --key-passphrase-file)", err)
+	}
+	opt.KeyPassphrase = []byte(pw)
+	return opt, nil
 }
 
 func addPostFlags(fs *flag.FlagSet) *postFlags {
@@ -155,6 +182,7 @@ func addPostFlags(fs *flag.FlagSet) *postFlags {
 	fs.StringVar(&p.passFile, "password-file", "", "read the AUTHINFO password from `FILE` (first line)")
 	fs.IntVar(&p.bits, "hashcash-bits", 0, "add an X-Hashcash stamp of `N` bits (without it, one is minted when the server asks)")
 	fs.StringVar(&p.resource, "hashcash-resource", "", "the resource of the stamp (default: the server's host name)")
+	fs.StringVar(&p.keyPassFile, "key-passphrase-file", "", "for --sign: unlock your protected key with the passphrase in `FILE` (default: asked on the terminal)")
 	return p
 }
 

@@ -118,4 +118,19 @@ func TestKeygenPassphrase(t *testing.T) {
 	if r := runPool(t, "", "--home", bob, "read", "--key-passphrase-file", pf); r.code != 0 || !strings.Contains(r.stdout, "secret\n") {
 		t.Errorf("read with the passphrase: %+v", r)
 	}
+	// Signing with the protected key needs the passphrase too.
+	r = runPool(t, "", "--home", alice, "keygen", "--name", "alice")
+	if r := runPool(t, r.stdout, "--home", bob, "import", "--contact", "alice", "-"); r.code != 0 {
+		t.Fatalf("import: %+v", r)
+	}
+	if r := runPool(t, "signed\n", "--home", bob, "send", "--sign", "--to", "alice", "--server", addr); r.code != 1 || !strings.Contains(r.stderr, "protected") {
+		t.Errorf("--sign without the passphrase: %+v", r)
+	}
+	if r := runPool(t, "signed\n", "--home", bob, "send", "--sign", "--key-passphrase-file", pf, "--to", "alice", "--server", addr); r.code != 0 {
+		t.Fatalf("--sign with the passphrase: %+v", r)
+	}
+	runPool(t, "", "--home", alice, "sync", "--server", addr)
+	if r := runPool(t, "", "--home", alice, "read"); !strings.Contains(r.stdout, "good signature by bob") {
+		t.Errorf("alice read: %+v", r)
+	}
 }

@@ -312,7 +312,10 @@ func send(ctx context.Context, c *pool.Client, args []string, stdin io.Reader, s
 	if addr == "" {
 		addr = defaultServer()
 	}
-	opt := pool.ComposeOptions{Sign: *sign}
+	opt, err := pf.signOptions(c, pool.ComposeOptions{Sign: *sign})
+	if err != nil {
+		return err
+	}
 	if queued, err := lf.queue(c, *to, msg, opt, addr, *print, stderr); queued || err != nil {
 		return err
 	}
