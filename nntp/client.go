@@ -2,6 +2,7 @@ package nntp
 
 import (
 	"bufio"
+	"compress/flate"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -62,6 +63,7 @@ type Client struct {
 	greeting *Error // the greeting as code and text
 	isTLS    bool
 	lineBuf  []byte
+	guard    *bombGuard // set once COMPRESS is active
 }
 
 // clientConn applies the command's deadline (the context's, or Timeout
@@ -93,6 +95,7 @@ func (c *clientConn) Read(p []byte) (int, error) {
 	if c.canceled.Load() {
 		return 0, errCanceled
 	}
+	quickAck(c.Conn)
 	return c.Conn.Read(p)
 }
 
@@ -219,6 +222,9 @@ func (c *Client) readLine() ([]byte, error) {
 
 // readStatus reads a status line: three digits, then optional text.
 func (c *Client) readStatus() (int, string, error) {
+	if c.guard != nil {
+		c.guard.reset()
+	}
 	line, err := c.readLine()
 	if err != nil {
 		return 0, "", c.fail(err)
@@ -376,6 +382,9 @@ func (c *Client) StartTLS(ctx context.Context, cfg *tls.Config) error {
 	if c.isTLS {
 		return errors.New("nntp: already using TLS")
 	}
+	if c.guard != nil {
+		return errors.New("nntp: STARTTLS after COMPRESS")
+	}
 	if _, _, err := c.roundTrip("STARTTLS", 382); err != nil {
 		return err
 	}
@@ -395,6 +404,34 @@ func (c *Client) StartTLS(ctx context.Context, cfg *tls.Config) error {
 	c.isTLS = true
 	return nil
 }
+
+// Compress turns on COMPRESS DEFLATE (RFC 8054): from its 206 on, both
+// directions are compressed. A server without it answers with an *Error
+// (500, 502, 503...) and the connection goes on uncompressed. The answer
+// to each command may inflate to 1 MiB plus 100 times its compressed
+// size; past that (a decompression bomb) the connection fails.
+func (c *Client) Compress(ctx context.Context) error {
+	defer c.begin(ctx)()
+	if c.guard != nil {
+		return errors.New("nntp: compression already active")
+	}
+	if _, _, err := c.roundTrip("COMPRESS DEFLATE", 206); err != nil {
+		return err
+	}
+	zw, err := flate.NewWriter(c.cc, compressLevel)
+	if err != nil {
+		return c.fail(err)
+	}
+	in := &countingReader{r: c.cc}
+	c.guard = &bombGuard{in: in}
+	c.guard.zr = inflater(c.br, in)
+	c.br = bufio.NewReaderSize(c.guard, 16<<10)
+	c.bw = bufio.NewWriterSize(syncFlushWriter{zw}, 16<<10)
+	return nil
+}
+
+// Compressed reports whether COMPRESS is active.
+func (c *Client) Compressed() bool { return c.guard != nil }
 
 func parseGroupStatus(msg string) (Group, error) {
 	f := strings.Fields(msg)

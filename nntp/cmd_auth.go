@@ -112,6 +112,10 @@ func cmdStartTLS(c *conn, r request) error {
 	case c.authed:
 		c.reply(502, "Already authenticated")
 		return nil
+	case c.compressed:
+		// RFC 8054: TLS, if wanted, comes before compression.
+		c.reply(502, "Compression is active")
+		return nil
 	case c.srv.TLSConfig == nil:
 		c.reply(502, "STARTTLS not available")
 		return nil

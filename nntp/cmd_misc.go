@@ -27,6 +27,9 @@ func (c *conn) capabilities() []string {
 	if c.starttlsAvailable() {
 		caps = append(caps, "STARTTLS")
 	}
+	if c.srv.compressAvailable() && !c.compressed {
+		caps = append(caps, "COMPRESS DEFLATE")
+	}
 	caps = append(caps,
 		"OVER MSGID",
 		"HDR",

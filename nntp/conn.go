@@ -101,6 +101,8 @@ type conn struct {
 	group string // selected newsgroup, "" if none
 	cur   int64  // current article number, 0 if invalid
 
+	compressed bool // COMPRESS DEFLATE is active
+
 	errs  int  // consecutive errors
 	wrote bool // a response was started for the current command
 
@@ -214,6 +216,9 @@ func (c *conn) serve() {
 		}
 		if c.sess != nil {
 			c.closeSession()
+		}
+		if c.compressed {
+			c.srv.compressedConns.Add(-1)
 		}
 		c.closeConn()
 		c.log.Debug("nntp: connection closed", "duration", time.Since(start).Round(time.Millisecond))
@@ -521,7 +526,7 @@ func (c *conn) authAllowedNow() bool {
 }
 
 func (c *conn) starttlsAvailable() bool {
-	return c.srv.TLSConfig != nil && c.tlsState == nil && !c.authed
+	return c.srv.TLSConfig != nil && c.tlsState == nil && !c.authed && !c.compressed
 }
 
 // refuseUnpermitted answers a command the session may not use: 480 if
@@ -573,6 +578,7 @@ func init() {
 		"POST":         {fn: cmdPost},
 		"AUTHINFO":     {fn: cmdAuthInfo},
 		"STARTTLS":     {fn: cmdStartTLS},
+		"COMPRESS":     {fn: cmdCompress},
 		"IHAVE":        {fn: cmdIHave},
 		"CHECK":        {fn: cmdCheck, stream: true},
 		"TAKETHIS":     {fn: cmdTakeThis, stream: true},

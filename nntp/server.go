@@ -111,21 +111,28 @@ type Server struct {
 	AuthFailureWindow   time.Duration
 	MaxConcurrentAuth   int
 
+	// MaxCompressed bounds the connections with COMPRESS DEFLATE active
+	// (DefaultMaxCompressed when zero; negative: COMPRESS is not offered).
+	// Past it COMPRESS is answered 403 and the connection goes on
+	// uncompressed.
+	MaxCompressed int
+
 	// LogAddresses allows client addresses in logs. Off by default: the
 	// server never logs who connects.
 	LogAddresses bool
 
-	mu        sync.Mutex
-	listeners map[net.Listener]struct{}
-	conns     map[*conn]struct{}
-	perIP     map[string]int
-	connWG    sync.WaitGroup
-	closing   atomic.Bool
-	nextID    atomic.Uint64
-	authOnce  sync.Once
-	authState *authLimits
-	tlsOnce   sync.Once
-	tlsConf   *tls.Config
+	mu              sync.Mutex
+	listeners       map[net.Listener]struct{}
+	conns           map[*conn]struct{}
+	perIP           map[string]int
+	connWG          sync.WaitGroup
+	closing         atomic.Bool
+	nextID          atomic.Uint64
+	compressedConns atomic.Int64
+	authOnce        sync.Once
+	authState       *authLimits
+	tlsOnce         sync.Once
+	tlsConf         *tls.Config
 
 	// Observer, if set, is told about connections, responses and
 	// recovered panics (for metrics; see Observer).

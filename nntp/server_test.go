@@ -34,7 +34,7 @@ func TestReaderCommands(t *testing.T) {
 	runScript(t, tc, []step{
 		{"CAPABILITIES", "101 ", []string{
 			"VERSION 2", "IMPLEMENTATION altcrypt", "READER", "POST", "IHAVE", "STREAMING", "AUTHINFO USER",
-			"OVER MSGID", "HDR", "LIST ACTIVE NEWSGROUPS OVERVIEW.FMT HEADERS ACTIVE.TIMES COUNTS", "NEWNEWS",
+			"COMPRESS DEFLATE", "OVER MSGID", "HDR", "LIST ACTIVE NEWSGROUPS OVERVIEW.FMT HEADERS ACTIVE.TIMES COUNTS", "NEWNEWS",
 		}},
 		{"capabilities", "101 ", nil},
 		{"HELP", "100 ", nil},

@@ -99,7 +99,7 @@ func fetchPipelined(ctx, netCtx context.Context, cl *nntp.Client, from, high, ch
 						return nil
 					}
 					// The answer: the body and its status line.
-					if err := p.Send(nntp.Request{Verb: "BODY", Spec: strconv.FormatInt(o.Number, 10), Size: o.Bytes + 64}); err != nil {
+					if err := p.Send(nntp.Request{Verb: "BODY", Spec: bodySpec(o), Size: o.Bytes + 64}); err != nil {
 						return err
 					}
 				}
@@ -171,7 +171,7 @@ func fetchPipelined(ctx, netCtx context.Context, cl *nntp.Client, from, high, ch
 		if len(chunks) > 0 {
 			ch = chunks[0]
 		}
-		if ch == nil || ch.complete() || res.Request.Spec != strconv.FormatInt(ch.todo[ch.next].Number, 10) {
+		if ch == nil || ch.complete() || res.Request.Spec != bodySpec(ch.todo[ch.next]) {
 			fail(fmt.Errorf("pool: answer to BODY %s out of order", res.Request.Spec))
 			continue
 		}
@@ -200,6 +200,17 @@ func fetchPipelined(ctx, netCtx context.Context, cl *nntp.Client, from, high, ch
 		return false, &fetchError{number: lastHi + 1, err: serr}
 	}
 	return false, errors.New("pool: fetching stopped early")
+}
+
+// bodySpec names the article to fetch: by message-id where the overview
+// gives a valid one. INN finds an article by message-id in its history
+// file, in process; by number it asks the overview server first, which
+// makes BODY by number about half as fast (measured on INN 2.7).
+func bodySpec(o *nntp.Overview) string {
+	if nntp.IsMessageID(o.MessageID) {
+		return o.MessageID
+	}
+	return strconv.FormatInt(o.Number, 10)
 }
 
 // parseOver reads the lines of an OVER answer within [lo, hi].

@@ -219,6 +219,29 @@ type countingBackend struct {
 	mu    sync.Mutex
 	count map[int64]int
 	hook  func(n int64)
+	// numbers maps message-ids to article numbers (numberArticles).
+	numbers map[string]int64
+}
+
+// numberArticles fills b.numbers from the overview of the group on addr.
+func (b *countingBackend) numberArticles(t testing.TB, addr string) {
+	t.Helper()
+	ctx := context.Background()
+	cl, err := nntp.Dial(ctx, addr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if _, err := cl.Group(ctx, DefaultGroup); err != nil {
+		t.Fatal(err)
+	}
+	b.numbers = map[string]int64{}
+	if err := cl.Over(ctx, "1-", func(o *nntp.Overview) error {
+		b.numbers[o.MessageID] = o.Number
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func (b *countingBackend) NewSession(ctx context.Context, info nntp.ConnInfo) (nntp.Session, error) {
@@ -247,6 +270,24 @@ func (s *countingSession) Article(ctx context.Context, group string, n int64) (*
 
 // TestSyncInterruptedResumes: syncs stopped in the middle of a chunk (and
 // of a pipelined window) and resumed fetch every article exactly once.
+// ArticleByID counts as Article does (pipelined sync fetches by
+// message-id), numbering the article as the overview does.
+func (s *countingSession) ArticleByID(ctx context.Context, id string) (*nntp.Article, error) {
+	a, err := s.Session.ArticleByID(ctx, id)
+	if err != nil {
+		return a, err
+	}
+	s.b.mu.Lock()
+	n := s.b.numbers[id]
+	s.b.count[n]++
+	hook := s.b.hook
+	s.b.mu.Unlock()
+	if hook != nil {
+		hook(n)
+	}
+	return a, nil
+}
+
 func TestSyncInterruptedResumes(t *testing.T) {
 	for _, opt := range []SyncOptions{
 		{OverChunk: 25, Window: 4},
@@ -271,6 +312,7 @@ func testSyncInterruptedResumes(t *testing.T, opt SyncOptions) {
 	}
 	cb := &countingBackend{count: map[int64]int{}}
 	reader := serve(t, srv.backend, func(b nntp.Backend) nntp.Backend { cb.Backend = b; return cb })
+	cb.numberArticles(t, srv.addr)
 
 	// Interrupt twice, at the 7th article each sync asks for (a pipelined
 	// sync has more in flight by then, which it stores).

@@ -26,8 +26,9 @@ import (
 // each article's body is served.
 type slowCounting struct {
 	nntp.Backend
-	mu    sync.Mutex
-	count map[int64]int
+	mu      sync.Mutex
+	count   map[int64]int
+	numbers map[string]int64 // message-id to number
 }
 
 func (b *slowCounting) NewSession(ctx context.Context, info nntp.ConnInfo) (nntp.Session, error) {
@@ -48,6 +49,15 @@ func (s *slowSession) Article(ctx context.Context, g string, n int64) (*nntp.Art
 	return s.Session.Article(ctx, g, n)
 }
 
+// ArticleByID counts as Article: a pipelined sync fetches by message-id.
+func (s *slowSession) ArticleByID(ctx context.Context, id string) (*nntp.Article, error) {
+	time.Sleep(10 * time.Millisecond)
+	s.b.mu.Lock()
+	s.b.count[s.b.numbers[id]]++
+	s.b.mu.Unlock()
+	return s.Session.ArticleByID(ctx, id)
+}
+
 // TestSyncKilledAndInterrupted runs the pool binary: a sync killed with
 // SIGKILL leaves a consistent store (the next sync stores every article
 // exactly once); a sync stopped with SIGINT stops cleanly, and the articles
@@ -64,16 +74,19 @@ func TestSyncKilledAndInterrupted(t *testing.T) {
 	c.Home.ImportContact("me", bytes.NewReader(pub))
 	mem := nntpmem.New(pool.DefaultGroup)
 	const n = 400
+	numbers := map[string]int64{}
 	for i := 0; i < n; i++ {
 		art, err := c.Compose("me", []byte(fmt.Sprint(i)), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := mem.Add(art); err != nil {
+		id, err := mem.Add(art)
+		if err != nil {
 			t.Fatal(err)
 		}
+		numbers[id] = int64(i + 1)
 	}
-	backend := &slowCounting{Backend: mem, count: map[int64]int{}}
+	backend := &slowCounting{Backend: mem, count: map[int64]int{}, numbers: numbers}
 	srv := &nntp.Server{Backend: backend}
 	l, _ := net.Listen("tcp", "127.0.0.1:0")
 	go srv.Serve(l)

@@ -1,0 +1,170 @@
+package pool
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/altcrypt/altcrypt/internal/wansim"
+	"github.com/altcrypt/altcrypt/interop"
+	"github.com/altcrypt/altcrypt/nntp"
+	"github.com/altcrypt/altcrypt/pool/home"
+)
+
+// wanLink is the link of the sync benchmark: a user at home, a server in
+// another country.
+var wanLink = wansim.Link{RTT: 50 * time.Millisecond, BitsPerSecond: 100_000_000}
+
+// benchEnvInt reads a count from the environment.
+func benchEnvInt(b *testing.B, name string, def int) int {
+	if s := os.Getenv(name); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n <= 0 {
+			b.Fatalf("%s=%q", name, s)
+		}
+		return n
+	}
+	return def
+}
+
+// composeArticles makes n pool articles (short messages: the smallest
+// padding bucket, as most of the pool is) to one recipient.
+func composeArticles(b *testing.B, n int) [][]byte {
+	alice, bob := newClient(b), newClient(b)
+	k, _ := bob.Home.Keygen(home.KeyOptions{})
+	pub, _ := home.ArmoredPublic(k)
+	alice.Home.ImportContact("bob", bytes.NewReader(pub))
+	arts := make([][]byte, n)
+	for i := range arts {
+		a, err := alice.Compose("bob", []byte(fmt.Sprintf("message %d of the benchmark pool", i)), nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		arts[i] = a
+	}
+	return arts
+}
+
+// postAll posts arts to addr over a few connections.
+func postAll(b *testing.B, addr string, arts [][]byte) {
+	const conns = 4
+	var wg sync.WaitGroup
+	errs := make(chan error, conns)
+	for w := 0; w < conns; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			ctx := context.Background()
+			cl, err := nntp.Dial(ctx, addr, nil)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer cl.Close()
+			cl.ModeReader(ctx)
+			for i := w; i < len(arts); i += conns {
+				if err := cl.Post(ctx, arts[i]); err != nil {
+					errs <- fmt.Errorf("post %d: %w", i, err)
+					return
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		b.Fatal(err)
+	}
+}
+
+// syncResult is one measured sync.
+type syncResult struct {
+	articles, bytes, wire int64
+	elapsed               time.Duration
+}
+
+func (r syncResult) perSecond() float64 { return float64(r.articles) / r.elapsed.Seconds() }
+
+// BenchmarkSyncWAN syncs BENCH_ARTICLES (default 2,000) pool-made
+// articles into a fresh pool, from nntpd (SQLite) and from INN, each
+// through a simulated 50 ms / 100 Mbit/s link and on loopback, with the
+// old lock-step sync (4 connections) as the baseline in the same run.
+// It reports articles/s, MB/s of article bodies, bytes on the wire per
+// body byte, the fraction of the link used, and (pipelined) the speed-up
+// over lock-step:
+//
+//	go test -run '^$' -bench SyncWAN -benchtime 1x ./pool/   (scripts/bench-sync)
+func BenchmarkSyncWAN(b *testing.B) {
+	n := benchEnvInt(b, "BENCH_ARTICLES", 2000)
+	arts := composeArticles(b, n)
+	ours := startServer(b, nil)
+	postAll(b, ours.addr, arts)
+	inn := interop.StartINN(b, "inn.bench.test")
+	postAll(b, inn.Addr, arts)
+	servers := []struct{ name, addr string }{{"nntpd", ours.addr}, {"inn", inn.Addr}}
+	modes := []struct {
+		name string
+		opt  SyncOptions
+	}{
+		{"lockstep", SyncOptions{LockStep: true}},
+		{"pipelined", SyncOptions{NoCompress: true}},
+		{"pipelined+compress", SyncOptions{}},
+	}
+	for _, path := range []string{"wan", "loopback"} {
+		for _, srv := range servers {
+			var baseline float64
+			for _, mode := range modes {
+				b.Run(fmt.Sprintf("path=%s/server=%s/mode=%s", path, srv.name, mode.name), func(b *testing.B) {
+					var r syncResult
+					for i := 0; i < b.N; i++ {
+						r = syncOnce(b, srv.addr, path == "wan", mode.opt, n)
+					}
+					b.ReportMetric(r.perSecond(), "articles/s")
+					b.ReportMetric(float64(r.bytes)/r.elapsed.Seconds()/1e6, "MB/s")
+					if r.wire > 0 {
+						b.ReportMetric(float64(r.wire)/float64(r.bytes), "wire/body")
+						b.ReportMetric(float64(r.wire)*8/r.elapsed.Seconds()/float64(wanLink.BitsPerSecond), "link-used")
+					}
+					if mode.name == "lockstep" {
+						baseline = r.perSecond()
+					} else if baseline > 0 {
+						b.ReportMetric(r.perSecond()/baseline, "x-lockstep")
+					}
+				})
+			}
+		}
+	}
+}
+
+// syncOnce syncs everything on addr into a fresh pool, through the
+// simulated link if wan.
+func syncOnce(b *testing.B, addr string, wan bool, opt SyncOptions, n int) syncResult {
+	b.StopTimer()
+	c := newClient(b)
+	var px *wansim.Proxy
+	if wan {
+		var err error
+		if px, err = wansim.Start(addr, wanLink); err != nil {
+			b.Fatal(err)
+		}
+		defer px.Close()
+		addr = px.Addr()
+	}
+	b.StartTimer()
+	start := time.Now()
+	st, err := c.Sync(context.Background(), addr, opt)
+	elapsed := time.Since(start)
+	if err != nil || st.Fetched != int64(n) {
+		b.Fatalf("sync: %+v %v", st, err)
+	}
+	r := syncResult{articles: st.Fetched, bytes: st.Bytes, elapsed: elapsed}
+	if px != nil {
+		r.wire = px.BytesDown()
+	}
+	return r
+}
