@@ -40,9 +40,11 @@ type SyncOptions struct {
 	// Connections is how many connections fetch bodies at once in
 	// lock-step (DefaultConnections when zero).
 	Connections int
-	// NoCompress keeps the connection uncompressed even when the server
-	// offers COMPRESS DEFLATE.
-	NoCompress bool
+	// Compress asks for COMPRESS DEFLATE (RFC 8054; refused: the sync
+	// goes on uncompressed). Off by default: Go's inflater hands out data
+	// only at a sync flush, and INN ends its answers with a partial flush,
+	// so a compressed sync from INN would stall. Our server sync-flushes.
+	Compress bool
 	// Window bounds the commands in flight on the pipelined connection
 	// (DefaultWindow when zero).
 	Window int
@@ -121,7 +123,7 @@ func (c *Client) Sync(ctx context.Context, server string, opt SyncOptions) (Sync
 		return st, err
 	}
 	defer cl.Close()
-	if !opt.LockStep && !opt.NoCompress {
+	if !opt.LockStep && opt.Compress {
 		// Armor is base64: DEFLATE saves about a quarter of the bytes.
 		// A server without COMPRESS refuses it and is read as it is.
 		var ne *nntp.Error

@@ -332,6 +332,7 @@ func syncCmd(ctx context.Context, c *pool.Client, args []string, _ io.Reader, st
 	only := fs.Bool("only-matches", false, "fetch only articles whose Subject matches an hsub secret (reveals which are yours)")
 	lockStep := fs.Bool("lock-step", false, "wait for each article before asking for the next (for a server that mishandles pipelined commands)")
 	conns := fs.Int("connections", pool.DefaultConnections, "with --lock-step: connections that fetch articles at once")
+	compress := fs.Bool("compress", false, "ask for COMPRESS DEFLATE (saves about a quarter of the bytes; not with INN, whose compressed answers stall this client)")
 	window := fs.Int("window", pool.DefaultWindow, "commands sent ahead of the answers on the connection")
 	nf := addNetFlags(fs)
 	if err := parse(fs, args); err != nil {
@@ -355,7 +356,7 @@ func syncCmd(ctx context.Context, c *pool.Client, args []string, _ io.Reader, st
 		fmt.Fprintf(stderr, "pool sync: the outbox was not posted from: %v\n", err)
 	}
 	for _, s := range servers {
-		st, err := c.Sync(ctx, s, pool.SyncOptions{OnlyMatches: *only, LockStep: *lockStep, Connections: *conns, Window: *window})
+		st, err := c.Sync(ctx, s, pool.SyncOptions{OnlyMatches: *only, LockStep: *lockStep, Connections: *conns, Window: *window, Compress: *compress})
 		if st.Fetched > 0 || err == nil {
 			fmt.Fprintf(stderr, "pool sync %s: %d new articles stored (%d KiB) in %s", s, st.Fetched, st.Bytes>>10, st.Elapsed.Round(1e6))
 			if st.Missing > 0 {
