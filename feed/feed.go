@@ -22,6 +22,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/altcrypt/altcrypt/nntp"
@@ -211,7 +212,8 @@ type sender struct {
 	recent    []bool
 	failures  int
 	idleSince time.Time
-	recorded  time.Time // last success noted in the store
+	recorded  time.Time   // last success noted in the store
+	noting    atomic.Bool // a note to the store is in flight
 }
 
 func (s *sender) run(ctx context.Context) {
@@ -227,19 +229,19 @@ func (s *sender) run(ctx context.Context) {
 				if ctx.Err() != nil {
 					return
 				}
-				s.failed(ctx, "feed: peer unreachable; retrying with backoff", err)
+				s.failed("feed: peer unreachable; retrying with backoff", err)
 				continue
 			}
 		}
 		n, err := s.batch(ctx)
 		if err != nil {
-			s.failed(ctx, "feed: sending failed; reconnecting", err)
+			s.failed("feed: sending failed; reconnecting", err)
 			s.disconnect()
 			continue
 		}
 		s.failures = 0
 		if n > 0 {
-			s.succeeded(ctx)
+			s.succeeded()
 			s.idleSince = time.Time{}
 			continue
 		}
@@ -316,7 +318,7 @@ const recordEvery = 10 * time.Second
 // failed counts a connection or protocol failure, logs it when the peer
 // goes from working to failing (later failures in a row are debug: the
 // backoff keeps retrying) and notes it in the store.
-func (s *sender) failed(ctx context.Context, msg string, err error) {
+func (s *sender) failed(msg string, err error) {
 	s.failures++
 	s.m.count(s.peer.Name, func(p *PeerStats) { p.Failures++ })
 	if s.failures == 1 {
@@ -324,20 +326,35 @@ func (s *sender) failed(ctx context.Context, msg string, err error) {
 	} else {
 		s.log.Debug(msg, "err", err, "failures", s.failures)
 	}
-	if rerr := s.m.cfg.Store.RecordPeer(ctx, s.peer.Name, time.Now(), err.Error()); rerr != nil && ctx.Err() == nil {
-		s.log.Debug("feed: cannot note the failure in the store", "err", rerr)
-	}
+	s.notePeer(err.Error())
 }
 
 // succeeded notes, at most every recordEvery, that articles went out.
-func (s *sender) succeeded(ctx context.Context) {
+func (s *sender) succeeded() {
 	if time.Since(s.recorded) < recordEvery {
 		return
 	}
 	s.recorded = time.Now()
-	if err := s.m.cfg.Store.RecordPeer(ctx, s.peer.Name, s.recorded, ""); err != nil && ctx.Err() == nil {
-		s.log.Debug("feed: cannot note the success in the store", "err", err)
+	s.notePeer("")
+}
+
+// notePeer records an outcome in the store (store.RecordPeer) off the
+// sending path: a slow or unreachable database must not hold up the feed,
+// so at most one note per sender is in flight, for at most 5 s, and a
+// note that would queue behind it is dropped (the next one says the same).
+func (s *sender) notePeer(errMsg string) {
+	if !s.noting.CompareAndSwap(false, true) {
+		return
 	}
+	at := time.Now()
+	go func() {
+		defer s.noting.Store(false)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := s.m.cfg.Store.RecordPeer(ctx, s.peer.Name, at, errMsg); err != nil {
+			s.log.Debug("feed: cannot note the peer's state in the store", "err", err)
+		}
+	}()
 }
 
 func (s *sender) disconnect() {
