@@ -9,8 +9,9 @@ package article
 
 import (
 	"bytes"
-	"fmt"
 	"time"
+
+	"github.com/altcrypt/altcrypt/news"
 )
 
 // Limits bound what Parse accepts. Zero fields take the defaults.
@@ -46,16 +47,11 @@ func (l Limits) withDefaults() Limits {
 }
 
 // Error is a refusal with a short reason code (for "441 code: sentence"
-// and transit logs) and a sentence for people.
-type Error struct {
-	Code string
-	Msg  string
-}
-
-func (e *Error) Error() string { return e.Code + ": " + e.Msg }
+// and transit logs) and a sentence for people: the shared news.Refusal.
+type Error = news.Refusal
 
 func errorf(code, format string, args ...any) *Error {
-	return &Error{Code: code, Msg: fmt.Sprintf(format, args...)}
+	return news.Refuse(code, format, args...)
 }
 
 // Reason codes of the errors this package returns.
@@ -64,8 +60,8 @@ const (
 	CodeTooLarge      = "header-too-large"
 	CodeMissingHeader = "missing-header"
 	CodeDuplicate     = "duplicate-header"
-	CodeMessageID     = "bad-message-id"
-	CodeNewsgroups    = "bad-newsgroups"
+	CodeMessageID     = news.CodeMessageID
+	CodeNewsgroups    = news.CodeNewsgroups
 	CodeDate          = "bad-date"
 )
 

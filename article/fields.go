@@ -4,109 +4,9 @@ import (
 	"bytes"
 	"strings"
 	"time"
+
+	"github.com/altcrypt/altcrypt/news"
 )
-
-// MaxMessageIDLength is the longest message-id allowed, brackets included
-// (RFC 3977 section 3.6, RFC 5536 section 3.1.3).
-const MaxMessageIDLength = 250
-
-// CheckMessageID reports whether id is a message-id a server may store and
-// a client may ask for: "<" left "@" right ">", printable US-ASCII without
-// spaces, no "<" or ">" inside, at most 250 octets.
-func CheckMessageID(id string) error {
-	if len(id) < 5 || len(id) > MaxMessageIDLength {
-		return errorf(CodeMessageID, "message-id must be 5 to %d octets", MaxMessageIDLength)
-	}
-	if id[0] != '<' || id[len(id)-1] != '>' {
-		return errorf(CodeMessageID, "message-id must be enclosed in angle brackets")
-	}
-	core := id[1 : len(id)-1]
-	for i := 0; i < len(core); i++ {
-		c := core[i]
-		if c <= ' ' || c > '~' || c == '<' || c == '>' {
-			return errorf(CodeMessageID, "message-id holds a space, control, non-ASCII or bracket character")
-		}
-	}
-	at := strings.LastIndexByte(core, '@')
-	if at <= 0 || at == len(core)-1 {
-		return errorf(CodeMessageID, "message-id must have the form <left@right>")
-	}
-	return nil
-}
-
-// ValidMessageID is CheckMessageID as a predicate.
-func ValidMessageID(id string) bool { return CheckMessageID(id) == nil }
-
-// Newsgroups limits.
-const (
-	MaxGroupNameLength = 255
-	MaxNewsgroups      = 100
-)
-
-// ParseNewsgroups parses a Newsgroups field value: group names separated
-// by commas, white space allowed around them (RFC 5536 section 3.1.4).
-// Duplicates are dropped, order kept. Names are made of letters, digits,
-// "+", "-" and "_" in dot-separated components.
-func ParseNewsgroups(v string) ([]string, error) {
-	var groups []string
-	for _, part := range strings.Split(v, ",") {
-		name := strings.Trim(part, " \t\r\n")
-		if name == "" {
-			return nil, errorf(CodeNewsgroups, "empty group name in Newsgroups")
-		}
-		if err := checkGroupName(name); err != nil {
-			return nil, err
-		}
-		dup := false
-		for _, g := range groups {
-			if g == name {
-				dup = true
-				break
-			}
-		}
-		if dup {
-			continue
-		}
-		if len(groups) >= MaxNewsgroups {
-			return nil, errorf(CodeNewsgroups, "more than %d groups in Newsgroups", MaxNewsgroups)
-		}
-		groups = append(groups, name)
-	}
-	return groups, nil
-}
-
-func checkGroupName(name string) error {
-	if len(name) > MaxGroupNameLength {
-		return errorf(CodeNewsgroups, "group name longer than %d octets", MaxGroupNameLength)
-	}
-	for _, comp := range strings.Split(name, ".") {
-		if comp == "" {
-			return errorf(CodeNewsgroups, "group name %q has an empty component", name)
-		}
-		for i := 0; i < len(comp); i++ {
-			c := comp[i]
-			ok := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '+' || c == '-' || c == '_'
-			if !ok {
-				return errorf(CodeNewsgroups, "group name %q holds an invalid character", sanitize(name))
-			}
-		}
-	}
-	return nil
-}
-
-// sanitize makes s safe to echo in a one-line response: printable ASCII,
-// at most 64 octets.
-func sanitize(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s) && b.Len() < 64; i++ {
-		c := s[i]
-		if c < ' ' || c > '~' {
-			c = '?'
-		}
-		b.WriteByte(c)
-	}
-	return b.String()
-}
 
 // Overview holds the fields of one OVER line, taken from an article.
 // Values are unfolded with TAB, CR and LF replaced by spaces (RFC 3977
@@ -167,10 +67,10 @@ func (a *Article) CheckTransit() error {
 			return errorf(CodeDuplicate, "the article has %d %s headers", n, name)
 		}
 	}
-	if err := CheckMessageID(a.Get("Message-ID")); err != nil {
+	if err := news.CheckMessageID(a.Get("Message-ID")); err != nil {
 		return err
 	}
-	if _, err := ParseNewsgroups(a.Get("Newsgroups")); err != nil {
+	if _, err := news.ParseNewsgroups(a.Get("Newsgroups")); err != nil {
 		return err
 	}
 	if _, err := a.Date(); err != nil {
@@ -210,5 +110,5 @@ func (a *Article) Newsgroups() ([]string, error) {
 	if a.Count("Newsgroups") > 1 {
 		return nil, errorf(CodeDuplicate, "the article has more than one Newsgroups header")
 	}
-	return ParseNewsgroups(f.Value())
+	return news.ParseNewsgroups(f.Value())
 }

@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/altcrypt/altcrypt/armor"
-	"github.com/altcrypt/altcrypt/article"
+	"github.com/altcrypt/altcrypt/news"
 	"github.com/altcrypt/altcrypt/nntp"
 	"github.com/altcrypt/altcrypt/peers"
 	"github.com/altcrypt/altcrypt/store"
@@ -169,10 +169,10 @@ func New(ctx context.Context, st store.Store, cfg Config) (*Backend, error) {
 	if cfg.Rand == nil {
 		cfg.Rand = rand.Reader
 	}
-	if err := checkPathIdentity(cfg.Name); err != nil {
-		return nil, err
+	if err := news.CheckPathName(cfg.Name); err != nil {
+		return nil, fmt.Errorf("backend: %w", err)
 	}
-	if !article.ValidMessageID("<x@" + cfg.Domain + ">") {
+	if !news.ValidMessageID("<x@" + cfg.Domain + ">") {
 		return nil, fmt.Errorf("backend: domain %q cannot appear in a Message-ID", cfg.Domain)
 	}
 	if strings.ContainsAny(cfg.From, "\r\n") || strings.ContainsAny(cfg.MailComplaintsTo, "\r\n\"\\") {
@@ -184,7 +184,7 @@ func New(ctx context.Context, st store.Store, cfg Config) (*Backend, error) {
 	}
 	b := &Backend{st: st, cfg: cfg, log: cfg.Logger, secret: secret}
 	for _, g := range cfg.Groups {
-		if _, err := article.ParseNewsgroups(g); err != nil || strings.Contains(g, ",") {
+		if _, err := news.ParseNewsgroups(g); err != nil || strings.Contains(g, ",") {
 			return nil, fmt.Errorf("backend: bad group name %q", g)
 		}
 		if err := st.EnsureGroup(ctx, g, ""); err != nil {
@@ -192,18 +192,6 @@ func New(ctx context.Context, st store.Store, cfg Config) (*Backend, error) {
 		}
 	}
 	return b, nil
-}
-
-// checkPathIdentity refuses names that would break Path or Xref.
-func checkPathIdentity(name string) error {
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		ok := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '-' || c == '_'
-		if !ok {
-			return fmt.Errorf("backend: server name %q must be letters, digits, '.', '-' or '_'", name)
-		}
-	}
-	return nil
 }
 
 // Config returns the configuration in use, defaults filled in.

@@ -13,7 +13,6 @@
 package feed
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -25,6 +24,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/altcrypt/altcrypt/news"
 	"github.com/altcrypt/altcrypt/nntp"
 	"github.com/altcrypt/altcrypt/peers"
 	"github.com/altcrypt/altcrypt/store"
@@ -467,7 +467,7 @@ func (s *sender) settle(q []*store.Queued, out []outcome) {
 
 // wire returns the article as we send it: our name prepended to Path.
 func (s *sender) wire(a *store.Queued) []byte {
-	return RelayBytes(a.Header, a.Body, s.m.cfg.PathName)
+	return news.RelayBytes(a.Header, a.Body, s.m.cfg.PathName)
 }
 
 func (s *sender) ihave(ctx context.Context, q []*store.Queued, out []outcome) error {
@@ -574,55 +574,6 @@ func (s *sender) note(wanted bool) {
 	case s.noCheck && n < 90:
 		s.noCheck = false
 	}
-}
-
-// RelayBytes returns header and body joined as an article with name
-// prepended to the Path field ("Path: name!" + the old value). If the Path
-// already starts with name (an article we injected) it is left as it is;
-// an article without Path gets "Path: name!not-for-mail" first.
-func RelayBytes(header, body []byte, name string) []byte {
-	out := make([]byte, 0, len(header)+len(name)+len(body)+32)
-	start, vstart := findPath(header)
-	if start < 0 {
-		out = append(out, "Path: "...)
-		out = append(out, name...)
-		out = append(out, "!not-for-mail\r\n"...)
-		out = append(out, header...)
-	} else {
-		rest := header[vstart:]
-		if bytes.HasPrefix(rest, []byte(name)) && len(rest) > len(name) && rest[len(name)] == '!' {
-			out = append(out, header...)
-		} else {
-			out = append(out, header[:vstart]...)
-			out = append(out, name...)
-			out = append(out, '!')
-			out = append(out, rest...)
-		}
-	}
-	out = append(out, '\r', '\n')
-	return append(out, body...)
-}
-
-// findPath returns the offset of the Path field's line in header and of
-// its value (after "Path:" and white space), or -1.
-func findPath(header []byte) (int, int) {
-	pos := 0
-	for pos < len(header) {
-		end := bytes.IndexByte(header[pos:], '\n')
-		if end < 0 {
-			end = len(header) - pos
-		}
-		line := header[pos : pos+end]
-		if len(line) >= 5 && bytes.EqualFold(line[:5], []byte("path:")) {
-			v := pos + 5
-			for v < len(header) && (header[v] == ' ' || header[v] == '\t') {
-				v++
-			}
-			return pos, v
-		}
-		pos += end + 1
-	}
-	return -1, -1
 }
 
 // backoff is min * 2^(n-1), capped at max, with up to 25% jitter.

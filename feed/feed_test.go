@@ -5,14 +5,15 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"github.com/altcrypt/altcrypt/backend"
-	"github.com/altcrypt/altcrypt/internal/pgtest"
-	"github.com/altcrypt/altcrypt/nntp"
-	_ "github.com/lib/pq"
 	"net"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/altcrypt/altcrypt/backend"
+	"github.com/altcrypt/altcrypt/internal/pgtest"
+	"github.com/altcrypt/altcrypt/nntp"
+	_ "github.com/lib/pq"
 
 	"github.com/altcrypt/altcrypt/feed"
 	"github.com/altcrypt/altcrypt/peers"
@@ -25,24 +26,6 @@ const (
 	ourName  = "us.example.test"
 	peerName = "peer.example.test"
 )
-
-func TestRelayBytes(t *testing.T) {
-	cases := []struct{ header, want string }{
-		{"From: a\r\nPath: x!y\r\n", "From: a\r\nPath: " + ourName + "!x!y\r\n"},
-		{"path:x!y\r\n", "path:" + ourName + "!x!y\r\n"},
-		{"PATH:  \tx\r\n", "PATH:  \t" + ourName + "!x\r\n"},
-		{"Path: " + ourName + "!not-for-mail\r\n", "Path: " + ourName + "!not-for-mail\r\n"},
-		{"Path: " + ourName + "x!y\r\n", "Path: " + ourName + "!" + ourName + "x!y\r\n"},
-		{"X-Path: a\r\nSubject: b\r\n", "Path: " + ourName + "!not-for-mail\r\nX-Path: a\r\nSubject: b\r\n"},
-	}
-	for _, c := range cases {
-		got := feed.RelayBytes([]byte(c.header), []byte("body\r\n"), ourName)
-		want := c.want + "\r\nbody\r\n"
-		if string(got) != want {
-			t.Errorf("RelayBytes(%q) = %q, want %q", c.header, got, want)
-		}
-	}
-}
 
 // fixture is our store with queued articles, and a peer server (our own
 // nntp.Server and transit.Receiver on a second store).

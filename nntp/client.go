@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/altcrypt/altcrypt/news"
 )
 
 // ClientOptions tune a Client. The zero value (or nil) gives the defaults.
@@ -766,7 +768,7 @@ func (c *Client) Stream(ctx context.Context, cmds []StreamCommand) ([]StreamResu
 		return nil, c.broken
 	}
 	for _, cmd := range cmds {
-		if !IsMessageID(cmd.MessageID) {
+		if !news.ValidMessageID(cmd.MessageID) {
 			return nil, fmt.Errorf("nntp: invalid message-id %q", cmd.MessageID)
 		}
 	}

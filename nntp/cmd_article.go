@@ -1,6 +1,10 @@
 package nntp
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/altcrypt/altcrypt/news"
+)
 
 // target is the article a command names: by message-id, by number in the
 // current group, or the current article.
@@ -18,7 +22,7 @@ func (c *conn) resolveTarget(args []string) (t target, ok bool) {
 	case len(args) > 1:
 		c.reply(501, "Too many arguments")
 		return t, false
-	case len(args) == 1 && IsMessageID(args[0]):
+	case len(args) == 1 && news.ValidMessageID(args[0]):
 		return target{byID: true, id: args[0]}, true
 	case len(args) == 1:
 		n, isNum := parseNumber(args[0])

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+
+	"github.com/altcrypt/altcrypt/news"
 )
 
 // feedResponse maps a Feeder error for one of the transit commands. Besides
@@ -62,7 +64,7 @@ func (c *conn) feedAllowed() bool {
 
 // cmdIHave serves IHAVE (RFC 3977 section 6.3.2).
 func cmdIHave(c *conn, r request) error {
-	if len(r.args) != 1 || !IsMessageID(r.args[0]) {
+	if len(r.args) != 1 || !news.ValidMessageID(r.args[0]) {
 		c.reply(501, "Syntax: IHAVE message-id")
 		return nil
 	}
@@ -232,7 +234,7 @@ func (p *pipeline) stop() {
 
 func cmdCheck(c *conn, r request) error {
 	p := c.pipeline()
-	if len(r.args) != 1 || !IsMessageID(r.args[0]) {
+	if len(r.args) != 1 || !news.ValidMessageID(r.args[0]) {
 		p.answer(501, "Syntax: CHECK message-id")
 		return nil
 	}
@@ -282,7 +284,7 @@ func cmdTakeThis(c *conn, r request) error {
 	if err != nil && !errors.Is(err, errTooLarge) && !errors.Is(err, errLineTooLong) {
 		return err
 	}
-	if len(r.args) != 1 || !IsMessageID(r.args[0]) {
+	if len(r.args) != 1 || !news.ValidMessageID(r.args[0]) {
 		p.answer(501, "Syntax: TAKETHIS message-id")
 		return nil
 	}

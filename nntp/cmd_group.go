@@ -53,7 +53,7 @@ func cmdListGroup(c *conn, r request) error {
 		return nil
 	}
 	var nums []int64
-	if !rng.empty() && g.Count > 0 {
+	if !rng.Empty() && g.Count > 0 {
 		if nums, err = c.sess.Numbers(c.ctx, g.Name, rng); err != nil {
 			c.replyErr(err, CtxGeneric)
 			return nil

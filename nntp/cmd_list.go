@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/altcrypt/altcrypt/news"
 )
 
 func groupStatus(g Group) string {
@@ -58,10 +60,10 @@ func cmdList(c *conn, r request) error {
 		c.reply(501, "Unknown LIST keyword")
 		return nil
 	}
-	var wm *Wildmat
+	var wm *news.Wildmat
 	if len(rest) == 1 {
 		var err error
-		if wm, err = ParseWildmat(rest[0]); err != nil {
+		if wm, err = news.ParseWildmat(rest[0]); err != nil {
 			c.reply(501, "Invalid wildmat")
 			return nil
 		}
@@ -128,7 +130,7 @@ func cmdNewNews(c *conn, r request) error {
 		c.reply(501, "Syntax: NEWNEWS wildmat [yy]yymmdd hhmmss [GMT]")
 		return nil
 	}
-	wm, err := ParseWildmat(r.args[0])
+	wm, err := news.ParseWildmat(r.args[0])
 	if err != nil {
 		c.reply(501, "Invalid wildmat")
 		return nil

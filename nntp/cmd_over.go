@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+
+	"github.com/altcrypt/altcrypt/news"
 )
 
 // overviewFormat is LIST OVERVIEW.FMT (RFC 3977 section 8.4). The
@@ -45,7 +47,7 @@ type selection struct {
 // resolveSelection reads the optional message-id-or-range argument of OVER
 // and HDR, answering 501, 412 or 420 itself (then ok=false).
 func (c *conn) resolveSelection(arg string, have bool) (s selection, ok bool) {
-	if have && IsMessageID(arg) {
+	if have && news.ValidMessageID(arg) {
 		return selection{byID: true, id: arg}, true
 	}
 	if c.group == "" {
@@ -111,7 +113,7 @@ func cmdOver(c *conn, r request) error {
 		c.out.end()
 		return nil
 	}
-	if s.rng.empty() {
+	if s.rng.Empty() {
 		c.noneResponse(s)
 		return nil
 	}
@@ -237,7 +239,7 @@ func cmdHdr(c *conn, r request) error {
 		c.out.end()
 		return nil
 	}
-	if s.rng.empty() {
+	if s.rng.Empty() {
 		c.noneResponse(s)
 		return nil
 	}

@@ -3,6 +3,8 @@ package nntp
 import (
 	"errors"
 	"fmt"
+
+	"github.com/altcrypt/altcrypt/news"
 )
 
 // Error is an NNTP response: a three-digit code and its text. Every error
@@ -27,10 +29,10 @@ func (e *Error) Unwrap() error { return e.Err }
 // (ErrNoSuchArticle is 423 by number and 430 by message-id), so the server
 // maps them through ResponseFor with the command's context.
 var (
-	ErrNoSuchGroup         = errors.New("no such newsgroup")
-	ErrNoSuchArticle       = errors.New("no such article")
-	ErrNoNextArticle       = errors.New("no next article in this group")
-	ErrNoPrevArticle       = errors.New("no previous article in this group")
+	ErrNoSuchGroup         = news.ErrNoSuchGroup
+	ErrNoSuchArticle       = news.ErrNoSuchArticle
+	ErrNoNextArticle       = news.ErrNoNextArticle
+	ErrNoPrevArticle       = news.ErrNoPrevArticle
 	ErrAuthRejected        = errors.New("authentication failed")
 	ErrPostingNotPermitted = errors.New("posting not permitted")
 	ErrDuplicate           = errors.New("duplicate: article already known")

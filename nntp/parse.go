@@ -84,36 +84,6 @@ func ParseRange(s string) (Range, error) {
 	return Range{Low: low, High: high}, nil
 }
 
-// String formats r the way ParseRange reads it.
-func (r Range) String() string {
-	switch {
-	case r.High < 0:
-		return strconv.FormatInt(r.Low, 10) + "-"
-	case r.High == r.Low:
-		return strconv.FormatInt(r.Low, 10)
-	}
-	return strconv.FormatInt(r.Low, 10) + "-" + strconv.FormatInt(r.High, 10)
-}
-
-// empty reports whether r can hold no article.
-func (r Range) empty() bool { return r.High >= 0 && r.High < r.Low }
-
-// IsMessageID reports whether s is a message-id as RFC 3977 section 3.6
-// defines it: "<", 1 to 248 printable ASCII characters other than ">",
-// then ">", at most 250 octets in all.
-func IsMessageID(s string) bool {
-	if len(s) < 3 || len(s) > 250 || s[0] != '<' || s[len(s)-1] != '>' {
-		return false
-	}
-	for i := 1; i < len(s)-1; i++ {
-		c := s[i]
-		if c < 0x21 || c > 0x7e || c == '>' {
-			return false
-		}
-	}
-	return true
-}
-
 // parseDateTime parses the date and time arguments of NEWGROUPS and NEWNEWS
 // (RFC 3977 section 7.3): date is yymmdd or yyyymmdd, time hhmmss, and an
 // optional "GMT". Without GMT the time is the server's local time, which for

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/altcrypt/altcrypt/news"
 )
 
 // Pipelining (RFC 3977 section 3.5): a client may send commands without
@@ -297,7 +299,7 @@ func answers(spec string, n int64, id string) bool {
 	if spec == "" {
 		return true
 	}
-	if IsMessageID(spec) {
+	if news.ValidMessageID(spec) {
 		return id == spec
 	}
 	want, ok := parseNumber(spec)

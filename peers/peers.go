@@ -31,7 +31,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/altcrypt/altcrypt/nntp"
+	"github.com/altcrypt/altcrypt/news"
 )
 
 // Limits on the file, so that a mistaken path (a log, a binary) gives a
@@ -57,7 +57,7 @@ type Peer struct {
 
 	// Outgoing: empty SendTo means the peer only feeds us.
 	SendTo      string // host:port
-	Groups      *nntp.Wildmat
+	Groups      *news.Wildmat
 	GroupsText  string
 	Streaming   bool
 	Connections int
@@ -73,29 +73,11 @@ func (p *Peer) Sends() bool { return p.SendTo != "" }
 // this peer: we feed it, one of the groups matches its wildmat, and its
 // Path name is not already in path (the article's Path field).
 func (p *Peer) Wants(groups []string, path string) bool {
-	if !p.Sends() || InPath(path, p.Path) {
+	if !p.Sends() || news.InPath(path, p.Path) {
 		return false
 	}
 	for _, g := range groups {
 		if p.Groups.Match(g) {
-			return true
-		}
-	}
-	return false
-}
-
-// InPath reports whether name is one of the entries of a Path field value.
-// Entries are separated by "!" (and, leniently, by other delimiters RFC
-// 5537 allows around diagnostics: "!!", "!.", "!+", whitespace).
-func InPath(path, name string) bool {
-	if name == "" {
-		return false
-	}
-	for _, e := range strings.FieldsFunc(path, func(r rune) bool {
-		return r == '!' || r == ' ' || r == '\t' || r == '\r' || r == '\n'
-	}) {
-		e = strings.TrimLeft(e, ".+")
-		if strings.EqualFold(e, name) {
 			return true
 		}
 	}
@@ -360,7 +342,7 @@ func (p *parser) close(n int) error {
 	}
 	if c.Groups == nil {
 		c.GroupsText = "*"
-		c.Groups, _ = nntp.ParseWildmat("*")
+		c.Groups, _ = news.ParseWildmat("*")
 	}
 	if c.SendTo == "" && len(c.AcceptFrom) == 0 && c.AcceptUser == "" {
 		return &Error{Line: n, Msg: fmt.Sprintf("peer %q neither feeds us (accept-from, accept-user) nor is fed (send-to)", c.Name)}
@@ -404,7 +386,7 @@ func (p *parser) set(key, val string) error {
 		c.SendTo = val
 	case "groups":
 		text := strings.Join(splitList(val), ",")
-		w, err := nntp.ParseWildmat(text)
+		w, err := news.ParseWildmat(text)
 		if err != nil {
 			return fmt.Errorf("groups: %q is not a wildmat", val)
 		}

@@ -6,6 +6,8 @@ import (
 	"net"
 	"strings"
 	"testing"
+
+	"github.com/altcrypt/altcrypt/news"
 )
 
 const example = `
@@ -147,7 +149,7 @@ func TestWantsAndInPath(t *testing.T) {
 	if f.Peer("leaf").Wants([]string{"alt.crypt.messages"}, "x") {
 		t.Error("a peer without send-to wants articles")
 	}
-	if InPath("a!b", "") {
+	if news.InPath("a!b", "") {
 		t.Error("empty name in path")
 	}
 }

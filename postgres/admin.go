@@ -5,7 +5,7 @@ import (
 	"database/sql"
 	"time"
 
-	"github.com/altcrypt/altcrypt/nntp"
+	"github.com/altcrypt/altcrypt/news"
 	"github.com/altcrypt/altcrypt/store"
 )
 
@@ -18,7 +18,7 @@ func (s *Store) RemoveGroup(ctx context.Context, name string) error {
 	if n, err := res.RowsAffected(); err != nil {
 		return wrap(err)
 	} else if n == 0 {
-		return nntp.ErrNoSuchGroup
+		return news.ErrNoSuchGroup
 	}
 	s.groupIDs.Delete(name)
 	return nil

@@ -25,7 +25,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
-	"github.com/altcrypt/altcrypt/nntp"
+	"github.com/altcrypt/altcrypt/news"
 	"github.com/altcrypt/altcrypt/store"
 	"github.com/altcrypt/altcrypt/store/sqlutil"
 )
@@ -354,7 +354,7 @@ type cachedID struct {
 	at time.Time
 }
 
-// groupID returns the id of a carried group, or nntp.ErrNoSuchGroup.
+// groupID returns the id of a carried group, or news.ErrNoSuchGroup.
 func (s *Store) groupID(ctx context.Context, name string) (int64, error) {
 	if v, ok := s.groupIDs.Load(name); ok && time.Since(v.(cachedID).at) < groupIDTTL {
 		return v.(cachedID).id, nil
@@ -362,7 +362,7 @@ func (s *Store) groupID(ctx context.Context, name string) (int64, error) {
 	var id int64
 	err := s.stmts.groupID.GetContext(ctx, &id, name)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nntp.ErrNoSuchGroup
+		return 0, news.ErrNoSuchGroup
 	}
 	if err != nil {
 		return 0, wrap(err)
@@ -392,19 +392,19 @@ type groupRow struct {
 	Description string    `db:"description"`
 }
 
-func (g groupRow) group() nntp.Group {
-	return nntp.Group{Name: g.Name, Low: g.Low, High: g.High, Count: g.Count, Status: g.Status,
+func (g groupRow) group() news.Group {
+	return news.Group{Name: g.Name, Low: g.Low, High: g.High, Count: g.Count, Status: g.Status,
 		Created: g.CreatedAt.UTC(), Description: g.Description}
 }
 
 const groupCols = `name, low, high, count, status, created_at, description`
 
-func (s *Store) selectGroups(ctx context.Context, query string, args ...any) ([]nntp.Group, error) {
+func (s *Store) selectGroups(ctx context.Context, query string, args ...any) ([]news.Group, error) {
 	var rows []groupRow
 	if err := s.db.SelectContext(ctx, &rows, query, args...); err != nil {
 		return nil, wrap(err)
 	}
-	out := make([]nntp.Group, len(rows))
+	out := make([]news.Group, len(rows))
 	for i, r := range rows {
 		out[i] = r.group()
 	}
@@ -412,30 +412,30 @@ func (s *Store) selectGroups(ctx context.Context, query string, args ...any) ([]
 }
 
 // Groups lists every group, by name.
-func (s *Store) Groups(ctx context.Context) ([]nntp.Group, error) {
+func (s *Store) Groups(ctx context.Context) ([]news.Group, error) {
 	return s.selectGroups(ctx, `SELECT `+groupCols+` FROM groups WHERE removed_at IS NULL ORDER BY name`)
 }
 
 // NewGroups lists the groups created at or after since, by name.
-func (s *Store) NewGroups(ctx context.Context, since time.Time) ([]nntp.Group, error) {
+func (s *Store) NewGroups(ctx context.Context, since time.Time) ([]news.Group, error) {
 	return s.selectGroups(ctx, `SELECT `+groupCols+` FROM groups WHERE created_at >= $1 AND removed_at IS NULL ORDER BY name`, since)
 }
 
 // Group returns one group.
-func (s *Store) Group(ctx context.Context, name string) (nntp.Group, error) {
+func (s *Store) Group(ctx context.Context, name string) (news.Group, error) {
 	var g groupRow
 	err := s.stmts.group.GetContext(ctx, &g, name)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nntp.Group{}, nntp.ErrNoSuchGroup
+		return news.Group{}, news.ErrNoSuchGroup
 	}
 	if err != nil {
-		return nntp.Group{}, wrap(err)
+		return news.Group{}, wrap(err)
 	}
 	return g.group(), nil
 }
 
 // Numbers lists the article numbers of group within r.
-func (s *Store) Numbers(ctx context.Context, group string, r nntp.Range) ([]int64, error) {
+func (s *Store) Numbers(ctx context.Context, group string, r news.Range) ([]int64, error) {
 	gid, err := s.groupID(ctx, group)
 	if err != nil {
 		return nil, err
@@ -451,7 +451,7 @@ func (s *Store) Numbers(ctx context.Context, group string, r nntp.Range) ([]int6
 }
 
 // Overview calls fn for each article of group within r, in number order.
-func (s *Store) Overview(ctx context.Context, group string, r nntp.Range, fn func(*nntp.Overview) error) error {
+func (s *Store) Overview(ctx context.Context, group string, r news.Range, fn func(*news.Overview) error) error {
 	gid, err := s.groupID(ctx, group)
 	if err != nil {
 		return err
@@ -465,14 +465,14 @@ func (s *Store) Overview(ctx context.Context, group string, r nntp.Range, fn fun
 }
 
 // OverviewByID returns the overview of one article, with Number 0.
-func (s *Store) OverviewByID(ctx context.Context, messageID string) (*nntp.Overview, error) {
+func (s *Store) OverviewByID(ctx context.Context, messageID string) (*news.Overview, error) {
 	var o sqlutil.OverviewRow
 	err := s.db.GetContext(ctx, &o, `SELECT ga.number, ga.subject, ga.from_header, ga.date, ga.message_id,
 			ga.refs, ga.bytes, ga.lines, ga.xref
 		FROM articles a JOIN group_articles ga ON ga.article_id = a.id
 		WHERE a.message_id = $1 ORDER BY ga.group_id LIMIT 1`, messageID)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nntp.ErrNoSuchArticle
+		return nil, news.ErrNoSuchArticle
 	}
 	if err != nil {
 		return nil, wrap(err)
@@ -489,7 +489,7 @@ type articleRow struct {
 }
 
 // Article returns article n of group.
-func (s *Store) Article(ctx context.Context, group string, n int64) (*nntp.Article, error) {
+func (s *Store) Article(ctx context.Context, group string, n int64) (*news.Article, error) {
 	gid, err := s.groupID(ctx, group)
 	if err != nil {
 		return nil, err
@@ -497,25 +497,25 @@ func (s *Store) Article(ctx context.Context, group string, n int64) (*nntp.Artic
 	var a articleRow
 	err = s.stmts.article.GetContext(ctx, &a, gid, n)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nntp.ErrNoSuchArticle
+		return nil, news.ErrNoSuchArticle
 	}
 	if err != nil {
 		return nil, wrap(err)
 	}
-	return &nntp.Article{Number: n, MessageID: a.MessageID, Header: nonNil(a.Header), Body: nonNil(a.Body)}, nil
+	return &news.Article{Number: n, MessageID: a.MessageID, Header: nonNil(a.Header), Body: nonNil(a.Body)}, nil
 }
 
 // ArticleByID returns an article by message-id, with Number 0.
-func (s *Store) ArticleByID(ctx context.Context, messageID string) (*nntp.Article, error) {
+func (s *Store) ArticleByID(ctx context.Context, messageID string) (*news.Article, error) {
 	var a articleRow
 	err := s.stmts.articleByID.GetContext(ctx, &a, messageID)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nntp.ErrNoSuchArticle
+		return nil, news.ErrNoSuchArticle
 	}
 	if err != nil {
 		return nil, wrap(err)
 	}
-	return &nntp.Article{MessageID: a.MessageID, Header: nonNil(a.Header), Body: nonNil(a.Body)}, nil
+	return &news.Article{MessageID: a.MessageID, Header: nonNil(a.Header), Body: nonNil(a.Body)}, nil
 }
 
 func nonNil(b []byte) []byte {
@@ -527,12 +527,12 @@ func nonNil(b []byte) []byte {
 
 // Next returns the lowest number in group above n.
 func (s *Store) Next(ctx context.Context, group string, n int64) (int64, error) {
-	return s.step(ctx, group, s.stmts.next, n, nntp.ErrNoNextArticle)
+	return s.step(ctx, group, s.stmts.next, n, news.ErrNoNextArticle)
 }
 
 // Prev returns the highest number in group below n.
 func (s *Store) Prev(ctx context.Context, group string, n int64) (int64, error) {
-	return s.step(ctx, group, s.stmts.prev, n, nntp.ErrNoPrevArticle)
+	return s.step(ctx, group, s.stmts.prev, n, news.ErrNoPrevArticle)
 }
 
 func (s *Store) step(ctx context.Context, group string, query *sqlx.Stmt, n int64, none error) (int64, error) {
@@ -553,7 +553,7 @@ func (s *Store) step(ctx context.Context, group string, query *sqlx.Stmt, n int6
 
 // NewNews lists (message-id, group) pairs of articles that arrived at or
 // after since, oldest first.
-func (s *Store) NewNews(ctx context.Context, since time.Time) ([]nntp.NewsEntry, error) {
+func (s *Store) NewNews(ctx context.Context, since time.Time) ([]news.NewsEntry, error) {
 	var rows []struct {
 		MessageID string `db:"message_id"`
 		Group     string `db:"name"`
@@ -565,9 +565,9 @@ func (s *Store) NewNews(ctx context.Context, since time.Time) ([]nntp.NewsEntry,
 	if err != nil {
 		return nil, wrap(err)
 	}
-	out := make([]nntp.NewsEntry, len(rows))
+	out := make([]news.NewsEntry, len(rows))
 	for i, r := range rows {
-		out[i] = nntp.NewsEntry{MessageID: r.MessageID, Group: r.Group}
+		out[i] = news.NewsEntry{MessageID: r.MessageID, Group: r.Group}
 	}
 	return out, nil
 }
@@ -701,7 +701,7 @@ func (s *Store) Insert(ctx context.Context, arts []*store.NewArticle, release []
 	ids := make(map[string]int64)
 	for _, name := range plan.GroupNames(seq(len(arts))) {
 		gid, err := s.groupID(ctx, name)
-		if errors.Is(err, nntp.ErrNoSuchGroup) {
+		if errors.Is(err, news.ErrNoSuchGroup) {
 			continue // not carried: skipped
 		}
 		if err != nil {

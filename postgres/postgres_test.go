@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/altcrypt/altcrypt/internal/pgtest"
-	"github.com/altcrypt/altcrypt/nntp"
+	"github.com/altcrypt/altcrypt/news"
 	"github.com/altcrypt/altcrypt/postgres"
 	"github.com/altcrypt/altcrypt/store"
 	"github.com/altcrypt/altcrypt/store/storetest"
@@ -175,7 +175,7 @@ func TestUnavailable(t *testing.T) {
 			"Group":  func() error { _, err := s.Group(ctx, "g"); return err },
 			"Groups": func() error { _, err := s.Groups(ctx); return err },
 			"Overview": func() error {
-				return s.Overview(ctx, "g", nntp.Range{Low: 1, High: -1}, func(*nntp.Overview) error { return nil })
+				return s.Overview(ctx, "g", news.Range{Low: 1, High: -1}, func(*news.Overview) error { return nil })
 			},
 			"Article": func() error { _, err := s.ArticleByID(ctx, "<1@x>"); return err },
 			"Insert": func() error {

@@ -25,7 +25,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
-	"github.com/altcrypt/altcrypt/nntp"
+	"github.com/altcrypt/altcrypt/news"
 	"github.com/altcrypt/altcrypt/store"
 	"github.com/altcrypt/altcrypt/store/sqlutil"
 )
@@ -203,7 +203,7 @@ func (s *Store) Exclusive(ctx context.Context, job string, fn func(ctx context.C
 	return true, fn(ctx)
 }
 
-// groupID returns the id of a group, or nntp.ErrNoSuchGroup.
+// groupID returns the id of a group, or news.ErrNoSuchGroup.
 func (s *Store) groupID(ctx context.Context, name string) (int64, error) {
 	if v, ok := s.groupIDs.Load(name); ok {
 		return v.(int64), nil
@@ -211,7 +211,7 @@ func (s *Store) groupID(ctx context.Context, name string) (int64, error) {
 	var id int64
 	err := s.r.GetContext(ctx, &id, `SELECT id FROM groups WHERE name = ?`, name)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nntp.ErrNoSuchGroup
+		return 0, news.ErrNoSuchGroup
 	}
 	if err != nil {
 		return 0, wrap(err)
@@ -241,19 +241,19 @@ type groupRow struct {
 	Description string `db:"description"`
 }
 
-func (g groupRow) group() nntp.Group {
-	return nntp.Group{Name: g.Name, Low: g.Low, High: g.High, Count: g.Count, Status: g.Status,
+func (g groupRow) group() news.Group {
+	return news.Group{Name: g.Name, Low: g.Low, High: g.High, Count: g.Count, Status: g.Status,
 		Created: fromMicro(g.CreatedAt), Description: g.Description}
 }
 
 const groupCols = `name, low, high, count, status, created_at, description`
 
-func (s *Store) selectGroups(ctx context.Context, query string, args ...any) ([]nntp.Group, error) {
+func (s *Store) selectGroups(ctx context.Context, query string, args ...any) ([]news.Group, error) {
 	var rows []groupRow
 	if err := s.r.SelectContext(ctx, &rows, query, args...); err != nil {
 		return nil, wrap(err)
 	}
-	out := make([]nntp.Group, len(rows))
+	out := make([]news.Group, len(rows))
 	for i, r := range rows {
 		out[i] = r.group()
 	}
@@ -261,30 +261,30 @@ func (s *Store) selectGroups(ctx context.Context, query string, args ...any) ([]
 }
 
 // Groups lists every group, by name.
-func (s *Store) Groups(ctx context.Context) ([]nntp.Group, error) {
+func (s *Store) Groups(ctx context.Context) ([]news.Group, error) {
 	return s.selectGroups(ctx, `SELECT `+groupCols+` FROM groups WHERE removed_at IS NULL ORDER BY name`)
 }
 
 // NewGroups lists the groups created at or after since, by name.
-func (s *Store) NewGroups(ctx context.Context, since time.Time) ([]nntp.Group, error) {
+func (s *Store) NewGroups(ctx context.Context, since time.Time) ([]news.Group, error) {
 	return s.selectGroups(ctx, `SELECT `+groupCols+` FROM groups WHERE created_at >= ? AND removed_at IS NULL ORDER BY name`, micro(since))
 }
 
 // Group returns one group.
-func (s *Store) Group(ctx context.Context, name string) (nntp.Group, error) {
+func (s *Store) Group(ctx context.Context, name string) (news.Group, error) {
 	var g groupRow
 	err := s.r.GetContext(ctx, &g, `SELECT `+groupCols+` FROM groups WHERE name = ? AND removed_at IS NULL`, name)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nntp.Group{}, nntp.ErrNoSuchGroup
+		return news.Group{}, news.ErrNoSuchGroup
 	}
 	if err != nil {
-		return nntp.Group{}, wrap(err)
+		return news.Group{}, wrap(err)
 	}
 	return g.group(), nil
 }
 
 // Numbers lists the article numbers of group within r.
-func (s *Store) Numbers(ctx context.Context, group string, r nntp.Range) ([]int64, error) {
+func (s *Store) Numbers(ctx context.Context, group string, r news.Range) ([]int64, error) {
 	gid, err := s.groupID(ctx, group)
 	if err != nil {
 		return nil, err
@@ -300,7 +300,7 @@ func (s *Store) Numbers(ctx context.Context, group string, r nntp.Range) ([]int6
 }
 
 // Overview calls fn for each article of group within r, in number order.
-func (s *Store) Overview(ctx context.Context, group string, r nntp.Range, fn func(*nntp.Overview) error) error {
+func (s *Store) Overview(ctx context.Context, group string, r news.Range, fn func(*news.Overview) error) error {
 	gid, err := s.groupID(ctx, group)
 	if err != nil {
 		return err
@@ -314,14 +314,14 @@ func (s *Store) Overview(ctx context.Context, group string, r nntp.Range, fn fun
 }
 
 // OverviewByID returns the overview of one article, with Number 0.
-func (s *Store) OverviewByID(ctx context.Context, messageID string) (*nntp.Overview, error) {
+func (s *Store) OverviewByID(ctx context.Context, messageID string) (*news.Overview, error) {
 	var o sqlutil.OverviewRow
 	err := s.r.GetContext(ctx, &o, `SELECT ga.number, ga.subject, ga.from_header, ga.date, ga.message_id,
 			ga.refs, ga.bytes, ga.lines, ga.xref
 		FROM articles a JOIN group_articles ga ON ga.article_id = a.id
 		WHERE a.message_id = ? ORDER BY ga.group_id LIMIT 1`, messageID)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nntp.ErrNoSuchArticle
+		return nil, news.ErrNoSuchArticle
 	}
 	if err != nil {
 		return nil, wrap(err)
@@ -338,7 +338,7 @@ type articleRow struct {
 }
 
 // Article returns article n of group.
-func (s *Store) Article(ctx context.Context, group string, n int64) (*nntp.Article, error) {
+func (s *Store) Article(ctx context.Context, group string, n int64) (*news.Article, error) {
 	gid, err := s.groupID(ctx, group)
 	if err != nil {
 		return nil, err
@@ -348,35 +348,35 @@ func (s *Store) Article(ctx context.Context, group string, n int64) (*nntp.Artic
 		FROM group_articles ga JOIN articles a ON a.id = ga.article_id
 		WHERE ga.group_id = ? AND ga.number = ?`, gid, n)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nntp.ErrNoSuchArticle
+		return nil, news.ErrNoSuchArticle
 	}
 	if err != nil {
 		return nil, wrap(err)
 	}
-	return &nntp.Article{Number: n, MessageID: a.MessageID, Header: a.Header, Body: a.Body}, nil
+	return &news.Article{Number: n, MessageID: a.MessageID, Header: a.Header, Body: a.Body}, nil
 }
 
 // ArticleByID returns an article by message-id, with Number 0.
-func (s *Store) ArticleByID(ctx context.Context, messageID string) (*nntp.Article, error) {
+func (s *Store) ArticleByID(ctx context.Context, messageID string) (*news.Article, error) {
 	var a articleRow
 	err := s.r.GetContext(ctx, &a, `SELECT message_id, header, body FROM articles WHERE message_id = ?`, messageID)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nntp.ErrNoSuchArticle
+		return nil, news.ErrNoSuchArticle
 	}
 	if err != nil {
 		return nil, wrap(err)
 	}
-	return &nntp.Article{MessageID: a.MessageID, Header: a.Header, Body: a.Body}, nil
+	return &news.Article{MessageID: a.MessageID, Header: a.Header, Body: a.Body}, nil
 }
 
 // Next returns the lowest number in group above n.
 func (s *Store) Next(ctx context.Context, group string, n int64) (int64, error) {
-	return s.step(ctx, group, `SELECT number FROM group_articles WHERE group_id = ? AND number > ? ORDER BY number LIMIT 1`, n, nntp.ErrNoNextArticle)
+	return s.step(ctx, group, `SELECT number FROM group_articles WHERE group_id = ? AND number > ? ORDER BY number LIMIT 1`, n, news.ErrNoNextArticle)
 }
 
 // Prev returns the highest number in group below n.
 func (s *Store) Prev(ctx context.Context, group string, n int64) (int64, error) {
-	return s.step(ctx, group, `SELECT number FROM group_articles WHERE group_id = ? AND number < ? ORDER BY number DESC LIMIT 1`, n, nntp.ErrNoPrevArticle)
+	return s.step(ctx, group, `SELECT number FROM group_articles WHERE group_id = ? AND number < ? ORDER BY number DESC LIMIT 1`, n, news.ErrNoPrevArticle)
 }
 
 func (s *Store) step(ctx context.Context, group, query string, n int64, none error) (int64, error) {
@@ -397,7 +397,7 @@ func (s *Store) step(ctx context.Context, group, query string, n int64, none err
 
 // NewNews lists (message-id, group) pairs of articles that arrived at or
 // after since, oldest first.
-func (s *Store) NewNews(ctx context.Context, since time.Time) ([]nntp.NewsEntry, error) {
+func (s *Store) NewNews(ctx context.Context, since time.Time) ([]news.NewsEntry, error) {
 	var rows []struct {
 		MessageID string `db:"message_id"`
 		Group     string `db:"name"`
@@ -411,9 +411,9 @@ func (s *Store) NewNews(ctx context.Context, since time.Time) ([]nntp.NewsEntry,
 	if err != nil {
 		return nil, wrap(err)
 	}
-	out := make([]nntp.NewsEntry, len(rows))
+	out := make([]news.NewsEntry, len(rows))
 	for i, r := range rows {
-		out[i] = nntp.NewsEntry{MessageID: r.MessageID, Group: r.Group}
+		out[i] = news.NewsEntry{MessageID: r.MessageID, Group: r.Group}
 	}
 	return out, nil
 }

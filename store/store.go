@@ -1,5 +1,5 @@
 // Package store defines the storage interface of the news server. The
-// protocol layer reads through nntp.Reader; injection, transit, expiry and
+// protocol layer reads through news.Reader; injection, transit, expiry and
 // feeds write through Store. Two implementations pass the same suite
 // (store/storetest): sqlite, the embedded default, and postgres, the
 // production store. docs/storage.md says what each acknowledgement
@@ -11,10 +11,10 @@ import (
 	"errors"
 	"time"
 
-	"github.com/altcrypt/altcrypt/nntp"
+	"github.com/altcrypt/altcrypt/news"
 )
 
-// Errors a Store returns besides the nntp sentinels (ErrNoSuchGroup,
+// Errors a Store returns besides the news sentinels (ErrNoSuchGroup,
 // ErrNoSuchArticle, ErrNoNextArticle, ErrNoPrevArticle).
 var (
 	// ErrReplay: a pending post's body hash was already injected within the
@@ -31,7 +31,7 @@ var (
 // PostgreSQL database). All methods are safe for concurrent use. A method
 // that returns nil after a write has committed it durably.
 type Store interface {
-	nntp.Reader
+	news.Reader
 	Admin
 
 	// EnsureGroup creates a group if it does not exist (idempotent); an

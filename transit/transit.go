@@ -19,6 +19,7 @@ import (
 
 	"github.com/altcrypt/altcrypt/armor"
 	"github.com/altcrypt/altcrypt/article"
+	"github.com/altcrypt/altcrypt/news"
 	"github.com/altcrypt/altcrypt/nntp"
 	"github.com/altcrypt/altcrypt/peers"
 	"github.com/altcrypt/altcrypt/store"
@@ -271,7 +272,7 @@ func (r *Receiver) Stats() Stats {
 // that another connection was just told to send, or is sending, gives
 // nntp.ErrTryLater so that exactly one peer sends it.
 func (r *Receiver) Wanted(ctx context.Context, messageID string) error {
-	if err := article.CheckMessageID(messageID); err != nil {
+	if err := news.CheckMessageID(messageID); err != nil {
 		return fmt.Errorf("%w: %v", nntp.ErrDuplicate, err)
 	}
 	now := r.now()
@@ -363,7 +364,7 @@ func (r *Receiver) receive(ctx context.Context, messageID string, raw []byte) er
 		r.count(func(s *Stats) { s.Rejected++ })
 		// Remember the id so the article is not offered again. A failure
 		// here does not change the answer: the article is refused anyway.
-		if article.ValidMessageID(messageID) {
+		if news.ValidMessageID(messageID) {
 			if err := r.enqueue(ctx, &item{remember: messageID, done: make(chan error, 1)}); err != nil {
 				r.log.Warn("transit: could not remember a refused id", "err", err)
 			}
@@ -410,7 +411,7 @@ func (r *Receiver) verify(ctx context.Context, messageID string, raw []byte) (*s
 	}
 	path := a.Get("Path")
 	for _, name := range append([]string{r.cfg.PathName}, r.cfg.Aliases...) {
-		if peers.InPath(path, name) {
+		if news.InPath(path, name) {
 			return nil, reject("path-loop", "the Path already holds our name %s", name)
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/altcrypt/altcrypt/news"
 	"github.com/altcrypt/altcrypt/nntp"
 )
 
@@ -192,7 +193,7 @@ func (b *Backend) store(raw []byte, wantID string, generateID bool) (string, err
 		id = fmt.Sprintf("<%d.%d@%s>", b.now().UnixNano(), b.serial.Add(1), b.Name)
 		header = append([]byte("Message-ID: "+id+"\r\n"), header...)
 	}
-	if !nntp.IsMessageID(id) {
+	if !news.ValidMessageID(id) {
 		return "", errNoMessageID
 	}
 	if wantID != "" && id != wantID {

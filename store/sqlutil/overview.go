@@ -6,12 +6,12 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"github.com/altcrypt/altcrypt/nntp"
+	"github.com/altcrypt/altcrypt/news"
 )
 
 // Bounds turns a Range into inclusive SQL bounds; ok is false for an
 // empty range.
-func Bounds(r nntp.Range) (lo, hi int64, ok bool) {
+func Bounds(r news.Range) (lo, hi int64, ok bool) {
 	lo, hi = r.Low, r.High
 	if hi < 0 {
 		hi = math.MaxInt64
@@ -43,8 +43,8 @@ type OverviewRow struct {
 }
 
 // Overview converts the row.
-func (o *OverviewRow) Overview() *nntp.Overview {
-	return &nntp.Overview{Number: o.Number, Subject: o.Subject, From: o.From, Date: o.Date,
+func (o *OverviewRow) Overview() *news.Overview {
+	return &news.Overview{Number: o.Number, Subject: o.Subject, From: o.From, Date: o.Date,
 		MessageID: o.MessageID, References: o.References, Bytes: o.Bytes, Lines: o.Lines, Xref: o.Xref}
 }
 
@@ -53,7 +53,7 @@ func (o *OverviewRow) Overview() *nntp.Overview {
 // for (group id, low, high, limit) in the store's placeholder style.
 // Database errors pass through wrap; fn's errors are returned as they are.
 func OverviewPages(ctx context.Context, q sqlx.QueryerContext, query string, gid, lo, hi int64,
-	fn func(*nntp.Overview) error, wrap func(error) error) error {
+	fn func(*news.Overview) error, wrap func(error) error) error {
 	for {
 		var page []OverviewRow
 		if err := sqlx.SelectContext(ctx, q, &page, query, gid, lo, hi, OverviewPage); err != nil {

@@ -18,8 +18,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
-	"unicode/utf8"
 
+	"github.com/altcrypt/altcrypt/news"
 	"github.com/altcrypt/altcrypt/store"
 )
 
@@ -63,36 +63,18 @@ func Migrations(fsys fs.FS, dir string) ([]Migration, error) {
 	return out, nil
 }
 
-// MaxMessageIDLen is RFC 5536's limit on a Message-ID.
-const MaxMessageIDLen = 250
-
-// MaxGroupNameLen bounds group names (INN's default limit is far above
-// anything in use; this only stops nonsense).
-const MaxGroupNameLen = 255
-
-// ValidMessageID checks the shape <...> of printable ASCII (RFC 5536).
-func ValidMessageID(id string) error {
-	if len(id) < 3 || len(id) > MaxMessageIDLen || id[0] != '<' || id[len(id)-1] != '>' {
-		return fmt.Errorf("bad message-id %q", truncate(id))
-	}
-	for i := 0; i < len(id); i++ {
-		if c := id[i]; c <= ' ' || c >= 0x7f {
-			return fmt.Errorf("bad message-id %q: not printable ASCII", truncate(id))
-		}
+// validMessageID applies news.CheckMessageID, naming the id.
+func validMessageID(id string) error {
+	if err := news.CheckMessageID(id); err != nil {
+		return fmt.Errorf("bad message-id %q: %w", truncate(id), err)
 	}
 	return nil
 }
 
-// ValidGroupName refuses names that would break LIST, Newsgroups or Xref:
-// empty, too long, not UTF-8, whitespace, controls, commas and colons.
+// ValidGroupName applies news.CheckGroupName, naming the group.
 func ValidGroupName(name string) error {
-	if name == "" || len(name) > MaxGroupNameLen || !utf8.ValidString(name) {
-		return fmt.Errorf("bad group name %q", truncate(name))
-	}
-	for i := 0; i < len(name); i++ {
-		if c := name[i]; c <= ' ' || c == 0x7f || c == ',' || c == ':' {
-			return fmt.Errorf("bad group name %q", truncate(name))
-		}
+	if err := news.CheckGroupName(name); err != nil {
+		return fmt.Errorf("bad group name %q: %w", truncate(name), err)
 	}
 	return nil
 }
@@ -102,7 +84,7 @@ func ValidPending(p *store.Pending) error {
 	if p == nil {
 		return errors.New("nil pending post")
 	}
-	if err := ValidMessageID(p.MessageID); err != nil {
+	if err := validMessageID(p.MessageID); err != nil {
 		return err
 	}
 	if len(p.BodyHash) == 0 {
@@ -138,7 +120,7 @@ func ValidNewArticle(a *store.NewArticle) error {
 	if a == nil {
 		return errors.New("nil article")
 	}
-	if err := ValidMessageID(a.MessageID); err != nil {
+	if err := validMessageID(a.MessageID); err != nil {
 		return err
 	}
 	for _, g := range a.Groups {

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"testing/fstest"
 	"time"
-	"unicode/utf8"
 
 	"github.com/altcrypt/altcrypt/store"
 )
@@ -44,45 +43,6 @@ func TestMigrations(t *testing.T) {
 			t.Errorf("%s: accepted", name)
 		}
 	}
-}
-
-func TestValidMessageID(t *testing.T) {
-	for id, ok := range map[string]bool{
-		"<a@b>": true, "<1.2.3@example.invalid>": true, "<a>": true,
-		"": false, "<>": false, "a@b": false, "<a@b": false, "<a b@c>": false, "<a\t@b>": false,
-		"<caf\xc3\xa9@x>": false, "<\x7f@x>": false, "<" + strings.Repeat("x", 249) + ">": false,
-		"<" + strings.Repeat("x", 248) + ">": true,
-	} {
-		if err := ValidMessageID(id); (err == nil) != ok {
-			t.Errorf("ValidMessageID(%q) = %v, want ok=%v", id, err, ok)
-		}
-	}
-}
-
-func TestValidGroupName(t *testing.T) {
-	for name, ok := range map[string]bool{
-		"alt.crypt.messages": true, "de.alt.lösung": true, "a": true,
-		"": false, "a b": false, "a,b": false, "a:b": false, "a\x00": false, "\xff": false,
-		strings.Repeat("a", 256): false,
-	} {
-		if err := ValidGroupName(name); (err == nil) != ok {
-			t.Errorf("ValidGroupName(%q) = %v, want ok=%v", name, err, ok)
-		}
-	}
-}
-
-func FuzzValidMessageID(f *testing.F) {
-	f.Add("<a@b>")
-	f.Add("<a b>")
-	f.Add("\xff")
-	f.Fuzz(func(t *testing.T, id string) {
-		if ValidMessageID(id) != nil {
-			return
-		}
-		if !utf8.ValidString(id) || strings.ContainsAny(id, " \t\r\n") || len(id) > MaxMessageIDLen || id[0] != '<' {
-			t.Fatalf("accepted %q", id)
-		}
-	})
 }
 
 func TestPlanAndNumbering(t *testing.T) {

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/altcrypt/altcrypt/nntp"
+	"github.com/altcrypt/altcrypt/news"
 	"github.com/altcrypt/altcrypt/store"
 )
 
@@ -19,13 +19,13 @@ func testRemoveGroup(t *testing.T, s store.Store) {
 	if err := s.RemoveGroup(ctx, "alt.a"); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.RemoveGroup(ctx, "alt.a"); !errors.Is(err, nntp.ErrNoSuchGroup) {
+	if err := s.RemoveGroup(ctx, "alt.a"); !errors.Is(err, news.ErrNoSuchGroup) {
 		t.Errorf("second remove: %v", err)
 	}
-	if err := s.RemoveGroup(ctx, "alt.none"); !errors.Is(err, nntp.ErrNoSuchGroup) {
+	if err := s.RemoveGroup(ctx, "alt.none"); !errors.Is(err, news.ErrNoSuchGroup) {
 		t.Errorf("remove unknown: %v", err)
 	}
-	if _, err := s.Group(ctx, "alt.a"); !errors.Is(err, nntp.ErrNoSuchGroup) {
+	if _, err := s.Group(ctx, "alt.a"); !errors.Is(err, news.ErrNoSuchGroup) {
 		t.Errorf("Group after remove: %v", err)
 	}
 	gs, err := s.Groups(ctx)

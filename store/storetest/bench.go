@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/altcrypt/altcrypt/nntp"
+	"github.com/altcrypt/altcrypt/news"
 	"github.com/altcrypt/altcrypt/store"
 )
 
@@ -83,7 +83,7 @@ func BenchOverview(b *testing.B, open func(testing.TB) store.Store) {
 	ctx := context.Background()
 	rows := 0
 	for b.Loop() {
-		err := s.Overview(ctx, "g", nntp.Range{Low: 1, High: -1}, func(*nntp.Overview) error {
+		err := s.Overview(ctx, "g", news.Range{Low: 1, High: -1}, func(*news.Overview) error {
 			rows++
 			return nil
 		})

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/altcrypt/altcrypt/nntp"
+	"github.com/altcrypt/altcrypt/news"
 	"github.com/altcrypt/altcrypt/store"
 )
 
@@ -115,7 +115,7 @@ func insert(t testing.TB, s store.Store, arts ...*store.NewArticle) []store.Inse
 	return res
 }
 
-func group(t testing.TB, s store.Store, name string) nntp.Group {
+func group(t testing.TB, s store.Store, name string) news.Group {
 	t.Helper()
 	g, err := s.Group(context.Background(), name)
 	if err != nil {
@@ -132,7 +132,7 @@ func wantMarks(t testing.TB, s store.Store, name string, low, high, count int64)
 	}
 }
 
-func numbers(t testing.TB, s store.Store, g string, r nntp.Range) []int64 {
+func numbers(t testing.TB, s store.Store, g string, r news.Range) []int64 {
 	t.Helper()
 	n, err := s.Numbers(context.Background(), g, r)
 	if err != nil {
@@ -141,10 +141,10 @@ func numbers(t testing.TB, s store.Store, g string, r nntp.Range) []int64 {
 	return n
 }
 
-func overview(t testing.TB, s store.Store, g string, r nntp.Range) []*nntp.Overview {
+func overview(t testing.TB, s store.Store, g string, r news.Range) []*news.Overview {
 	t.Helper()
-	var out []*nntp.Overview
-	err := s.Overview(context.Background(), g, r, func(o *nntp.Overview) error {
+	var out []*news.Overview
+	err := s.Overview(context.Background(), g, r, func(o *news.Overview) error {
 		out = append(out, o)
 		return nil
 	})
@@ -166,7 +166,7 @@ func mid(i int) string { return fmt.Sprintf("<%d.test@example.invalid>", i) }
 
 func testGroups(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	if _, err := s.Group(ctx, "alt.crypt.messages"); !errors.Is(err, nntp.ErrNoSuchGroup) {
+	if _, err := s.Group(ctx, "alt.crypt.messages"); !errors.Is(err, news.ErrNoSuchGroup) {
 		t.Fatalf("Group on an empty store: %v, want ErrNoSuchGroup", err)
 	}
 	before := time.Now().Add(-time.Second)
@@ -232,10 +232,10 @@ func testInsertNumbering(t *testing.T, s store.Store) {
 		want = append(want, int64(4+i))
 	}
 	wantMarks(t, s, "g", 1, 6, 6)
-	if got := numbers(t, s, "g", nntp.Range{Low: 1, High: -1}); !slices.Equal(got, want) {
+	if got := numbers(t, s, "g", news.Range{Low: 1, High: -1}); !slices.Equal(got, want) {
 		t.Fatalf("Numbers = %v, want %v", got, want)
 	}
-	for i, o := range overview(t, s, "g", nntp.Range{Low: 1, High: -1}) {
+	for i, o := range overview(t, s, "g", news.Range{Low: 1, High: -1}) {
 		if o.MessageID != mid(i+1) || o.Number != int64(i+1) {
 			t.Fatalf("overview %d: %+v", i, o)
 		}
@@ -263,7 +263,7 @@ func testCrosspost(t *testing.T, s store.Store) {
 		g string
 		n int64
 	}{{"a", 1}, {"b", 3}} {
-		ov := overview(t, s, gn.g, nntp.Range{Low: gn.n, High: gn.n})
+		ov := overview(t, s, gn.g, news.Range{Low: gn.n, High: gn.n})
 		if len(ov) != 1 || ov[0].Xref != "b:3 a:1" || ov[0].MessageID != mid(3) {
 			t.Fatalf("overview of %s:%d: %+v", gn.g, gn.n, ov)
 		}
@@ -351,9 +351,9 @@ func testByteExact(t *testing.T, s store.Store) {
 	a := &store.NewArticle{MessageID: "<exact@example.invalid>", Groups: []string{"g"}, Header: header, Body: body,
 		Subject: "folded\r\n\tcontinued", From: "\x80odd", Date: "d", References: "<r1@x> <r2@x>", Bytes: 12345, Lines: 9}
 	insert(t, s, a)
-	for _, get := range []func() (*nntp.Article, error){
-		func() (*nntp.Article, error) { return s.Article(ctx, "g", 1) },
-		func() (*nntp.Article, error) { return s.ArticleByID(ctx, "<exact@example.invalid>") },
+	for _, get := range []func() (*news.Article, error){
+		func() (*news.Article, error) { return s.Article(ctx, "g", 1) },
+		func() (*news.Article, error) { return s.ArticleByID(ctx, "<exact@example.invalid>") },
 	} {
 		got, err := get()
 		if err != nil {
@@ -367,8 +367,8 @@ func testByteExact(t *testing.T, s store.Store) {
 	if err != nil || len(q) != 0 {
 		t.Fatalf("queue of an unknown peer: %v %v", q, err)
 	}
-	ov := overview(t, s, "g", nntp.Range{Low: 1, High: 1})
-	want := nntp.Overview{Number: 1, Subject: a.Subject, From: a.From, Date: "d", MessageID: a.MessageID,
+	ov := overview(t, s, "g", news.Range{Low: 1, High: 1})
+	want := news.Overview{Number: 1, Subject: a.Subject, From: a.From, Date: "d", MessageID: a.MessageID,
 		References: a.References, Bytes: 12345, Lines: 9, Xref: "g:1"}
 	if len(ov) != 1 || *ov[0] != want {
 		t.Fatalf("overview %+v, want %+v", ov, want)
@@ -391,19 +391,19 @@ func testRanges(t *testing.T, s store.Store) {
 	}
 	insert(t, s, arts...)
 	cases := []struct {
-		r    nntp.Range
+		r    news.Range
 		want []int64
 	}{
-		{nntp.Range{Low: 3, High: 3}, []int64{3}},      // n
-		{nntp.Range{Low: 8, High: -1}, seq(8, 10)},     // n-
-		{nntp.Range{Low: 3, High: 5}, seq(3, 5)},       // n-m
-		{nntp.Range{Low: 0, High: -1}, seq(1, 10)},     // everything
-		{nntp.Range{Low: 5, High: 100}, seq(5, 10)},    // beyond high
-		{nntp.Range{Low: 7, High: 3}, nil},             // reversed: empty
-		{nntp.Range{Low: 11, High: -1}, nil},           // past the end
-		{nntp.Range{Low: 20, High: 30}, nil},           // past the end
-		{nntp.Range{Low: -5, High: 0}, nil},            // before the start
-		{nntp.Range{Low: 1 << 62, High: 1 << 62}, nil}, // huge
+		{news.Range{Low: 3, High: 3}, []int64{3}},      // n
+		{news.Range{Low: 8, High: -1}, seq(8, 10)},     // n-
+		{news.Range{Low: 3, High: 5}, seq(3, 5)},       // n-m
+		{news.Range{Low: 0, High: -1}, seq(1, 10)},     // everything
+		{news.Range{Low: 5, High: 100}, seq(5, 10)},    // beyond high
+		{news.Range{Low: 7, High: 3}, nil},             // reversed: empty
+		{news.Range{Low: 11, High: -1}, nil},           // past the end
+		{news.Range{Low: 20, High: 30}, nil},           // past the end
+		{news.Range{Low: -5, High: 0}, nil},            // before the start
+		{news.Range{Low: 1 << 62, High: 1 << 62}, nil}, // huge
 	}
 	for _, c := range cases {
 		if got := numbers(t, s, "g", c.r); !slices.Equal(got, c.want) {
@@ -421,19 +421,19 @@ func testRanges(t *testing.T, s store.Store) {
 			t.Errorf("Overview(%v) = %v, want %v", c.r, got, c.want)
 		}
 	}
-	if got := numbers(t, s, "empty", nntp.Range{Low: 1, High: -1}); len(got) != 0 {
+	if got := numbers(t, s, "empty", news.Range{Low: 1, High: -1}); len(got) != 0 {
 		t.Errorf("Numbers of an empty group: %v", got)
 	}
-	if _, err := s.Numbers(ctx, "nope", nntp.Range{Low: 1, High: -1}); !errors.Is(err, nntp.ErrNoSuchGroup) {
+	if _, err := s.Numbers(ctx, "nope", news.Range{Low: 1, High: -1}); !errors.Is(err, news.ErrNoSuchGroup) {
 		t.Errorf("Numbers of a missing group: %v", err)
 	}
-	err := s.Overview(ctx, "nope", nntp.Range{Low: 1, High: -1}, func(*nntp.Overview) error { return nil })
-	if !errors.Is(err, nntp.ErrNoSuchGroup) {
+	err := s.Overview(ctx, "nope", news.Range{Low: 1, High: -1}, func(*news.Overview) error { return nil })
+	if !errors.Is(err, news.ErrNoSuchGroup) {
 		t.Errorf("Overview of a missing group: %v", err)
 	}
 	stop := errors.New("stop here")
 	calls := 0
-	err = s.Overview(ctx, "g", nntp.Range{Low: 1, High: -1}, func(*nntp.Overview) error {
+	err = s.Overview(ctx, "g", news.Range{Low: 1, High: -1}, func(*news.Overview) error {
 		calls++
 		if calls == 4 {
 			return stop
@@ -455,7 +455,7 @@ func testOverviewPaging(t *testing.T, s store.Store) {
 	for chunk := range slices.Chunk(arts, 500) {
 		insert(t, s, chunk...)
 	}
-	ov := overview(t, s, "g", nntp.Range{Low: 1, High: -1})
+	ov := overview(t, s, "g", news.Range{Low: 1, High: -1})
 	if len(ov) != n {
 		t.Fatalf("%d rows, want %d", len(ov), n)
 	}
@@ -464,7 +464,7 @@ func testOverviewPaging(t *testing.T, s store.Store) {
 			t.Fatalf("row %d: %+v", i, o)
 		}
 	}
-	if ov := overview(t, s, "g", nntp.Range{Low: 999, High: 2001}); len(ov) != 1003 || ov[0].Number != 999 || ov[1002].Number != 2001 {
+	if ov := overview(t, s, "g", news.Range{Low: 999, High: 2001}); len(ov) != 1003 || ov[0].Number != 999 || ov[1002].Number != 2001 {
 		t.Fatalf("999-2001: %d rows", len(ov))
 	}
 }
@@ -479,14 +479,14 @@ func testByID(t *testing.T, s store.Store) {
 	if err != nil || ov.Number != 0 || ov.MessageID != mid(1) || ov.References != "<parent@x>" || ov.Xref != "g:1" {
 		t.Fatalf("OverviewByID: %v %+v", err, ov)
 	}
-	if _, err := s.OverviewByID(ctx, "<missing@x>"); !errors.Is(err, nntp.ErrNoSuchArticle) {
+	if _, err := s.OverviewByID(ctx, "<missing@x>"); !errors.Is(err, news.ErrNoSuchArticle) {
 		t.Fatalf("OverviewByID(missing): %v", err)
 	}
 	art, err := s.ArticleByID(ctx, mid(1))
 	if err != nil || art.Number != 0 || !bytes.Equal(art.Header, a.Header) || !bytes.Equal(art.Body, a.Body) {
 		t.Fatalf("ArticleByID: %v %+v", err, art)
 	}
-	if _, err := s.ArticleByID(ctx, "<missing@x>"); !errors.Is(err, nntp.ErrNoSuchArticle) {
+	if _, err := s.ArticleByID(ctx, "<missing@x>"); !errors.Is(err, news.ErrNoSuchArticle) {
 		t.Fatalf("ArticleByID(missing): %v", err)
 	}
 	art, err = s.Article(ctx, "g", 1)
@@ -494,11 +494,11 @@ func testByID(t *testing.T, s store.Store) {
 		t.Fatalf("Article(g, 1): %v %+v", err, art)
 	}
 	for _, n := range []int64{0, 2, -1, 1 << 40} {
-		if _, err := s.Article(ctx, "g", n); !errors.Is(err, nntp.ErrNoSuchArticle) {
+		if _, err := s.Article(ctx, "g", n); !errors.Is(err, news.ErrNoSuchArticle) {
 			t.Fatalf("Article(g, %d): %v", n, err)
 		}
 	}
-	if _, err := s.Article(ctx, "nope", 1); !errors.Is(err, nntp.ErrNoSuchGroup) {
+	if _, err := s.Article(ctx, "nope", 1); !errors.Is(err, news.ErrNoSuchGroup) {
 		t.Fatalf("Article(nope, 1): %v", err)
 	}
 }
@@ -527,9 +527,9 @@ func testNextPrev(t *testing.T, s store.Store) {
 		wantErr error
 	}{
 		{true, 0, 1, nil}, {true, 1, 3, nil}, {true, 3, 6, nil}, {true, 4, 6, nil},
-		{true, 6, 0, nntp.ErrNoNextArticle}, {true, 100, 0, nntp.ErrNoNextArticle},
+		{true, 6, 0, news.ErrNoNextArticle}, {true, 100, 0, news.ErrNoNextArticle},
 		{false, 6, 3, nil}, {false, 3, 1, nil}, {false, 2, 1, nil},
-		{false, 1, 0, nntp.ErrNoPrevArticle}, {false, 0, 0, nntp.ErrNoPrevArticle},
+		{false, 1, 0, news.ErrNoPrevArticle}, {false, 0, 0, news.ErrNoPrevArticle},
 		{false, 100, 6, nil},
 	}
 	for _, st := range steps {
@@ -544,16 +544,16 @@ func testNextPrev(t *testing.T, s store.Store) {
 			t.Errorf("next=%v from %d: %d %v, want %d %v", st.next, st.from, got, err, st.want, st.wantErr)
 		}
 	}
-	if _, err := s.Next(ctx, "empty", 0); !errors.Is(err, nntp.ErrNoNextArticle) {
+	if _, err := s.Next(ctx, "empty", 0); !errors.Is(err, news.ErrNoNextArticle) {
 		t.Errorf("Next in an empty group: %v", err)
 	}
-	if _, err := s.Prev(ctx, "empty", 1); !errors.Is(err, nntp.ErrNoPrevArticle) {
+	if _, err := s.Prev(ctx, "empty", 1); !errors.Is(err, news.ErrNoPrevArticle) {
 		t.Errorf("Prev in an empty group: %v", err)
 	}
-	if _, err := s.Next(ctx, "nope", 0); !errors.Is(err, nntp.ErrNoSuchGroup) {
+	if _, err := s.Next(ctx, "nope", 0); !errors.Is(err, news.ErrNoSuchGroup) {
 		t.Errorf("Next in a missing group: %v", err)
 	}
-	if _, err := s.Prev(ctx, "nope", 5); !errors.Is(err, nntp.ErrNoSuchGroup) {
+	if _, err := s.Prev(ctx, "nope", 5); !errors.Is(err, news.ErrNoSuchGroup) {
 		t.Errorf("Prev in a missing group: %v", err)
 	}
 }
@@ -587,9 +587,9 @@ func testNewNews(t *testing.T, s store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []nntp.NewsEntry{{MessageID: mid(2), Group: "a"}, {MessageID: mid(2), Group: "b"},
+	want := []news.NewsEntry{{MessageID: mid(2), Group: "a"}, {MessageID: mid(2), Group: "b"},
 		{MessageID: mid(3), Group: "b"}, {MessageID: mid(4), Group: "a"}}
-	slices.SortFunc(got, func(x, y nntp.NewsEntry) int { return strings.Compare(x.MessageID+x.Group, y.MessageID+y.Group) })
+	slices.SortFunc(got, func(x, y news.NewsEntry) int { return strings.Compare(x.MessageID+x.Group, y.MessageID+y.Group) })
 	if !slices.Equal(got, want) {
 		t.Fatalf("NewNews = %v, want %v", got, want)
 	}
@@ -805,7 +805,7 @@ func testSeenRemember(t *testing.T, s store.Store) {
 		t.Fatalf("Seen of 1201 ids: %v (%d entries)", err, len(seen))
 	}
 	// Remembered ids are not articles.
-	if _, err := s.ArticleByID(ctx, mid(2)); !errors.Is(err, nntp.ErrNoSuchArticle) {
+	if _, err := s.ArticleByID(ctx, mid(2)); !errors.Is(err, news.ErrNoSuchArticle) {
 		t.Fatalf("ArticleByID(remembered): %v", err)
 	}
 }
@@ -844,17 +844,17 @@ func testExpire(t *testing.T, s store.Store) {
 	wantMarks(t, s, "a", 4, 6, 3)
 	wantMarks(t, s, "b", 3, 3, 1)
 	for _, i := range []int{1, 2, 3, 7} {
-		if _, err := s.ArticleByID(ctx, mid(i)); !errors.Is(err, nntp.ErrNoSuchArticle) {
+		if _, err := s.ArticleByID(ctx, mid(i)); !errors.Is(err, news.ErrNoSuchArticle) {
 			t.Fatalf("expired article %d still there: %v", i, err)
 		}
-		if _, err := s.OverviewByID(ctx, mid(i)); !errors.Is(err, nntp.ErrNoSuchArticle) {
+		if _, err := s.OverviewByID(ctx, mid(i)); !errors.Is(err, news.ErrNoSuchArticle) {
 			t.Fatalf("expired overview %d still there: %v", i, err)
 		}
 	}
-	if _, err := s.Article(ctx, "a", 2); !errors.Is(err, nntp.ErrNoSuchArticle) {
+	if _, err := s.Article(ctx, "a", 2); !errors.Is(err, news.ErrNoSuchArticle) {
 		t.Fatalf("Article(a, 2) after expiry: %v", err)
 	}
-	if got := numbers(t, s, "a", nntp.Range{Low: 1, High: -1}); !slices.Equal(got, []int64{4, 5, 6}) {
+	if got := numbers(t, s, "a", news.Range{Low: 1, High: -1}); !slices.Equal(got, []int64{4, 5, 6}) {
 		t.Fatalf("numbers after expiry: %v", got)
 	}
 	seen, err := s.Seen(ctx, []string{mid(1), mid(3), mid(7)})
@@ -1208,7 +1208,7 @@ func testConcurrency(t *testing.T, s store.Store) {
 			return nil
 		}
 		want := last + 1
-		err = s.Overview(ctx, "g", nntp.Range{Low: last + 1, High: g.High}, func(o *nntp.Overview) error {
+		err = s.Overview(ctx, "g", news.Range{Low: last + 1, High: g.High}, func(o *news.Overview) error {
 			if o.Number != want {
 				return fmt.Errorf("poll %d-%d: got article %d, want %d (a gap a reader would never see again)",
 					last+1, g.High, o.Number, want)
@@ -1264,7 +1264,7 @@ func testConcurrency(t *testing.T, s store.Store) {
 			}
 		}
 	}
-	if got := numbers(t, s, "g", nntp.Range{Low: 1, High: -1}); !slices.Equal(got, seq(1, total)) {
+	if got := numbers(t, s, "g", news.Range{Low: 1, High: -1}); !slices.Equal(got, seq(1, total)) {
 		t.Fatalf("numbers are not exactly 1..%d (%d of them)", total, len(got))
 	}
 	wantMarks(t, s, "g", 1, total, total)
@@ -1327,11 +1327,11 @@ func testConcurrentCrossposts(t *testing.T, s store.Store) {
 		}
 	}
 	for _, g := range []string{"a", "b", "c"} {
-		if got := numbers(t, s, g, nntp.Range{Low: 1, High: -1}); !slices.Equal(got, seq(1, counts[g])) {
+		if got := numbers(t, s, g, news.Range{Low: 1, High: -1}); !slices.Equal(got, seq(1, counts[g])) {
 			t.Fatalf("group %s: numbers are not 1..%d: %v", g, counts[g], got)
 		}
 		wantMarks(t, s, g, 1, counts[g], counts[g])
-		for _, o := range overview(t, s, g, nntp.Range{Low: 1, High: -1}) {
+		for _, o := range overview(t, s, g, news.Range{Low: 1, High: -1}) {
 			r := stored[o.MessageID]
 			if r.Numbers[g] != o.Number {
 				t.Fatalf("%s: overview says %s:%d, Insert said %v", o.MessageID, g, o.Number, r.Numbers)
@@ -1384,7 +1384,7 @@ func testExpireWhileInserting(t *testing.T, s store.Store) {
 		t.Fatal(err)
 	}
 	for _, g := range []string{"a", "b"} {
-		got := numbers(t, s, g, nntp.Range{Low: 1, High: -1})
+		got := numbers(t, s, g, news.Range{Low: 1, High: -1})
 		if !slices.Equal(got, seq(301, 480)) {
 			t.Fatalf("group %s after expiry: %d numbers from %v, want 301..480", g, len(got), got[:min(3, len(got))])
 		}

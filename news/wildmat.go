@@ -1,4 +1,4 @@
-package nntp
+package news
 
 import (
 	"errors"
@@ -22,7 +22,7 @@ type wildPattern struct {
 	p   []rune
 }
 
-var errBadWildmat = errors.New("nntp: invalid wildmat")
+var errBadWildmat = errors.New("news: invalid wildmat")
 
 // ParseWildmat compiles s or reports errBadWildmat.
 func ParseWildmat(s string) (*Wildmat, error) {
