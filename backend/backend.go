@@ -17,7 +17,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/altcrypt/altcrypt/armor"
+	"github.com/altcrypt/altcrypt/gate"
 	"github.com/altcrypt/altcrypt/news"
 	"github.com/altcrypt/altcrypt/nntp"
 	"github.com/altcrypt/altcrypt/peers"
@@ -66,7 +66,7 @@ type Config struct {
 	// ExpireInterval is how often expiry runs (DefaultExpireInterval when 0).
 	ExpireInterval time.Duration
 	// Policy is the ciphertext gate's policy.
-	Policy armor.Policy
+	Policy gate.Policy
 	// MaxInjectESKs is the most session key packets a post may carry
 	// (DefaultMaxInjectESKs when 0): several recipients of one message
 	// are linked by it for everyone to see.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/altcrypt/altcrypt/article"
 	"github.com/altcrypt/altcrypt/hashcash"
+	"github.com/altcrypt/altcrypt/news"
 	"github.com/altcrypt/altcrypt/store"
 )
 
@@ -75,18 +76,14 @@ func (h *Hashcash) requirement() hashcash.Requirement {
 // recorded before the stamp itself tells that retry apart from a second
 // use of the stamp: the retry goes on to AddPending, which stores it or
 // refuses it as a replay, so nothing is lost and no stamp buys two posts.
-func (b *Backend) spendHashcash(ctx context.Context, raw []byte, p *store.Pending, now time.Time) error {
+func (b *Backend) spendHashcash(ctx context.Context, a *article.Article, p *store.Pending, now time.Time) error {
 	if !b.cfg.hashcashOn() {
 		return nil
 	}
 	h := b.cfg.Hashcash
-	a, err := article.Parse(raw, article.Limits{})
-	if err != nil {
-		return articleRefusal(err)
-	}
 	stamps := a.Values("X-Hashcash")
 	if len(stamps) == 0 {
-		return refuse(hashcash.ReasonMissing, fmt.Sprintf("this server asks for an X-Hashcash stamp (version 1) of %d bits for resource %s", h.Bits, sanitizeLine(h.Resource)), nil)
+		return refuse(hashcash.ReasonMissing, fmt.Sprintf("this server asks for an X-Hashcash stamp (version 1) of %d bits for resource %s", h.Bits, news.Sanitize(h.Resource)), nil)
 	}
 	stamp, err := pickStamp(stamps, h.requirement(), now)
 	if err != nil {

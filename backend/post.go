@@ -8,26 +8,24 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"io"
-	"strings"
 	"time"
 
-	"github.com/altcrypt/altcrypt/armor"
 	"github.com/altcrypt/altcrypt/article"
+	"github.com/altcrypt/altcrypt/gate"
 	"github.com/altcrypt/altcrypt/hsub"
+	"github.com/altcrypt/altcrypt/news"
 	"github.com/altcrypt/altcrypt/nntp"
 	"github.com/altcrypt/altcrypt/store"
 )
 
-// Reason codes of POST refusals, besides armor's and article's codes.
+// Reason codes of POST refusals (the gate's vocabulary).
 const (
-	CodeUnknownGroup = "unknown-group"
-	CodeControl      = "control"
-	CodeReplay       = "replay"
-	CodeTemporary    = "temporary"
-	// CodeSeveralRecipients: more session key packets than MaxInjectESKs.
-	CodeSeveralRecipients = "several-recipients"
+	CodeUnknownGroup      = gate.CodeUnknownGroup
+	CodeControl           = gate.CodeControl
+	CodeReplay            = gate.CodeReplay
+	CodeTemporary         = gate.CodeTemporary
+	CodeSeveralRecipients = gate.CodeSeveralRecipients
 )
 
 // refuse makes the 441 answer "code: sentence" that POST has for every
@@ -45,13 +43,13 @@ func (s *Session) Post(ctx context.Context, raw []byte) error {
 		return nntp.ErrPostingNotPermitted
 	}
 	b := s.b
-	p, err := b.prepare(ctx, raw)
+	p, a, err := b.prepare(ctx, raw)
 	if err != nil {
 		return err
 	}
 	now := b.cfg.Now()
 	p.Received = now
-	if err := b.spendHashcash(ctx, raw, p, now); err != nil {
+	if err := b.spendHashcash(ctx, a, p, now); err != nil {
 		return err
 	}
 	if err := b.freshTag(ctx, p, now); err != nil {
@@ -79,44 +77,28 @@ func (s *Session) Post(ctx context.Context, raw []byte) error {
 }
 
 // prepare turns a posted article into a pending post, or refuses it.
-func (b *Backend) prepare(ctx context.Context, raw []byte) (*store.Pending, error) {
-	a, err := article.Parse(raw, article.Limits{})
+func (b *Backend) prepare(ctx context.Context, raw []byte) (*store.Pending, *article.Article, error) {
+	in, err := gate.Inject(raw, gate.InjectPolicy{
+		// The store says what we carry, so a group added or removed with
+		// nntpd group add|remove counts at once, on every front-end.
+		Carries: func(g string) (bool, error) {
+			_, err := b.st.Group(ctx, g)
+			if errors.Is(err, news.ErrNoSuchGroup) {
+				return false, nil
+			}
+			return err == nil, err
+		},
+		Policy:  b.cfg.Policy,
+		MaxESKs: b.cfg.MaxInjectESKs,
+	})
 	if err != nil {
-		return nil, articleRefusal(err)
-	}
-	if a.Has("Control") {
-		return nil, refuse(CodeControl, "control messages are not accepted", nil)
-	}
-	groups, err := a.Newsgroups()
-	if err != nil {
-		return nil, articleRefusal(err)
-	}
-	// The store says what we carry, so a group added or removed with
-	// nntpd group add|remove counts at once, on every front-end.
-	for _, g := range groups {
-		if _, err := b.st.Group(ctx, g); errors.Is(err, nntp.ErrNoSuchGroup) {
-			return nil, refuse(CodeUnknownGroup, "this server does not carry "+sanitizeLine(g), nil)
-		} else if err != nil {
-			return nil, refuse(CodeTemporary, "the server cannot check its groups right now, try again later", err)
-		}
-	}
-	canon, err := armor.Canonicalize(a.Body, armor.CanonOptions{Policy: b.cfg.Policy, Anonymize: true})
-	if err != nil {
-		var ae *armor.Error
-		if errors.As(err, &ae) {
-			return nil, refuse(ae.Code, ae.Msg, err)
-		}
-		return nil, refuse("not-ciphertext", "the body is not an OpenPGP message", err)
+		return nil, nil, postRefusal(err)
 	}
 	id, err := b.newMessageID()
 	if err != nil {
-		return nil, refuse(CodeTemporary, "no randomness, try again later", err)
+		return nil, nil, refuse(CodeTemporary, "no randomness, try again later", err)
 	}
-	if n := len(canon.Verdict.ESKs); n > b.cfg.MaxInjectESKs {
-		return nil, refuse(CodeSeveralRecipients, fmt.Sprintf("the message has %d session key packets and this server injects at most %d: "+
-			"several recipients link their keys (everyone can see that one message went to all of them); send each recipient a message of their own", n, b.cfg.MaxInjectESKs), nil)
-	}
-	subject := a.Get("Subject")
+	subject := in.Article.Get("Subject")
 	if hsub.Shaped(subject) {
 		// Readers match a tag on its first 48 digits; the rest would only
 		// tell which software made it.
@@ -126,11 +108,20 @@ func (b *Backend) prepare(ctx context.Context, raw []byte) (*store.Pending, erro
 	}
 	return &store.Pending{
 		MessageID: id,
-		Groups:    groups,
+		Groups:    in.Groups,
 		Subject:   subject,
-		Body:      canon.Body,
-		BodyHash:  b.keyed("replay", canon.Ciphertext),
-	}, nil
+		Body:      in.Canon.Body,
+		BodyHash:  b.keyed("replay", in.Canon.Ciphertext),
+	}, in.Article, nil
+}
+
+// postRefusal maps a gate refusal to POST's answer.
+func postRefusal(err error) error {
+	var r *news.Refusal
+	if errors.As(err, &r) {
+		return refuse(r.Code, r.Msg, err)
+	}
+	return refuse(CodeTemporary, "the post could not be checked, try again later", err)
 }
 
 // freshTag keeps a tag seen for the first time within the history window
@@ -175,14 +166,6 @@ func (b *Backend) keyed(purpose string, parts ...[]byte) []byte {
 	return m.Sum(nil)
 }
 
-func articleRefusal(err error) error {
-	var e *article.Error
-	if errors.As(err, &e) {
-		return refuse(e.Code, e.Msg, err)
-	}
-	return refuse(article.CodeMalformed, "the article cannot be parsed", err)
-}
-
 var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
 
 // newMessageID makes <random@Domain>: 160 random bits, nothing about the
@@ -193,18 +176,4 @@ func (b *Backend) newMessageID() (string, error) {
 		return "", err
 	}
 	return "<" + idEncoding.EncodeToString(r[:]) + "@" + b.cfg.Domain + ">", nil
-}
-
-// sanitizeLine keeps a client-supplied string printable and short enough
-// to echo in a response line.
-func sanitizeLine(s string) string {
-	var sb strings.Builder
-	for i := 0; i < len(s) && sb.Len() < 80; i++ {
-		c := s[i]
-		if c < ' ' || c > '~' {
-			c = '?'
-		}
-		sb.WriteByte(c)
-	}
-	return sb.String()
 }

@@ -5,7 +5,6 @@
 package checker
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,19 +14,21 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/altcrypt/altcrypt/armor"
+	"github.com/altcrypt/altcrypt/gate"
+	"github.com/altcrypt/altcrypt/news"
 )
 
-// Reason codes of the article layer (the body's codes come from armor).
+// Reason codes of the article layer (the body's codes come from armor
+// through the gate).
 const (
-	CodeNoSeparator     = "no-header-separator"
-	CodeHeaderTooLarge  = "header-too-large"
-	CodeArticleTooLarge = "article-too-large"
+	CodeNoSeparator     = gate.CodeNoSeparator
+	CodeHeaderTooLarge  = gate.CodeHeaderTooLarge
+	CodeArticleTooLarge = gate.CodeArticleTooLarge
 )
 
 // DefaultHeaderAllowance is how many bytes of headers an article may carry
-// on top of the body limit.
-const DefaultHeaderAllowance = 64 << 10
+// on top of the body limit: the gate's one allowance.
+const DefaultHeaderAllowance = gate.HeaderAllowance
 
 // Exit codes of Run.
 const (
@@ -38,7 +39,7 @@ const (
 
 // Options configures a run.
 type Options struct {
-	Policy armor.Policy
+	Policy gate.Policy
 	// Body says the inputs are bare bodies, not articles with headers.
 	Body bool
 	// JSON prints one JSON object per line instead of text.
@@ -54,20 +55,9 @@ func (o Options) headerAllowance() int {
 	return o.HeaderAllowance
 }
 
-// maxBody is the body limit the armor policy applies.
-func (o Options) maxBody() int {
-	if o.Policy.MaxBodySize <= 0 {
-		return armor.DefaultMaxBodySize
-	}
-	return o.Policy.MaxBodySize
-}
-
 // limit is the most bytes read from one input.
 func (o Options) limit() int {
-	if o.Body {
-		return o.maxBody()
-	}
-	return o.maxBody() + o.headerAllowance()
+	return gate.ReadLimit(o.Body, o.Policy, o.headerAllowance())
 }
 
 // Result is the verdict on one input.
@@ -94,30 +84,11 @@ type ESKOut struct {
 // size is the input's full size when known (-1 otherwise).
 func Check(path string, data []byte, size int64, opts Options) Result {
 	r := Result{Path: path}
-	limit := opts.limit()
-	if size > int64(limit) || len(data) > limit {
-		if size < int64(len(data)) {
-			size = int64(len(data))
-		}
-		what, code := "article", CodeArticleTooLarge
-		if opts.Body {
-			what, code = "body", armor.CodeBodyTooLarge
-		}
-		return rejected(r, code, fmt.Sprintf("the %s is at least %d bytes; at most %d are accepted", what, size, limit))
-	}
-	body := data
-	if !opts.Body {
-		var code, reason string
-		body, code, reason = splitArticle(data, opts.headerAllowance())
-		if code != "" {
-			return rejected(r, code, reason)
-		}
-	}
-	v, err := armor.Check(body, opts.Policy)
+	v, err := gate.Verify(data, size, opts.Body, opts.Policy, opts.headerAllowance())
 	if err != nil {
-		var ae *armor.Error
-		if errors.As(err, &ae) {
-			return rejected(r, ae.Code, ae.Msg)
+		var ref *news.Refusal
+		if errors.As(err, &ref) {
+			return rejected(r, ref.Code, ref.Msg)
 		}
 		return rejected(r, "internal", err.Error())
 	}
@@ -132,32 +103,6 @@ func Check(path string, data []byte, size int64, opts Options) Result {
 func rejected(r Result, code, reason string) Result {
 	r.Verdict, r.Code, r.Reason = "reject", code, reason
 	return r
-}
-
-// splitArticle returns the body after the first empty line (CRLF CRLF or
-// LF LF). The header block may not exceed allowance bytes.
-func splitArticle(a []byte, allowance int) (body []byte, code, reason string) {
-	for pos := 0; pos < len(a); {
-		if pos > allowance {
-			return nil, CodeHeaderTooLarge, fmt.Sprintf("the header block is longer than %d bytes", allowance)
-		}
-		i := bytes.IndexByte(a[pos:], '\n')
-		if i < 0 {
-			break
-		}
-		l := a[pos : pos+i]
-		pos += i + 1
-		if len(l) == 0 || (len(l) == 1 && l[0] == '\r') {
-			if pos-1 > allowance {
-				return nil, CodeHeaderTooLarge, fmt.Sprintf("the header block is longer than %d bytes", allowance)
-			}
-			return a[pos:], "", ""
-		}
-	}
-	if len(a) > allowance {
-		return nil, CodeHeaderTooLarge, fmt.Sprintf("no empty line ends the headers within %d bytes", allowance)
-	}
-	return nil, CodeNoSeparator, "the article has no empty line between its headers and its body (use --body for bare bodies)"
 }
 
 // Run checks every input named in paths (files, or directories walked

@@ -9,8 +9,9 @@ import (
 	"net/textproto"
 	"strings"
 
-	"github.com/altcrypt/altcrypt/armor"
+	"github.com/altcrypt/altcrypt/gate"
 	"github.com/altcrypt/altcrypt/hashcash"
+	"github.com/altcrypt/altcrypt/news"
 )
 
 // Defaults.
@@ -123,10 +124,8 @@ func Prepare(cfg Config, data []byte, recipients []string) (*Post, error) {
 		return nil, &Refusal{Code: ReasonMalformed, Msg: "cannot parse the mail header: " + err.Error(), Err: err}
 	}
 	h := msg.Header
-	for _, name := range []string{"Control", "Also-Control", "Supersedes"} {
-		if _, ok := h[name]; ok {
-			return nil, refuse(ReasonControl, "the mail has a %s header; control messages and supersedes are not posted", name)
-		}
+	if err := gate.Control(func(name string) bool { _, ok := h[name]; return ok }); err != nil {
+		return nil, gateRefusal(err)
 	}
 	groups, err := cfg.pickGroups(h, recipients)
 	if err != nil {
@@ -146,13 +145,13 @@ func Prepare(cfg Config, data []byte, recipients []string) (*Post, error) {
 	}
 	armored, err := canon(block)
 	if err != nil {
-		var ae *armor.Error
-		if errors.As(err, &ae) {
-			return nil, &Refusal{Code: ae.Code, Msg: ae.Msg, Err: err}
-		}
 		var r *Refusal
 		if errors.As(err, &r) {
 			return nil, err
+		}
+		var gr *news.Refusal
+		if errors.As(err, &gr) {
+			return nil, gateRefusal(err)
 		}
 		return nil, &Refusal{Code: ReasonNoCiphertext, Msg: err.Error(), Err: err}
 	}
@@ -176,14 +175,28 @@ func stamps(values []string) []string {
 	return out
 }
 
-// canonicalize runs the armor gate in injection mode: a strict parse of the
-// packets, then one canonical armor with no headers.
+// canonicalize runs the gate's ciphertext rule in injection mode: a strict
+// parse of the packets, then one canonical armor with no headers (the news
+// server anonymises the recipients when it injects the post).
 func canonicalize(block []byte) ([]byte, error) {
-	c, err := armor.Canonicalize(block, armor.CanonOptions{Policy: armor.DefaultPolicy()})
+	c, err := gate.Canonicalize(block, gate.DefaultPolicy(), false)
 	if err != nil {
 		return nil, err
 	}
 	return c.Body, nil
+}
+
+// gateRefusal maps a gate refusal to the gateway's: a bounce with the
+// gate's reason code (a temporary one keeps the mail queued).
+func gateRefusal(err error) error {
+	var r *news.Refusal
+	if !errors.As(err, &r) {
+		return &TempError{Msg: "cannot check the mail", Err: err}
+	}
+	if r.Temporary {
+		return &TempError{Msg: r.Msg, Err: err}
+	}
+	return &Refusal{Code: r.Code, Msg: r.Msg, Err: err}
 }
 
 // stripEnvelopeLine drops the mbox "From sender date" line that exim's pipe
@@ -250,10 +263,8 @@ func (cfg Config) pickGroups(h mail.Header, recipients []string) ([]string, erro
 	if len(groups) > maxGroups {
 		return nil, refuse(ReasonGroup, "the mail names %d groups; at most %d", len(groups), maxGroups)
 	}
-	for _, g := range groups {
-		if !cfg.carries(g) {
-			return nil, refuse(ReasonGroup, "this gateway does not post to %s; it posts to %s", printable(g), strings.Join(cfg.carried(), ", "))
-		}
+	if err := gate.AllCarried(groups, func(g string) (bool, error) { return cfg.carries(g), nil }, func() string { return strings.Join(cfg.carried(), ", ") }); err != nil {
+		return nil, gateRefusal(err)
 	}
 	return groups, nil
 }

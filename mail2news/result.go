@@ -9,6 +9,7 @@ import (
 	"net"
 	"strings"
 
+	"github.com/altcrypt/altcrypt/gate"
 	"github.com/altcrypt/altcrypt/nntp"
 )
 
@@ -36,9 +37,9 @@ const (
 	ReasonOtherBlock    = "mail-other-pgp-block"
 	ReasonTwoMessages   = "mail-multiple-messages"
 	ReasonPGPMIME       = "mail-pgp-mime"
-	ReasonControl       = "mail-control"
+	ReasonControl       = gate.CodeControl // the gate's one rule, as for POST and transit
 	ReasonNoGroup       = "mail-no-group"
-	ReasonGroup         = "mail-group-not-carried"
+	ReasonGroup         = gate.CodeUnknownGroup
 	ReasonServerRefused = "server-refused"
 )
 
@@ -101,10 +102,10 @@ var ErrAlreadyPosted = errors.New("an identical ciphertext is already in the poo
 type Class int
 
 const (
-	Posted   Class = iota // the server answered 240 (or already has the body)
-	Refused               // permanent: bounce with the reason
-	Deferred              // temporary: keep the mail and retry
-	Misconfigured         // the gateway's setup is wrong (login, TLS): exit 78
+	Posted        Class = iota // the server answered 240 (or already has the body)
+	Refused                    // permanent: bounce with the reason
+	Deferred                   // temporary: keep the mail and retry
+	Misconfigured              // the gateway's setup is wrong (login, TLS): exit 78
 )
 
 func (c Class) String() string {
@@ -152,9 +153,11 @@ func ExitCode(err error) int {
 
 // classifyPostError turns what the NNTP conversation returned into a
 // Refusal, a TempError or ErrAlreadyPosted. Only a 441 answer to the article
-// itself is a refusal, and only when its text does not say the failure is
-// temporary; every other failure (connection refused, timeout, 400, 436,
+// itself is a refusal, and only when its reason code is not "temporary"
+// (the server could not take it now) nor "replay" or "duplicate" (it has
+// it already); every other failure (connection refused, timeout, 400, 436,
 // 440, 48x, 5xx) defers the mail, since it says nothing about the mail.
+// Only the code decides, never the sentence after it.
 func classifyPostError(err error) error {
 	if err == nil {
 		return nil
@@ -162,15 +165,13 @@ func classifyPostError(err error) error {
 	var ne *nntp.Error
 	if errors.As(err, &ne) {
 		if ne.Code == 441 {
-			text := strings.ToLower(ne.Msg)
-			switch {
-			case serverReasonCode(ne.Msg) == "temporary" || strings.Contains(text, "try again") || strings.Contains(text, "temporar") ||
-				strings.Contains(text, "later") || strings.Contains(text, "unavailable"):
+			code := serverReasonCode(ne.Msg)
+			switch code {
+			case gate.CodeTemporary:
 				return &TempError{Msg: "the news server deferred the article", Err: err}
-			case strings.Contains(text, "replay") || strings.Contains(text, "duplicate"):
+			case gate.CodeReplay, codeDuplicate:
 				return fmt.Errorf("%w (server: %d %s)", ErrAlreadyPosted, ne.Code, ne.Msg)
 			}
-			code := serverReasonCode(ne.Msg)
 			msg := ne.Msg
 			if code != ReasonServerRefused {
 				msg = strings.TrimSpace(strings.TrimPrefix(msg, code+":"))
@@ -203,6 +204,9 @@ func certError(err error) bool {
 	var ci x509.CertificateInvalidError
 	return errors.As(err, &cv) || errors.As(err, &ua) || errors.As(err, &he) || errors.As(err, &ci)
 }
+
+// codeDuplicate is the code of nntp's 441 answer to a known article.
+const codeDuplicate = "duplicate"
 
 // serverReasonCode picks the reason code out of a 441 text such as
 // "text-after-armor: ..." (armor's codes) and falls back to server-refused.

@@ -56,6 +56,9 @@ const (
 )
 
 // ResponseFor maps err to the response a client gets in the given context.
+// A 441 answer to POST always reads "reason-code: sentence", so a program
+// posting (the mail gateway) can tell a temporary failure ("temporary")
+// or a duplicate from a refusal by the code alone.
 // An *Error found anywhere in the chain wins; unknown errors become 403.
 func ResponseFor(err error, ctx Context) *Error {
 	var e *Error
@@ -85,7 +88,7 @@ func ResponseFor(err error, ctx Context) *Error {
 		case CtxTakeThis:
 			return &Error{Code: 439, Msg: "Already have it", Err: err}
 		case CtxPost:
-			return &Error{Code: 441, Msg: "Duplicate article", Err: err}
+			return &Error{Code: 441, Msg: "duplicate: Duplicate article", Err: err}
 		}
 		return &Error{Code: 435, Msg: "Already have it", Err: err}
 	case errors.Is(err, ErrRejected):
@@ -109,7 +112,7 @@ func ResponseFor(err error, ctx Context) *Error {
 			// peer keeps every unacknowledged article and retries later.
 			return &Error{Code: 400, Msg: "Service temporarily unavailable, try again later", Err: err}
 		case CtxPost:
-			return &Error{Code: 441, Msg: "Temporary failure, try again later", Err: err}
+			return &Error{Code: 441, Msg: "temporary: Temporary failure, try again later", Err: err}
 		}
 		return &Error{Code: 436, Msg: "Transfer not possible, try again later", Err: err}
 	}

@@ -12,13 +12,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/altcrypt/altcrypt/armor"
 	"github.com/altcrypt/altcrypt/article"
+	"github.com/altcrypt/altcrypt/gate"
 	"github.com/altcrypt/altcrypt/news"
 	"github.com/altcrypt/altcrypt/nntp"
 	"github.com/altcrypt/altcrypt/peers"
@@ -38,49 +36,14 @@ const (
 	DefaultGroupsCacheTTL = 5 * time.Second
 )
 
-// Privacy is transit's privacy policy. Each field refuses articles of
-// one kind, with its own reason code.
-type Privacy struct {
-	// RefuseHostTraces refuses articles with NNTP-Posting-Host, X-Trace,
-	// X-Originating-IP, or an address (or posting-host parameter) in
-	// Injection-Info: traces that name the poster's machine
-	// (CodeHostTrace).
-	RefuseHostTraces bool
-	// RefuseVisibleRecipients refuses session key packets that name
-	// their recipient (armor's visible-recipient).
-	RefuseVisibleRecipients bool
-	// MaxESKs, when positive, refuses articles with more session key
-	// packets: several recipients of one message are linked by it
-	// (CodeSeveralRecipients).
-	MaxESKs int
-}
+// Privacy is the relay door's privacy policy (gate.Privacy).
+type Privacy = gate.Privacy
 
 // Reason codes of the privacy policy.
 const (
-	CodeHostTrace         = "posting-host-trace"
-	CodeSeveralRecipients = "several-recipients"
+	CodeHostTrace         = gate.CodeHostTrace
+	CodeSeveralRecipients = gate.CodeSeveralRecipients
 )
-
-// hostTrace names the first posting-host trace in a, or "".
-func hostTrace(a *article.Article) string {
-	for _, h := range []string{"NNTP-Posting-Host", "X-Trace", "X-Originating-IP"} {
-		if a.Has(h) {
-			return h
-		}
-	}
-	info := a.Get("Injection-Info")
-	if strings.Contains(strings.ToLower(info), "posting-host") {
-		return "Injection-Info (posting-host)"
-	}
-	for _, tok := range strings.FieldsFunc(info, func(c rune) bool {
-		return !(c == '.' || c == ':' || c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F')
-	}) {
-		if net.ParseIP(strings.Trim(tok, ".:")) != nil && strings.ContainsAny(tok, ".:") {
-			return "Injection-Info (an address)"
-		}
-	}
-	return ""
-}
 
 // Config configures a Receiver. Store and PathName are required.
 type Config struct {
@@ -92,9 +55,9 @@ type Config struct {
 	// Peers gives the outgoing feeds to queue stored articles for (nil:
 	// none).
 	Peers *peers.File
-	// Armor is the ciphertext gate's policy; the zero value means
-	// armor.DefaultPolicy().
-	Armor *armor.Policy
+	// Armor is the ciphertext gate's policy; nil means
+	// gate.DefaultPolicy().
+	Armor *gate.Policy
 	// Privacy refuses articles that would identify posters or link
 	// recipients (all off by default: a relay passes on what other
 	// servers injected). Transit never rewrites: it refuses.
@@ -144,10 +107,10 @@ type Stats struct {
 // nntp.Feeder methods; a session that serves a recognised peer delegates
 // to it. Close it to stop its committer.
 type Receiver struct {
-	cfg    Config
-	policy armor.Policy
-	log    *slog.Logger
-	now    func() time.Time
+	cfg  Config
+	gate gate.Relay
+	log  *slog.Logger
+	now  func() time.Time
 
 	mu       sync.Mutex
 	inflight map[string]*flight
@@ -214,8 +177,15 @@ func New(cfg Config) (*Receiver, error) {
 		cfg.CommitTimeout = DefaultCommitTimeout
 	}
 	r := &Receiver{
-		cfg:      cfg,
-		policy:   armor.DefaultPolicy(),
+		cfg: cfg,
+		gate: gate.Relay{
+			Limits:        cfg.Limits,
+			Policy:        gate.DefaultPolicy(),
+			PathNames:     append([]string{cfg.PathName}, cfg.Aliases...),
+			HistoryWindow: cfg.HistoryWindow,
+			FutureSkew:    cfg.FutureSkew,
+			Privacy:       cfg.Privacy,
+		},
 		log:      cfg.Logger,
 		now:      cfg.Now,
 		inflight: map[string]*flight{},
@@ -225,7 +195,7 @@ func New(cfg Config) (*Receiver, error) {
 		finished: make(chan struct{}),
 	}
 	if cfg.Armor != nil {
-		r.policy = *cfg.Armor
+		r.gate.Policy = *cfg.Armor
 	}
 	if r.log == nil {
 		r.log = slog.Default()
@@ -374,78 +344,40 @@ func (r *Receiver) receive(ctx context.Context, messageID string, raw []byte) er
 	return r.enqueue(ctx, &item{art: na, done: make(chan error, 1)})
 }
 
-// rejection is an article we will never take; it wraps nntp.ErrRejected.
-type rejection struct {
-	code, msg string
-}
+// rejection is an article we will never take: a gate refusal that also
+// wraps nntp.ErrRejected, which the protocol layer answers 437/439.
+type rejection struct{ *news.Refusal }
 
-func (e *rejection) Error() string { return e.code + ": " + e.msg }
-func (e *rejection) Unwrap() error { return nntp.ErrRejected }
-
-func reject(code, format string, args ...any) *rejection {
-	return &rejection{code: code, msg: fmt.Sprintf(format, args...)}
-}
+func (e *rejection) Unwrap() []error { return []error{nntp.ErrRejected, e.Refusal} }
 
 // Reason returns the short reason code of a refusal made by Receive
 // ("path-loop", "too-old", an armor or article code...), or "".
 func Reason(err error) string {
 	var rj *rejection
 	if errors.As(err, &rj) {
-		return rj.code
+		return rj.Code
 	}
 	return ""
 }
 
-// verify checks an article and builds what to store, or says why not.
-// A *rejection is final; any other error is temporary.
+// verify checks an article with the gate's relay policy and builds what
+// to store, or says why not. A *rejection is final; any other error is
+// temporary.
 func (r *Receiver) verify(ctx context.Context, messageID string, raw []byte) (*store.NewArticle, error) {
-	a, err := article.Parse(raw, r.cfg.Limits)
-	if err != nil {
-		return nil, articleRejection(err)
-	}
-	if err := a.CheckTransit(); err != nil {
-		return nil, articleRejection(err)
-	}
-	if got := a.Get("Message-ID"); got != messageID {
-		return nil, reject("message-id-mismatch", "the command named %s but the article's Message-ID is %s", messageID, got)
-	}
-	path := a.Get("Path")
-	for _, name := range append([]string{r.cfg.PathName}, r.cfg.Aliases...) {
-		if news.InPath(path, name) {
-			return nil, reject("path-loop", "the Path already holds our name %s", name)
-		}
-	}
 	now := r.now()
-	date, _ := a.Date() // CheckTransit parsed it
-	if date.Before(now.Add(-r.cfg.HistoryWindow)) {
-		return nil, reject("too-old", "dated %s, before our history window of %s", date.UTC().Format(time.RFC3339), r.cfg.HistoryWindow)
-	}
-	if date.After(now.Add(r.cfg.FutureSkew)) {
-		return nil, reject("too-new", "dated %s, in the future", date.UTC().Format(time.RFC3339))
-	}
-	all, _ := a.Newsgroups() // CheckTransit parsed it
-	carried, err := r.carried(ctx, all)
+	rl, err := r.gate.Check(raw, messageID, now, func(all []string) ([]string, error) { return r.carried(ctx, all) })
 	if err != nil {
+		var ref *news.Refusal
+		if errors.As(err, &ref) {
+			return nil, &rejection{ref}
+		}
 		return nil, err // cannot tell which groups we carry: retry later
 	}
-	if len(carried) == 0 {
-		return nil, reject("no-carried-group", "none of the groups %v is carried here", all)
-	}
-	v, err := armor.Check(a.Body, r.policy)
-	if err != nil {
-		var ae *armor.Error
-		if errors.As(err, &ae) {
-			return nil, reject(ae.Code, "%s", ae.Msg)
-		}
-		return nil, reject("not-ciphertext", "%v", err)
-	}
-	if err := r.cfg.Privacy.check(a, v); err != nil {
-		return nil, err
-	}
+	a := rl.Article
 	ov := a.Overview()
 	na := &store.NewArticle{
 		MessageID:  messageID,
-		Groups:     carried,
+		Groups:     rl.Carried,
 		Header:     a.Header,
 		Body:       a.Body,
 		Arrived:    now,
@@ -458,41 +390,14 @@ func (r *Receiver) verify(ctx context.Context, messageID string, raw []byte) (*s
 		Lines:      ov.Lines,
 	}
 	if r.cfg.Peers != nil {
+		path := a.Get("Path")
 		for _, p := range r.cfg.Peers.Senders() {
-			if p.Wants(all, path) {
+			if p.Wants(rl.Groups, path) {
 				na.Peers = append(na.Peers, p.Name)
 			}
 		}
 	}
 	return na, nil
-}
-
-// check applies the privacy policy to a verified article.
-func (p Privacy) check(a *article.Article, v *armor.Verdict) *rejection {
-	if p.RefuseHostTraces {
-		if h := hostTrace(a); h != "" {
-			return reject(CodeHostTrace, "the article carries %s, which names the poster's machine; this server relays no posting-host traces", h)
-		}
-	}
-	if p.RefuseVisibleRecipients {
-		for i, e := range v.ESKs {
-			if e.Kind == "pkesk" && !e.Anonymous {
-				return reject(armor.CodeVisible, "session key packet %d names its recipient; this server relays only hidden recipients", i+1)
-			}
-		}
-	}
-	if p.MaxESKs > 0 && len(v.ESKs) > p.MaxESKs {
-		return reject(CodeSeveralRecipients, "the message has %d session key packets, more than the %d this server relays: several recipients link their keys", len(v.ESKs), p.MaxESKs)
-	}
-	return nil
-}
-
-func articleRejection(err error) *rejection {
-	var ae *article.Error
-	if errors.As(err, &ae) {
-		return reject(ae.Code, "%s", ae.Msg)
-	}
-	return reject("malformed-article", "%v", err)
 }
 
 // carried returns the groups of all that we carry, in order. The list of

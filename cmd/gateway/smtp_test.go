@@ -102,7 +102,7 @@ func TestSMTPBinary(t *testing.T) {
 		return res
 	}
 	res := send(mails[0], mails[1])
-	if res[0]["code"] != 250.0 || res[1]["code"] != 554.0 || !strings.Contains(res[1]["msg"].(string), "mail-control") || res[0]["tls"] != true {
+	if res[0]["code"] != 250.0 || res[1]["code"] != 554.0 || !strings.Contains(res[1]["msg"].(string), "control: ") || res[0]["tls"] != true {
 		t.Fatalf("answers: %v", res)
 	}
 	arts := m2ntest.ReadGroup(t, news.Addr, "alt.crypt.messages")

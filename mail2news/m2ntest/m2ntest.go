@@ -23,8 +23,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/altcrypt/altcrypt/armor"
 	"github.com/altcrypt/altcrypt/backend"
+	"github.com/altcrypt/altcrypt/gate"
 	"github.com/altcrypt/altcrypt/internal/gpgtest"
 	"github.com/altcrypt/altcrypt/nntp"
 	"github.com/altcrypt/altcrypt/sqlite"
@@ -158,7 +158,7 @@ func StartInjectionServer(t testing.TB) *NewsServer {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	be, err := backend.New(ctx, st, backend.Config{Name: "news.test", Policy: armor.DefaultPolicy()})
+	be, err := backend.New(ctx, st, backend.Config{Name: "news.test", Policy: gate.DefaultPolicy()})
 	if err != nil {
 		t.Fatal(err)
 	}

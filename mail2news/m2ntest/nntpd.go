@@ -2,7 +2,6 @@ package m2ntest
 
 import (
 	"bufio"
-	"github.com/altcrypt/altcrypt/internal/buildtest"
 	"io"
 	"net"
 	"os/exec"
@@ -13,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/altcrypt/altcrypt/internal/buildtest"
 )
 
 // Nntpd is the real news server binary on a sqlite store, releasing each
