@@ -343,6 +343,8 @@ func TestPostRefusals(t *testing.T) {
 		{"bad newsgroups", posted("alt..x", "x", gpg.EncryptText(t, "a")), "bad-newsgroups: "},
 		{"no newsgroups", []byte("Subject: x\r\n\r\n" + string(gpgtest.CRLF(gpg.EncryptText(t, "a")))), "missing-header: "},
 		{"control", append([]byte("Control: cancel <a@b>\r\n"), posted("alt.crypt.messages", "x", gpg.EncryptText(t, "a"))...), CodeControl + ": "},
+		{"also-control", append([]byte("Also-Control: cancel <a@b>\r\n"), posted("alt.crypt.messages", "x", gpg.EncryptText(t, "a"))...), CodeControl + ": "},
+		{"supersedes", append([]byte("Supersedes: <a@b>\r\n"), posted("alt.crypt.messages", "x", gpg.EncryptText(t, "a"))...), CodeControl + ": "},
 		{"malformed header", []byte("Newsgroups alt.crypt.messages\r\n\r\nx\r\n"), "malformed-header: "},
 		{"replay", posted("alt.crypt.messages", "y", good), CodeReplay + ": "},
 	}

@@ -52,6 +52,7 @@ func TestPrepare(t *testing.T) {
 		{name: "quoted armor", mail: mailSpec{Kind: "inline", Before: quoted, Headers: []string{ng}}, reason: "*"},
 		{name: "control header", mail: mailSpec{Kind: "inline", Armors: [][]byte{a1}, Headers: []string{ng, "Control: cancel <x@y>"}}, reason: ReasonControl},
 		{name: "supersedes header", mail: mailSpec{Kind: "inline", Armors: [][]byte{a1}, Headers: []string{ng, "Supersedes: <x@y>"}}, reason: ReasonControl},
+		{name: "also-control header", mail: mailSpec{Kind: "inline", Armors: [][]byte{a1}, Headers: []string{ng, "Also-Control: cancel <x@y>"}}, reason: ReasonControl},
 		{name: "group not carried", mail: mailSpec{Kind: "inline", Armors: [][]byte{a1}, Headers: []string{"Newsgroups: alt.test"}}, reason: ReasonGroup},
 		{name: "crosspost to a group not carried", mail: mailSpec{Kind: "inline", Armors: [][]byte{a1}, Headers: []string{"Newsgroups: alt.crypt.messages, alt.test"}}, reason: ReasonGroup},
 		{name: "no group, the one carried", mail: mailSpec{Kind: "inline", Armors: [][]byte{a1}}},
