@@ -181,9 +181,15 @@ func TestRejects(t *testing.T) {
 		{"no-body-separator", func(id string) []byte { return []byte("Path: x\r\nMessage-ID: " + id + "\r\n") }, "", ""},
 		{"id-mismatch", func(id string) []byte { return tt.Article("<other@peer.example>", "peer!x", now, body) }, "", "message-id-mismatch"},
 		// The gate's one Control/Supersedes rule, as for POST and mail.
-		{"control", func(id string) []byte { return append([]byte("Control: cancel <a@b>\r\n"), tt.Article(id, "peer!x", now, body)...) }, "", "control"},
-		{"also-control", func(id string) []byte { return append([]byte("Also-Control: cancel <a@b>\r\n"), tt.Article(id, "peer!x", now, body)...) }, "", "control"},
-		{"supersedes", func(id string) []byte { return append([]byte("Supersedes: <a@b>\r\n"), tt.Article(id, "peer!x", now, body)...) }, "", "control"},
+		{"control", func(id string) []byte {
+			return append([]byte("Control: cancel <a@b>\r\n"), tt.Article(id, "peer!x", now, body)...)
+		}, "", "control"},
+		{"also-control", func(id string) []byte {
+			return append([]byte("Also-Control: cancel <a@b>\r\n"), tt.Article(id, "peer!x", now, body)...)
+		}, "", "control"},
+		{"supersedes", func(id string) []byte {
+			return append([]byte("Supersedes: <a@b>\r\n"), tt.Article(id, "peer!x", now, body)...)
+		}, "", "control"},
 	}
 	forEachStore(t, func(t *testing.T, open func(testing.TB) store.Store) {
 		st := open(t)
