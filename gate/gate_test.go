@@ -48,7 +48,7 @@ func TestDoorsRefuseControl(t *testing.T) {
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	for _, field := range []string{"Control: cancel <a@b>", "Also-Control: cancel <a@b>", "Supersedes: <a@b>"} {
 		post := field + "\r\nNewsgroups: alt.crypt.messages\r\nSubject: x\r\n\r\nbody\r\n"
-		if _, err := Inject([]byte(post), carries, DefaultPolicy()); code(err) != CodeControl {
+		if _, err := Inject([]byte(post), InjectPolicy{Carries: carries, Policy: DefaultPolicy()}); code(err) != CodeControl {
 			t.Errorf("inject %s: %v", field, err)
 		}
 		relayed := field + "\r\nPath: peer!x\r\nFrom: a <b@c>\r\nNewsgroups: alt.crypt.messages\r\nSubject: x\r\n" +
