@@ -30,9 +30,14 @@ func TestControl(t *testing.T) {
 }
 
 func TestAllCarried(t *testing.T) {
-	carries := func(g string) bool { return g == "alt.crypt.messages" }
+	carries := func(g string) (bool, error) { return g == "alt.crypt.messages", nil }
 	if err := AllCarried([]string{"alt.crypt.messages"}, carries, nil); err != nil {
 		t.Error(err)
+	}
+	down := func(string) (bool, error) { return false, errors.New("store down") }
+	var r *news.Refusal
+	if err := AllCarried([]string{"alt.crypt.messages"}, down, nil); !errors.As(err, &r) || !r.Temporary || r.Code != CodeTemporary {
+		t.Errorf("a failed lookup: %v", err)
 	}
 	err := AllCarried([]string{"alt.crypt.messages", "alt.test"}, carries, func() string { return "alt.crypt.messages" })
 	if code(err) != CodeUnknownGroup || !strings.Contains(err.Error(), "alt.test") || !strings.Contains(err.Error(), "it carries alt.crypt.messages") {
@@ -44,7 +49,7 @@ func TestAllCarried(t *testing.T) {
 // so plain text bodies are enough here; each door's own test checks the
 // same with real ciphertext.
 func TestDoorsRefuseControl(t *testing.T) {
-	carries := func(g string) bool { return g == "alt.crypt.messages" }
+	carries := func(g string) (bool, error) { return g == "alt.crypt.messages", nil }
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	for _, field := range []string{"Control: cancel <a@b>", "Also-Control: cancel <a@b>", "Supersedes: <a@b>"} {
 		post := field + "\r\nNewsgroups: alt.crypt.messages\r\nSubject: x\r\n\r\nbody\r\n"
