@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/altcrypt/altcrypt/news"
 )
 
 var errSyntax = errors.New("nntp: syntax error")
@@ -229,3 +231,7 @@ func indexLineEnd(b []byte) int {
 	}
 	return len(b)
 }
+
+// IsMessageID is news.ValidMessageID: the server's one message-id rule,
+// named here for clients of this package.
+func IsMessageID(s string) bool { return news.ValidMessageID(s) }
