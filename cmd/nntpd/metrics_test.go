@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/altcrypt/altcrypt/internal/corpustest"
 )
@@ -75,12 +76,21 @@ func TestMetrics(t *testing.T) {
 	}
 	reason := m[1]
 
-	resp, err := http.Get("http://" + metricsAddr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
+	// The server counts a connection closed once its session has ended,
+	// which may be just after the client's QUIT: scrape until it has.
+	var text []byte
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		resp, err := http.Get("http://" + metricsAddr + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		text, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(text), "altcrypt_connections_open 0\n") || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
-	text, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
 	for _, want := range []string{
 		`altcrypt_articles_stored_total{path="post"} 1`,
 		`altcrypt_articles_refused_total{path="post",reason="` + reason + `"} 1`,
