@@ -7,14 +7,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/altcrypt/altcrypt/nntp"
 	"github.com/altcrypt/altcrypt/pool"
-	"github.com/altcrypt/altcrypt/pool/seal"
 )
 
 // inbox lists the messages pool read found, or shows one.
@@ -54,10 +52,7 @@ func inbox(ctx context.Context, c *pool.Client, args []string, _ io.Reader, stdo
 					}
 				}
 				fmt.Fprintln(stdout)
-				stdout.Write(e.Text)
-				if len(e.Text) > 0 && e.Text[len(e.Text)-1] != '\n' {
-					fmt.Fprintln(stdout)
-				}
+				writeText(stdout, e.Text)
 				return nil
 			}
 		}
@@ -121,18 +116,11 @@ func reply(ctx context.Context, c *pool.Client, args []string, stdin io.Reader, 
 	if err != nil {
 		return err
 	}
-	msg, err := io.ReadAll(io.LimitReader(stdin, seal.MaxPlaintext+1))
+	msg, err := readMessage(stdin, "pool reply", stderr)
 	if err != nil {
 		return err
 	}
-	if len(msg) > seal.MaxPlaintext {
-		return fmt.Errorf("pool reply: the message is over %d octets", seal.MaxPlaintext)
-	}
-	warnEmpty(msg, stderr)
-	addr := *server
-	if addr == "" {
-		addr = defaultServer()
-	}
+	addr := serverAddr(*server)
 	fmt.Fprintf(stderr, "pool: replying to %s\n", to)
 	// A reply is where timing shows a conversation: it waits in the
 	// outbox like any message when asked to.
@@ -161,11 +149,11 @@ func (p *postFlags) signOptions(c *pool.Client, opt pool.ComposeOptions) (pool.C
 		return opt, nil
 	}
 	if p.keyPassFile != "" {
-		data, err := os.ReadFile(p.keyPassFile)
+		pass, err := fileFirstLine(p.keyPassFile)
 		if err != nil {
 			return opt, fmt.Errorf("--key-passphrase-file: %w", err)
 		}
-		opt.KeyPassphrase = []byte(strings.TrimRight(strings.SplitN(string(data), "\n", 2)[0], "\r"))
+		opt.KeyPassphrase = pass
 		return opt, nil
 	}
 	pw, err := askPassword("passphrase of your key: ")
@@ -198,11 +186,11 @@ func (p *postFlags) options(printOnly bool) (pool.PostOptions, error) {
 		return po, nil
 	}
 	if p.passFile != "" {
-		data, err := os.ReadFile(p.passFile)
+		pw, err := fileFirstLine(p.passFile)
 		if err != nil {
 			return po, fmt.Errorf("--password-file: %w", err)
 		}
-		po.Password = strings.TrimRight(strings.SplitN(string(data), "\n", 2)[0], "\r")
+		po.Password = string(pw)
 		return po, nil
 	}
 	pw, err := askPassword(fmt.Sprintf("password for %s: ", p.user))

@@ -25,13 +25,11 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 
 	"github.com/altcrypt/altcrypt/internal/version"
 	"github.com/altcrypt/altcrypt/pool"
 	"github.com/altcrypt/altcrypt/pool/home"
-	"github.com/altcrypt/altcrypt/pool/seal"
 	"github.com/altcrypt/altcrypt/pool/spool"
 )
 
@@ -155,11 +153,11 @@ func keygen(ctx context.Context, c *pool.Client, args []string, _ io.Reader, std
 	}
 	var pass []byte
 	if *passFile != "" {
-		data, err := os.ReadFile(*passFile)
-		if err != nil {
+		var err error
+		if pass, err = fileFirstLine(*passFile); err != nil {
 			return fmt.Errorf("--passphrase-file: %w", err)
 		}
-		if pass = []byte(strings.TrimRight(strings.SplitN(string(data), "\n", 2)[0], "\r")); len(pass) == 0 {
+		if len(pass) == 0 {
 			return errors.New("--passphrase-file: the first line is empty")
 		}
 	}
@@ -206,11 +204,10 @@ func importKeys(ctx context.Context, c *pool.Client, args []string, stdin io.Rea
 	file := fs.Arg(0)
 	secret := []byte(*hsubSecret)
 	if *hsubFile != "" {
-		data, err := os.ReadFile(*hsubFile)
-		if err != nil {
+		var err error
+		if secret, err = fileFirstLine(*hsubFile); err != nil {
 			return err
 		}
-		secret = []byte(strings.TrimRight(strings.SplitN(string(data), "\n", 2)[0], "\r"))
 	}
 	if *contact == "" {
 		if len(secret) > 0 && file == "" {
@@ -300,18 +297,11 @@ func send(ctx context.Context, c *pool.Client, args []string, stdin io.Reader, s
 		fmt.Fprint(stderr, "usage: pool send --to CONTACT [--server HOST:PORT | --print] < message\n")
 		return errUsage
 	}
-	msg, err := io.ReadAll(io.LimitReader(stdin, seal.MaxPlaintext+1))
+	msg, err := readMessage(stdin, "pool send", stderr)
 	if err != nil {
 		return err
 	}
-	if len(msg) > seal.MaxPlaintext {
-		return fmt.Errorf("pool send: the message is over %d octets", seal.MaxPlaintext)
-	}
-	warnEmpty(msg, stderr)
-	addr := *server
-	if addr == "" {
-		addr = defaultServer()
-	}
+	addr := serverAddr(*server)
 	opt, err := pf.signOptions(c, pool.ComposeOptions{Sign: *sign})
 	if err != nil {
 		return err
@@ -401,11 +391,10 @@ func read(ctx context.Context, c *pool.Client, args []string, _ io.Reader, stdou
 	}
 	opt := pool.ReadOptions{Workers: *workers, Again: *again}
 	if *passFile != "" {
-		data, err := os.ReadFile(*passFile)
-		if err != nil {
+		var err error
+		if opt.KeyPassphrase, err = fileFirstLine(*passFile); err != nil {
 			return err
 		}
-		opt.KeyPassphrase = []byte(strings.TrimRight(strings.SplitN(string(data), "\n", 2)[0], "\r"))
 	}
 	if *out != "" {
 		if err := os.MkdirAll(*out, 0o700); err != nil {
@@ -439,10 +428,7 @@ func read(ctx context.Context, c *pool.Client, args []string, _ io.Reader, stdou
 		}
 		if *out == "" {
 			fmt.Fprintf(stdout, "=== %s\n", head)
-			stdout.Write(f.Plaintext)
-			if len(f.Plaintext) > 0 && f.Plaintext[len(f.Plaintext)-1] != '\n' {
-				fmt.Fprintln(stdout)
-			}
+			writeText(stdout, f.Plaintext)
 			return nil
 		}
 		name := filepath.Join(*out, fmt.Sprintf("%s-%d.msg", spool.DirName(f.Server), f.Number))

@@ -115,10 +115,7 @@ func runCmd(ctx context.Context, c *pool.Client, args []string, _ io.Reader, std
 	if *rate < 0 || *rate > 100000 {
 		return fmt.Errorf("pool run: --cover-rate %g: want posts per day, 0 to 100000", *rate)
 	}
-	addr := *server
-	if addr == "" {
-		addr = defaultServer()
-	}
+	addr := serverAddr(*server)
 	if *rate > 0 {
 		fmt.Fprintf(stderr, "pool run: %.4g posts a day to %s at random times, queued messages in place of dummies\n", *rate, addr)
 	} else {
