@@ -17,8 +17,8 @@ import (
 	"github.com/altcrypt/altcrypt/hsub"
 	"github.com/altcrypt/altcrypt/internal/gpgtest"
 	"github.com/altcrypt/altcrypt/nntp"
-	"github.com/altcrypt/altcrypt/sqlite"
 	"github.com/altcrypt/altcrypt/store"
+	"github.com/altcrypt/altcrypt/store/sqlite"
 	"golang.org/x/crypto/bcrypt"
 )
 

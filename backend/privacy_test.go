@@ -18,8 +18,8 @@ import (
 	"github.com/altcrypt/altcrypt/internal/gpgtest"
 	"github.com/altcrypt/altcrypt/nntp"
 	"github.com/altcrypt/altcrypt/pool/seal"
-	"github.com/altcrypt/altcrypt/sqlite"
 	"github.com/altcrypt/altcrypt/store"
+	"github.com/altcrypt/altcrypt/store/sqlite"
 )
 
 // rawPacket is one packet of a canonical stream: its tag and body.

@@ -19,8 +19,8 @@ import (
 	"github.com/altcrypt/altcrypt/backend"
 	"github.com/altcrypt/altcrypt/internal/gpgtest"
 	"github.com/altcrypt/altcrypt/nntp"
-	"github.com/altcrypt/altcrypt/sqlite"
 	"github.com/altcrypt/altcrypt/store"
+	"github.com/altcrypt/altcrypt/store/sqlite"
 )
 
 const group = "alt.crypt.messages"

@@ -28,9 +28,9 @@ import (
 	"github.com/altcrypt/altcrypt/internal/testlog"
 	"github.com/altcrypt/altcrypt/nntp"
 	"github.com/altcrypt/altcrypt/pool/seal"
-	"github.com/altcrypt/altcrypt/postgres"
-	"github.com/altcrypt/altcrypt/sqlite"
 	"github.com/altcrypt/altcrypt/store"
+	"github.com/altcrypt/altcrypt/store/postgres"
+	"github.com/altcrypt/altcrypt/store/sqlite"
 )
 
 // orderPosts is how many posts go into the one release interval.

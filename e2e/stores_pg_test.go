@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"github.com/altcrypt/altcrypt/internal/pgtest"
-	"github.com/altcrypt/altcrypt/postgres"
 	"github.com/altcrypt/altcrypt/store"
+	"github.com/altcrypt/altcrypt/store/postgres"
 )
 
 // TestMain stops the throwaway PostgreSQL (if pgtest started one) after

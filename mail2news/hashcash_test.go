@@ -13,7 +13,7 @@ import (
 	"github.com/altcrypt/altcrypt/backend"
 	"github.com/altcrypt/altcrypt/hashcash"
 	"github.com/altcrypt/altcrypt/mail2news/m2ntest"
-	"github.com/altcrypt/altcrypt/sqlite"
+	"github.com/altcrypt/altcrypt/store/sqlite"
 )
 
 func mintStamp(t *testing.T, resource string, bits int) string {

@@ -20,7 +20,7 @@ import (
 	"github.com/altcrypt/altcrypt/nntp"
 	"github.com/altcrypt/altcrypt/pool/home"
 	"github.com/altcrypt/altcrypt/pool/spool"
-	"github.com/altcrypt/altcrypt/sqlite"
+	"github.com/altcrypt/altcrypt/store/sqlite"
 )
 
 // newsServer is nntpd's stack, in process: nntp.Server over backend on the

@@ -36,9 +36,9 @@ import (
 	"github.com/altcrypt/altcrypt/metrics"
 	"github.com/altcrypt/altcrypt/nntp"
 	"github.com/altcrypt/altcrypt/peers"
-	"github.com/altcrypt/altcrypt/postgres"
-	"github.com/altcrypt/altcrypt/sqlite"
 	"github.com/altcrypt/altcrypt/store"
+	"github.com/altcrypt/altcrypt/store/postgres"
+	"github.com/altcrypt/altcrypt/store/sqlite"
 	"github.com/altcrypt/altcrypt/transit"
 )
 

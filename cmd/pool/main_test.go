@@ -12,7 +12,7 @@ import (
 
 	"github.com/altcrypt/altcrypt/backend"
 	"github.com/altcrypt/altcrypt/nntp"
-	"github.com/altcrypt/altcrypt/sqlite"
+	"github.com/altcrypt/altcrypt/store/sqlite"
 )
 
 func startServer(t *testing.T) string {

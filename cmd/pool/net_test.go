@@ -17,7 +17,7 @@ import (
 	"github.com/altcrypt/altcrypt/nntp"
 	"github.com/altcrypt/altcrypt/pool"
 	"github.com/altcrypt/altcrypt/pool/home"
-	"github.com/altcrypt/altcrypt/sqlite"
+	"github.com/altcrypt/altcrypt/store/sqlite"
 )
 
 // watchedServer is nntpd's stack on loopback that counts the connections

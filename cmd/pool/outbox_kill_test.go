@@ -19,7 +19,7 @@ import (
 	"github.com/altcrypt/altcrypt/backend"
 	"github.com/altcrypt/altcrypt/internal/buildtest"
 	"github.com/altcrypt/altcrypt/nntp"
-	"github.com/altcrypt/altcrypt/sqlite"
+	"github.com/altcrypt/altcrypt/store/sqlite"
 )
 
 // holdingBackend lets a test stop the server between storing a post and

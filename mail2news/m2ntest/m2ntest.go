@@ -27,7 +27,7 @@ import (
 	"github.com/altcrypt/altcrypt/gate"
 	"github.com/altcrypt/altcrypt/internal/gpgtest"
 	"github.com/altcrypt/altcrypt/nntp"
-	"github.com/altcrypt/altcrypt/sqlite"
+	"github.com/altcrypt/altcrypt/store/sqlite"
 )
 
 // Script returns the path of a script in mail2news/testdata.

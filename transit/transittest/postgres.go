@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"github.com/altcrypt/altcrypt/internal/pgtest"
-	"github.com/altcrypt/altcrypt/postgres"
 	"github.com/altcrypt/altcrypt/store"
+	"github.com/altcrypt/altcrypt/store/postgres"
 )
 
 // OpenPostgres opens a PostgreSQL store on a fresh database (pgtest; the

@@ -19,8 +19,8 @@ import (
 
 	"github.com/altcrypt/altcrypt/article"
 	"github.com/altcrypt/altcrypt/nntp"
-	"github.com/altcrypt/altcrypt/sqlite"
 	"github.com/altcrypt/altcrypt/store"
+	"github.com/altcrypt/altcrypt/store/sqlite"
 	"github.com/altcrypt/altcrypt/transit"
 )
 

@@ -14,8 +14,8 @@ import (
 
 	"github.com/altcrypt/altcrypt/internal/pgtest"
 	"github.com/altcrypt/altcrypt/news"
-	"github.com/altcrypt/altcrypt/postgres"
 	"github.com/altcrypt/altcrypt/store"
+	"github.com/altcrypt/altcrypt/store/postgres"
 	"github.com/altcrypt/altcrypt/store/storetest"
 )
 

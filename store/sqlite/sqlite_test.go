@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/altcrypt/altcrypt/sqlite"
 	"github.com/altcrypt/altcrypt/store"
+	"github.com/altcrypt/altcrypt/store/sqlite"
 	"github.com/altcrypt/altcrypt/store/storetest"
 )
 

@@ -6,7 +6,7 @@ import (
 	sqlite "modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
-	"github.com/altcrypt/altcrypt/store/sqlutil"
+	"github.com/altcrypt/altcrypt/store/internal/sqlutil"
 )
 
 // wrap marks failures to use the database file (busy beyond the timeout,

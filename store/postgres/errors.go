@@ -7,7 +7,7 @@ import (
 	"github.com/lib/pq"
 	"github.com/lib/pq/pqerror"
 
-	"github.com/altcrypt/altcrypt/store/sqlutil"
+	"github.com/altcrypt/altcrypt/store/internal/sqlutil"
 )
 
 var errBadConn = driver.ErrBadConn

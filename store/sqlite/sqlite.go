@@ -27,7 +27,7 @@ import (
 
 	"github.com/altcrypt/altcrypt/news"
 	"github.com/altcrypt/altcrypt/store"
-	"github.com/altcrypt/altcrypt/store/sqlutil"
+	"github.com/altcrypt/altcrypt/store/internal/sqlutil"
 )
 
 //go:embed migrations/*.sql
