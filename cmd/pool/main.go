@@ -1,7 +1,7 @@
 // Command pool is the user's client for alt.crypt.messages: it sends
 // messages to the pool and finds yours in it.
 //
-//	pool keygen [--name NAME] [--v6]
+//	pool keygen [--name USERID] [--v6] [--passphrase-file FILE]
 //	pool import FILE|-                          secret keys (e.g. gpg --export-secret-keys)
 //	pool import [--contact NAME] [--hsub SECRET | --hsub-file FILE] [FILE|-]
 //	pool send --to CONTACT [--server HOST:PORT | --print] [--proxy URL] [--insecure] [--later [--delay-mean D] | --now] < message
@@ -17,6 +17,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -31,6 +32,7 @@ import (
 	"github.com/altcrypt/altcrypt/pool"
 	"github.com/altcrypt/altcrypt/pool/home"
 	"github.com/altcrypt/altcrypt/pool/spool"
+	"golang.org/x/term"
 )
 
 const usage = `usage: pool [--home DIR] COMMAND [flags]
@@ -143,13 +145,24 @@ func parse(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-func keygen(ctx context.Context, c *pool.Client, args []string, _ io.Reader, stdout, stderr io.Writer) error {
+func keygen(ctx context.Context, c *pool.Client, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flags("keygen", stderr)
-	name := fs.String("name", "pool", "user ID of the key (gpg needs one; it is public)")
+	name := fs.String("name", "", "the key's user ID: a name, an e-mail address or \"Name <address>\"; it is public (contacts see it, and pool import names the contact after it); asked for when standard input is a terminal")
 	v6 := fs.Bool("v6", false, "make an RFC 9580 v6 key (Ed25519 + X25519); gpg 2.2 cannot read it")
 	passFile := fs.String("passphrase-file", "", "protect the secret key with the passphrase in `FILE` (first line); pool read then needs --key-passphrase-file")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	uid := *name
+	if uid == "" {
+		var err error
+		if uid, err = askUserID(stdin, stderr); err != nil {
+			return err
+		}
+	}
+	uname, email, err := home.ParseUserID(uid)
+	if err != nil {
+		return fmt.Errorf("pool keygen: --name: %w", err)
 	}
 	var pass []byte
 	if *passFile != "" {
@@ -161,7 +174,7 @@ func keygen(ctx context.Context, c *pool.Client, args []string, _ io.Reader, std
 			return errors.New("--passphrase-file: the first line is empty")
 		}
 	}
-	e, err := c.Home.Keygen(home.KeyOptions{Name: *name, V6: *v6, Passphrase: pass})
+	e, err := c.Home.Keygen(home.KeyOptions{Name: uname, Email: email, V6: *v6, Passphrase: pass})
 	if err != nil {
 		return err
 	}
@@ -169,9 +182,26 @@ func keygen(ctx context.Context, c *pool.Client, args []string, _ io.Reader, std
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "pool: key %X made in %s; give this public key to your contacts:\n", e.PrimaryKey.Fingerprint, c.Home.Dir)
+	fmt.Fprintf(stderr, "pool: key %X for %q made in %s; give this public key to your contacts:\n",
+		e.PrimaryKey.Fingerprint, e.PrimaryIdentity().Name, c.Home.Dir)
 	_, err = stdout.Write(pub)
 	return err
+}
+
+// askUserID asks for the key's user ID when standard input is a terminal;
+// otherwise (a script) --name is required, so no key is ever named by us.
+func askUserID(stdin io.Reader, stderr io.Writer) (string, error) {
+	f, ok := stdin.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		fmt.Fprintln(stderr, "pool keygen: give the key's user ID with --name: a name, an e-mail address or \"Name <address>\" (it is public: contacts see it, and pool import names the contact after it)")
+		return "", errUsage
+	}
+	fmt.Fprint(stderr, "User ID for your key: a name, an e-mail address or \"Name <address>\".\nIt is public: your contacts see it, and pool import names the contact after it.\nUser ID: ")
+	line, err := bufio.NewReader(io.LimitReader(f, 4096)).ReadString('\n')
+	if err != nil && line == "" {
+		return "", fmt.Errorf("pool keygen: no user ID read: %w", err)
+	}
+	return strings.TrimSpace(line), nil
 }
 
 func openInput(name string, stdin io.Reader) (io.Reader, func(), error) {

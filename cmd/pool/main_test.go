@@ -224,3 +224,54 @@ func TestImportWithoutContact(t *testing.T) {
 		t.Fatalf("second Bob: %+v", r)
 	}
 }
+
+// TestKeygenUserID: the key's user ID is the one the user gives, and
+// importing the public key names the contact after it.
+func TestKeygenUserID(t *testing.T) {
+	for _, tc := range []struct {
+		name, uid, contact string
+	}{
+		{"name and address", "Alice Liddell <Alice@Example.org>", "alice@example.org"},
+		{"address", "bob@example.org", "bob@example.org"},
+		{"name", "Carol", "Carol"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			me, friend := t.TempDir(), t.TempDir()
+			r := runPool(t, "", "--home", me, "keygen", "--name", tc.uid)
+			if r.code != 0 {
+				t.Fatalf("keygen: %+v", r)
+			}
+			r = runPool(t, r.stdout, "--home", friend, "import", "-")
+			if r.code != 0 || !strings.HasPrefix(r.stdout, "contact "+tc.contact+": key ") {
+				t.Fatalf("import: %+v", r)
+			}
+			gpg := exec.Command("gpg", "--with-colons", "--show-keys", filepath.Join(friend, "contacts", tc.contact+".asc"))
+			gpg.Env = append(os.Environ(), "GNUPGHOME="+t.TempDir())
+			out, err := gpg.Output()
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := tc.uid
+			if !strings.Contains(tc.uid, " ") && strings.Contains(tc.uid, "@") {
+				want = "<" + tc.uid + ">"
+			}
+			if !strings.Contains(string(out), ":"+want+":") {
+				t.Errorf("gpg sees no user ID %q:\n%s", want, out)
+			}
+		})
+	}
+	// No --name and no terminal: a usage error, and no key made.
+	me := t.TempDir()
+	r := runPool(t, "", "--home", me, "keygen")
+	if r.code != 2 || !strings.Contains(r.stderr, "--name") {
+		t.Errorf("keygen without --name: %+v", r)
+	}
+	for _, bad := range []string{"Eve (the other one)", "Mallory <not an address>", "Ann\x01"} {
+		if r := runPool(t, "", "--home", me, "keygen", "--name", bad); r.code != 1 || !strings.Contains(r.stderr, "--name") {
+			t.Errorf("keygen --name %q: %+v", bad, r)
+		}
+	}
+	if keys, _ := os.ReadDir(filepath.Join(me, "secret")); len(keys) != 0 {
+		t.Errorf("%d keys made by refused keygens", len(keys))
+	}
+}

@@ -69,8 +69,12 @@ func (h *Home) SpoolDir() string { return filepath.Join(h.Dir, "spool") }
 
 // KeyOptions choose what Keygen makes.
 type KeyOptions struct {
-	Name string // user ID; gpg needs one to import the key
-	V6   bool   // RFC 9580 v6 key (Ed25519 + X25519) instead of v4 (EdDSA + cv25519 ECDH)
+	// Name and Email make the key's user ID, which is public (ParseUserID
+	// splits what a person typed); gpg needs one to import the key. Both
+	// empty: "pool", for tests.
+	Name  string
+	Email string
+	V6    bool // RFC 9580 v6 key (Ed25519 + X25519) instead of v4 (EdDSA + cv25519 ECDH)
 	// Passphrase, when set, protects the stored secret key (as gpg does);
 	// pool read then needs it (--key-passphrase-file).
 	Passphrase []byte
@@ -79,14 +83,14 @@ type KeyOptions struct {
 // Keygen makes a new Curve25519 key, saves its secret part and returns it.
 func (h *Home) Keygen(opt KeyOptions) (*openpgp.Entity, error) {
 	name := opt.Name
-	if name == "" {
+	if name == "" && opt.Email == "" {
 		name = "pool"
 	}
 	cfg := &packet.Config{Algorithm: packet.PubKeyAlgoEdDSA, Curve: packet.Curve25519}
 	if opt.V6 {
 		cfg = &packet.Config{Algorithm: packet.PubKeyAlgoEd25519, V6Keys: true}
 	}
-	e, err := openpgp.NewEntity(name, "", "", cfg)
+	e, err := openpgp.NewEntity(name, "", opt.Email, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("home: generating a key: %w", err)
 	}
