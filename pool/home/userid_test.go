@@ -8,28 +8,27 @@ import (
 )
 
 func TestParseUserID(t *testing.T) {
-	for _, tc := range []struct {
-		in, name, email, err string
-	}{
-		{"Alice <alice@example.org>", "Alice", "alice@example.org", ""},
-		{"  bob@example.org ", "", "bob@example.org", ""},
-		{"Carol Ann", "Carol Ann", "", ""},
-		{"<dave@example.org>", "", "dave@example.org", ""},
-		{"", "", "", "empty"},
-		{"Eve (work)", "", "", "cannot hold"},
-		{"Frank <frank>", "", "", "not an e-mail address"},
-		{"Gina\n<g@example.org>", "", "", "control"},
-		{strings.Repeat("h", 201), "", "", "longer"},
-	} {
-		name, email, err := ParseUserID(tc.in)
-		if tc.err != "" {
-			if err == nil || !strings.Contains(err.Error(), tc.err) {
-				t.Errorf("ParseUserID(%q): err %v, want %q", tc.in, err, tc.err)
-			}
-			continue
+	good := map[string][2]string{ // typed -> name, address
+		"Alice <alice@example.org>": {"Alice", "alice@example.org"},
+		"  bob@example.org ":        {"", "bob@example.org"},
+		"Carol Ann":                 {"Carol Ann", ""},
+		"<dave@example.org>":        {"", "dave@example.org"},
+	}
+	for in, want := range good {
+		if name, email, err := ParseUserID(in); err != nil || [2]string{name, email} != want {
+			t.Errorf("ParseUserID(%q) = %q, %q, %v; want %q", in, name, email, err, want)
 		}
-		if err != nil || name != tc.name || email != tc.email {
-			t.Errorf("ParseUserID(%q) = %q, %q, %v; want %q, %q", tc.in, name, email, err, tc.name, tc.email)
+	}
+	bad := map[string]string{ // typed -> part of the error
+		"":                       "empty",
+		"Eve (work)":             "cannot hold",
+		"Frank <frank>":          "not an e-mail address",
+		"Gina\n<g@example.org>":  "control",
+		strings.Repeat("h", 201): "longer",
+	}
+	for in, want := range bad {
+		if _, _, err := ParseUserID(in); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseUserID(%q): err %v, want %q", in, err, want)
 		}
 	}
 }
