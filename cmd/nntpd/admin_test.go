@@ -1,10 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
-	"context"
-	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -38,15 +35,9 @@ func runAdmin(t *testing.T, stdin string, args ...string) (int, string, string) 
 // startServer runs nntpd on db and returns its NNTP address.
 func startServer(t *testing.T, db string, extra ...string) string {
 	t.Helper()
-	var stdout, stderr syncBuffer
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, append([]string{"--db", db, "--listen", "127.0.0.1:0", "--name", "test.example",
-			"--release-interval", "0"}, extra...), nil, &stdout, &stderr)
-	}()
-	t.Cleanup(func() { cancel(); <-done })
-	waitFor(t, &stderr, "msg=serving")
+	stderr := startNntpd(t, append([]string{"--db", db, "--listen", "127.0.0.1:0", "--name", "test.example",
+		"--release-interval", "0"}, extra...)...)
+	waitFor(t, stderr, "msg=serving")
 	m := regexp.MustCompile(`listeners=(\S+)`).FindStringSubmatch(stderr.String())
 	return m[1]
 }
@@ -54,13 +45,8 @@ func startServer(t *testing.T, db string, extra ...string) string {
 // nntpSay sends one command and returns the first line of the answer.
 func nntpSay(t *testing.T, addr, cmd string) string {
 	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, r := dialNntp(t, addr)
 	defer c.Close()
-	r := bufio.NewReader(c)
-	r.ReadString('\n')
 	c.Write([]byte(cmd + "\r\n"))
 	line, _ := r.ReadString('\n')
 	return strings.TrimSpace(line)

@@ -2,38 +2,55 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/altcrypt/altcrypt/internal/testlog"
 )
 
-// syncBuffer is a bytes.Buffer that a running nntpd writes while the test
-// reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+// startNntpd runs nntpd in-process with args until the test ends and
+// returns its log.
+func startNntpd(t *testing.T, args ...string) *testlog.Buffer {
+	t.Helper()
+	var stderr testlog.Buffer
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, args, nil, io.Discard, &stderr) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return &stderr
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
+// downPeers writes a peers file in dir with one peer, "down", that we
+// send to at port 1 on loopback, which refuses connections.
+func downPeers(t *testing.T, dir string) string {
+	t.Helper()
+	name := filepath.Join(dir, "peers")
+	if err := os.WriteFile(name, []byte("peer down {\n  send-to: 127.0.0.1:1\n}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return name
 }
 
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+// dialNntp connects to addr and reads the greeting.
+func dialNntp(t *testing.T, addr string) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := bufio.NewReader(c)
+	r.ReadString('\n')
+	return c, r
 }
 
 // waitFor waits until the log holds every one of want, or fails.
-func waitFor(t *testing.T, log *syncBuffer, want ...string) {
+func waitFor(t *testing.T, log *testlog.Buffer, want ...string) {
 	t.Helper()
 	deadline := time.Now().Add(time.Minute)
 	for {
@@ -60,21 +77,11 @@ func waitFor(t *testing.T, log *syncBuffer, want ...string) {
 // run; a client's address appears nowhere.
 func TestOperatorLogs(t *testing.T) {
 	dir := t.TempDir()
-	peersFile := filepath.Join(dir, "peers")
-	// Port 1 on loopback refuses connections: the peer is down.
-	if err := os.WriteFile(peersFile, []byte("peer down {\n  send-to: 127.0.0.1:1\n}\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	var stdout, stderr syncBuffer
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"--db", "sqlite:" + filepath.Join(dir, "news.db"), "--listen", "127.0.0.1:0",
-			"--name", "test.example", "--peers", peersFile, "--log-level", "info"}, nil, &stdout, &stderr)
-	}()
-	defer func() { cancel(); <-done }()
+	// The peer is down.
+	stderr := startNntpd(t, "--db", "sqlite:"+filepath.Join(dir, "news.db"), "--listen", "127.0.0.1:0",
+		"--name", "test.example", "--peers", downPeers(t, dir), "--log-level", "info")
 
-	waitFor(t, &stderr, `msg=serving`, `store=sqlite`, `groups=alt.crypt.messages`,
+	waitFor(t, stderr, `msg=serving`, `store=sqlite`, `groups=alt.crypt.messages`,
 		`peers="down(we send to 127.0.0.1:1)"`, `msg="expiry done" articles_removed=0 history_removed=0`,
 		`msg="feed: peer unreachable; retrying with backoff" peer=down`)
 	line := ""
@@ -91,12 +98,7 @@ func TestOperatorLogs(t *testing.T) {
 
 	// A reader comes and goes; its address (with its own port) is never
 	// logged.
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := bufio.NewReader(c)
-	r.ReadString('\n')
+	c, r := dialNntp(t, addr)
 	c.Write([]byte("GROUP alt.crypt.messages\r\nQUIT\r\n"))
 	r.ReadString('\n')
 	r.ReadString('\n')

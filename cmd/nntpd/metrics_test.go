@@ -1,10 +1,7 @@
 package main
 
 import (
-	"bufio"
-	"context"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -19,13 +16,8 @@ import (
 // post sends one article by POST and returns the final status line.
 func post(t *testing.T, addr, body string) string {
 	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, r := dialNntp(t, addr)
 	defer c.Close()
-	r := bufio.NewReader(c)
-	r.ReadString('\n')
 	c.Write([]byte("POST\r\n"))
 	if l, _ := r.ReadString('\n'); !strings.HasPrefix(l, "340") {
 		t.Fatalf("POST: %q", l)
@@ -41,20 +33,10 @@ func post(t *testing.T, addr, body string) string {
 // refused POST, the refusal under the reason code its 441 carried.
 func TestMetrics(t *testing.T) {
 	dir := t.TempDir()
-	peersFile := filepath.Join(dir, "peers")
-	// A peer we feed that is down (port 1 refuses): its queue grows.
-	if err := os.WriteFile(peersFile, []byte("peer down {\n  send-to: 127.0.0.1:1\n}\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	var stdout, stderr syncBuffer
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"--db", "sqlite:" + filepath.Join(dir, "news.db"), "--listen", "127.0.0.1:0",
-			"--metrics-listen", "127.0.0.1:0", "--name", "test.example", "--release-interval", "0", "--peers", peersFile}, nil, &stdout, &stderr)
-	}()
-	defer func() { cancel(); <-done }()
-	waitFor(t, &stderr, "msg=serving", `msg="metrics listening"`, `msg="feed: peer unreachable; retrying with backoff" peer=down`)
+	// A peer we feed that is down: its queue grows.
+	stderr := startNntpd(t, "--db", "sqlite:"+filepath.Join(dir, "news.db"), "--listen", "127.0.0.1:0",
+		"--metrics-listen", "127.0.0.1:0", "--name", "test.example", "--release-interval", "0", "--peers", downPeers(t, dir))
+	waitFor(t, stderr, "msg=serving", `msg="metrics listening"`, `msg="feed: peer unreachable; retrying with backoff" peer=down`)
 	nntpAddr := regexp.MustCompile(`listeners=(\S+)`).FindStringSubmatch(stderr.String())[1]
 	metricsAddr := regexp.MustCompile(`msg="metrics listening" addr=(\S+)`).FindStringSubmatch(stderr.String())[1]
 

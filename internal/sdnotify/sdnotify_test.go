@@ -1,32 +1,12 @@
 package sdnotify
 
 import (
-	"net"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
-)
 
-// listen opens a datagram socket like systemd's and returns its path and
-// a function that reads one message.
-func listen(t *testing.T, name string) func() string {
-	t.Helper()
-	c, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: name, Net: "unixgram"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return func() string {
-		buf := make([]byte, 4096)
-		c.SetReadDeadline(time.Now().Add(10 * time.Second))
-		n, err := c.Read(buf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(buf[:n])
-	}
-}
+	"github.com/altcrypt/altcrypt/internal/sdnotify/sdnotifytest"
+)
 
 func TestNotify(t *testing.T) {
 	for _, tc := range []struct {
@@ -40,7 +20,7 @@ func TestNotify(t *testing.T) {
 			if strings.HasPrefix(on, "@") {
 				on = "\x00" + on[1:]
 			}
-			read := listen(t, on)
+			read := sdnotifytest.Listen(t, on)
 			n := New(tc.socket)
 			if err := n.Ready("serving 2 listeners"); err != nil {
 				t.Fatal(err)
