@@ -3,15 +3,11 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"net"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
-	"github.com/altcrypt/altcrypt/backend"
-	"github.com/altcrypt/altcrypt/internal/gpgtest"
 	"github.com/altcrypt/altcrypt/nntp"
 )
 
@@ -21,14 +17,9 @@ import (
 // Then slrn posts once, its editor replacing the body with gpg armor.
 func TestSlrn(t *testing.T) {
 	forEachStore(t, func(t *testing.T, k storeKind) {
-		gpg := gpgtest.NewKey(t)
-		srv := startServer(t, k.open(t), func(c *backend.Config) { c.ReleaseInterval = 0 })
-		ctx := context.Background()
-		c := dial(t, srv.Addr)
-		if err := c.Post(ctx, postArticle("first", gpg.EncryptText(t, "posted before slrn\n"))); err != nil {
-			t.Fatal(err)
-		}
-		waitCount(t, srv.Store, 1)
+		r := startNewsreaderTest(t, k, "slrn")
+		ctx, c := context.Background(), r.c
+		waitCount(t, r.srv.Store, 1)
 		if _, err := c.Group(ctx, group); err != nil {
 			t.Fatal(err)
 		}
@@ -37,35 +28,15 @@ func TestSlrn(t *testing.T) {
 			t.Fatalf("OVER: %d lines, %v", lines, err)
 		}
 
-		home, err := os.MkdirTemp("", "slrn")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { os.RemoveAll(home) })
-		write(t, filepath.Join(home, ".jnewsrc"), group+":\n")
-		write(t, filepath.Join(home, "armor.asc"), string(gpg.EncryptText(t, "posted with slrn\n")))
-		editor := filepath.Join(home, "editor.sh")
-		write(t, editor, `#!/bin/sh
-# slrn calls: EDITOR FILE. Keep slrn's headers, replace the body.
-for f; do file=$f; done
-python3 - "$file" "`+filepath.Join(home, "armor.asc")+`" <<'PY'
-import sys
-path, armor = sys.argv[1], sys.argv[2]
-head = open(path).read().partition("\n\n")[0]
-open(path, "w").write(head + "\n\n" + open(armor).read())
-PY
-`)
-		os.Chmod(editor, 0o700)
-		write(t, filepath.Join(home, ".slrnrc"), `set username "tester"
+		write(t, filepath.Join(r.home, ".jnewsrc"), group+":\n")
+		write(t, filepath.Join(r.home, ".slrnrc"), `set username "tester"
 set hostname "example.test"
 set realname "Tester"
-set editor_command "`+editor+` %s"
-set post_editor_command "`+editor+` %s"
+set editor_command "`+r.editor+` %s"
+set post_editor_command "`+r.editor+` %s"
 set confirm_actions 0
 `)
-		host, port, _ := net.SplitHostPort(srv.Addr)
-		env := fmt.Sprintf("env -i HOME=%s PATH=%s TERM=xterm LANG=C", home, os.Getenv("PATH"))
-		slrnCmd := fmt.Sprintf("%s slrn --nntp -h %s -p %s -f %s/.jnewsrc", env, host, port, home)
+		slrnCmd := fmt.Sprintf("%s slrn --nntp -h %s -p %s -f %s/.jnewsrc", r.env, r.host, r.port, r.home)
 
 		s := newTmux(t, "slrn")
 		s.start(slrnCmd)
@@ -91,16 +62,7 @@ set confirm_actions 0
 		s.keys("Secret for Bob", "Enter")
 		screen = s.waitFor("Post the message?")
 		s.keys("y")
-		waitCount(t, srv.Store, 2)
-		g, err := c.Group(ctx, group)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, _, raw, err := c.Article(ctx, fmt.Sprint(g.High))
-		if err != nil {
-			t.Fatal(err)
-		}
-		checkInjected(t, gpg, raw, "posted with slrn\n")
+		r.checkPosted(t)
 
 		s.keys("q")
 		s.keys("q")

@@ -13,6 +13,7 @@ import (
 
 	"github.com/altcrypt/altcrypt/backend"
 	"github.com/altcrypt/altcrypt/internal/gpgtest"
+	"github.com/altcrypt/altcrypt/nntp"
 )
 
 // tmux drives one interactive program on a private tmux server.
@@ -75,41 +76,15 @@ func (tm *tmux) waitFor(want string) string {
 // prepared with gpg-made armor.
 func TestTin(t *testing.T) {
 	forEachStore(t, func(t *testing.T, k storeKind) {
-		gpg := gpgtest.NewKey(t)
-		srv := startServer(t, k.open(t), func(c *backend.Config) { c.ReleaseInterval = 0 })
-		ctx := context.Background()
-		c := dial(t, srv.Addr)
-		if err := c.Post(ctx, postArticle("first", gpg.EncryptText(t, "posted before tin\n"))); err != nil {
-			t.Fatal(err)
-		}
-
-		home, err := os.MkdirTemp("", "tin")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { os.RemoveAll(home) })
+		r := startNewsreaderTest(t, k, "tin")
 		for _, d := range []string{".tin", "Mail", "News"} {
-			os.MkdirAll(filepath.Join(home, d), 0o700)
+			os.MkdirAll(filepath.Join(r.home, d), 0o700)
 		}
 		// tin refuses a From whose domain has one label (docs/operations.md).
-		write(t, filepath.Join(home, ".tin", "tinrc"), "mail_address=Tester <tester@example.test>\n")
-		write(t, filepath.Join(home, ".newsrc"), group+":\n")
-		write(t, filepath.Join(home, "armor.asc"), string(gpg.EncryptText(t, "posted with tin\n")))
-		editor := filepath.Join(home, "editor.sh")
-		write(t, editor, `#!/bin/sh
-# tin calls: EDITOR +LINE FILE. Keep tin's headers, replace the body.
-for f; do file=$f; done
-python3 - "$file" "`+filepath.Join(home, "armor.asc")+`" <<'PY'
-import sys
-path, armor = sys.argv[1], sys.argv[2]
-head = open(path).read().partition("\n\n")[0]
-open(path, "w").write(head + "\n\n" + open(armor).read())
-PY
-`)
-		os.Chmod(editor, 0o700)
-		host, port, _ := net.SplitHostPort(srv.Addr)
-		env := fmt.Sprintf("env -i HOME=%s PATH=%s TERM=xterm LANG=C EDITOR=%s VISUAL=%s", home, os.Getenv("PATH"), editor, editor)
-		tinCmd := fmt.Sprintf("%s tin -r -g %s -p %s -Q -f %s/.newsrc", env, host, port, home)
+		write(t, filepath.Join(r.home, ".tin", "tinrc"), "mail_address=Tester <tester@example.test>\n")
+		write(t, filepath.Join(r.home, ".newsrc"), group+":\n")
+		env := fmt.Sprintf("%s EDITOR=%s VISUAL=%s", r.env, r.editor, r.editor)
+		tinCmd := fmt.Sprintf("%s tin -r -g %s -p %s -Q -f %s/.newsrc", env, r.host, r.port, r.home)
 
 		// Post once.
 		post := newTmux(t, "post")
@@ -121,16 +96,7 @@ PY
 		if s := post.waitFor("PROGRAM-EXITED="); !strings.Contains(s, "PROGRAM-EXITED=0") {
 			t.Fatalf("tin -w failed:\n%s", s)
 		}
-		waitCount(t, srv.Store, 2)
-		g, err := c.Group(ctx, group)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, _, raw, err := c.Article(ctx, fmt.Sprint(g.High))
-		if err != nil {
-			t.Fatal(err)
-		}
-		checkInjected(t, gpg, raw, "posted with tin\n")
+		r.checkPosted(t)
 
 		// Read: group list, article list, the article itself.
 		read := newTmux(t, "read")
@@ -157,6 +123,72 @@ PY
 			t.Errorf("tin exited badly:\n%s", s)
 		}
 	})
+}
+
+// newsreaderTest is a server holding one article, a client of it, and
+// the home directory of a newsreader under test.
+type newsreaderTest struct {
+	srv        *testServer
+	c          *nntp.Client
+	gpg        *gpgtest.Key
+	name       string
+	home       string // outside t.TempDir: newsreaders want short paths
+	editor     string // keeps the headers the newsreader wrote, replaces the body with armor
+	host, port string
+	env        string // the start of a command line: env with HOME, PATH, TERM and LANG only
+}
+
+// startNewsreaderTest starts a server on k's store with one article
+// posted before the newsreader name, and prepares its home directory.
+// The editor, called as EDITOR [+LINE] FILE, keeps the headers and puts
+// in gpg armor of "posted with NAME".
+func startNewsreaderTest(t *testing.T, k storeKind, name string) *newsreaderTest {
+	t.Helper()
+	r := &newsreaderTest{name: name, gpg: gpgtest.NewKey(t)}
+	r.srv = startServer(t, k.open(t), func(c *backend.Config) { c.ReleaseInterval = 0 })
+	r.c = dial(t, r.srv.Addr)
+	if err := r.c.Post(context.Background(), postArticle("first", r.gpg.EncryptText(t, "posted before "+name+"\n"))); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	r.home, err = os.MkdirTemp("", name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(r.home) })
+	write(t, filepath.Join(r.home, "armor.asc"), string(r.gpg.EncryptText(t, "posted with "+name+"\n")))
+	r.editor = filepath.Join(r.home, "editor.sh")
+	write(t, r.editor, `#!/bin/sh
+# Called as EDITOR [+LINE] FILE. Keep the newsreader's headers, replace the body.
+for f; do file=$f; done
+python3 - "$file" "`+filepath.Join(r.home, "armor.asc")+`" <<'PY'
+import sys
+path, armor = sys.argv[1], sys.argv[2]
+head = open(path).read().partition("\n\n")[0]
+open(path, "w").write(head + "\n\n" + open(armor).read())
+PY
+`)
+	os.Chmod(r.editor, 0o700)
+	r.host, r.port, _ = net.SplitHostPort(r.srv.Addr)
+	r.env = fmt.Sprintf("env -i HOME=%s PATH=%s TERM=xterm LANG=C", r.home, os.Getenv("PATH"))
+	return r
+}
+
+// checkPosted waits for the newsreader's post, the second article, and
+// checks that it is the one its editor wrote, as injection leaves it.
+func (r *newsreaderTest) checkPosted(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	waitCount(t, r.srv.Store, 2)
+	g, err := r.c.Group(ctx, group)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, raw, err := r.c.Article(ctx, fmt.Sprint(g.High))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkInjected(t, r.gpg, raw, "posted with "+r.name+"\n")
 }
 
 func write(t *testing.T, path, content string) {
