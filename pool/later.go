@@ -16,7 +16,6 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 
 	"github.com/altcrypt/altcrypt/nntp"
-	"github.com/altcrypt/altcrypt/pool/dial"
 	"github.com/altcrypt/altcrypt/pool/outbox"
 	"github.com/altcrypt/altcrypt/pool/seal"
 	"github.com/altcrypt/altcrypt/pool/trial"
@@ -130,16 +129,17 @@ const (
 	Deferred                // not posted now (server down, busy...): tried again later
 )
 
-// PostQueued tries to post m once and records the outcome on disk before
-// returning it: the attempt is written down first, and m leaves the queue
-// only when the server has it. Deferred comes with the reason.
-func (c *Client) PostQueued(ctx context.Context, ob *outbox.Outbox, m *outbox.Message) (Outcome, error) {
+// PostQueued tries to post m once, with opt's login and hashcash, and
+// records the outcome on disk before returning it: the attempt is written
+// down first, and m leaves the queue only when the server has it.
+// Deferred comes with the reason.
+func (c *Client) PostQueued(ctx context.Context, ob *outbox.Outbox, m *outbox.Message, opt PostOptions) (Outcome, error) {
 	if err := ob.Attempting(m); err != nil {
 		return Deferred, err
 	}
 	// A post that has started is finished even when asked to stop: the
 	// bytes on the wire would otherwise be a post of unknown fate.
-	err := c.postOnce(context.WithoutCancel(ctx), m.Server, m.Article)
+	err := c.PostWith(context.WithoutCancel(ctx), m.Server, m.Article, opt)
 	var ne *nntp.Error
 	switch {
 	case err == nil:
@@ -150,7 +150,7 @@ func (c *Client) PostQueued(ctx context.Context, ob *outbox.Outbox, m *outbox.Me
 		if ferr := ob.Failed(m, ne.Error()); ferr != nil {
 			return Deferred, ferr
 		}
-		return Refused, serverError(m.Server, "post to", err)
+		return Refused, err
 	}
 	// Back off: a minute, doubling, at most an hour.
 	wait := time.Minute << min(m.Attempts-1, 6)
@@ -158,32 +158,7 @@ func (c *Client) PostQueued(ctx context.Context, ob *outbox.Outbox, m *outbox.Me
 	if rerr := ob.Retry(m, time.Now().Add(wait/2+outbox.Exp(wait/2, nil))); rerr != nil {
 		return Deferred, rerr
 	}
-	if errors.As(err, &ne) {
-		return Deferred, serverError(m.Server, "post to", err)
-	}
 	return Deferred, err
-}
-
-// postOnce posts article on a fresh connection (its own SOCKS username)
-// and returns the server's refusal as *nntp.Error.
-func (c *Client) postOnce(ctx context.Context, server string, article []byte) error {
-	cl, post, err := c.dialReader(ctx, server, dial.Isolation(dial.Send), nil)
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
-	if !post {
-		return fmt.Errorf("pool: %s does not allow posting", server)
-	}
-	if err := cl.Post(ctx, article); err != nil {
-		var ne *nntp.Error
-		if errors.As(err, &ne) {
-			return err
-		}
-		return serverError(server, "post to", err)
-	}
-	_ = cl.Quit(ctx)
-	return nil
 }
 
 // FlushStats counts what Flush did.
@@ -193,9 +168,9 @@ type FlushStats struct {
 }
 
 // Flush posts the queued messages that are due, each once, and reports
-// every refusal or deferral to report (nil: none). The caller holds the
-// outbox lock.
-func (c *Client) Flush(ctx context.Context, ob *outbox.Outbox, report func(error)) (FlushStats, error) {
+// every refusal or deferral to report (nil: none), logging in and minting
+// stamps as opt says. The caller holds the outbox lock.
+func (c *Client) Flush(ctx context.Context, ob *outbox.Outbox, opt PostOptions, report func(error)) (FlushStats, error) {
 	var st FlushStats
 	ms, err := ob.List()
 	if err != nil {
@@ -211,7 +186,7 @@ func (c *Client) Flush(ctx context.Context, ob *outbox.Outbox, report func(error
 			st.Waiting++
 			continue
 		}
-		out, err := c.PostQueued(ctx, ob, m)
+		out, err := c.PostQueued(ctx, ob, m, opt)
 		switch out {
 		case Posted:
 			st.Posted++

@@ -21,6 +21,9 @@ type RunOptions struct {
 	Poll time.Duration
 	// Rand is the randomness for times and dummies (crypto/rand when nil).
 	Rand io.Reader
+	// Post logs in and mints hashcash stamps, for queued and cover posts
+	// alike (a cover post must look like a real one to the server too).
+	Post PostOptions
 	// Log receives one line per post and per problem (nil: none).
 	Log func(format string, args ...any)
 }
@@ -71,7 +74,7 @@ func (c *Client) Run(ctx context.Context, opt RunOptions) (RunStats, error) {
 	}
 	if opt.CoverRate <= 0 {
 		for {
-			fs, err := c.Flush(ctx, ob, func(err error) { logf("pool run: %v", err) })
+			fs, err := c.Flush(ctx, ob, opt.Post, func(err error) { logf("pool run: %v", err) })
 			if err != nil {
 				return st, err
 			}
@@ -104,7 +107,7 @@ func (c *Client) Run(ctx context.Context, opt RunOptions) (RunStats, error) {
 			}
 		}
 		if due != nil {
-			out, err := c.PostQueued(ctx, ob, due)
+			out, err := c.PostQueued(ctx, ob, due, opt.Post)
 			count(out, err)
 			if out == Posted || out == Replayed {
 				logf("pool run: posted a queued message (%d waiting)", len(ms)-1)
@@ -133,7 +136,7 @@ func (c *Client) postDummy(ctx context.Context, ob *outbox.Outbox, opt RunOption
 	if err != nil {
 		return err
 	}
-	return c.postOnce(context.WithoutCancel(ctx), opt.Server, art)
+	return c.PostWith(context.WithoutCancel(ctx), opt.Server, art, opt.Post)
 }
 
 // sleep waits d or until ctx ends; false means ctx ended.

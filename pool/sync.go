@@ -429,7 +429,7 @@ func serverError(server, what string, err error) error {
 	var op *net.OpError
 	switch {
 	case errors.As(err, &ne):
-		return fmt.Errorf("pool: could not %s %s: the server answered %q", what, server, ne.Error())
+		return &answerError{fmt.Sprintf("pool: could not %s %s: the server answered %q", what, server, ne.Error()), ne}
 	case errors.As(err, &op) && op.Op == "dial":
 		return fmt.Errorf("pool: could not %s %s: the server is down or unreachable (%v)", what, server, op.Err)
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded):
@@ -442,6 +442,16 @@ func serverError(server, what string, err error) error {
 		return fmt.Errorf("pool: could not %s %s: it answered oddly (is it a news server?): %w", what, server, err)
 	}
 }
+
+// answerError says what the server answered, and keeps the answer for
+// callers that act on its code (errors.As).
+type answerError struct {
+	text string
+	ne   *nntp.Error
+}
+
+func (e *answerError) Error() string { return e.text }
+func (e *answerError) Unwrap() error { return e.ne }
 
 // startProgress prints line() every interval until the returned function is
 // called.

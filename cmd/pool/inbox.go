@@ -129,17 +129,24 @@ func reply(ctx context.Context, c *pool.Client, args []string, stdin io.Reader, 
 		return err
 	}
 	if queued, err := lf.queue(c, to, msg, opt, addr, *print, stderr); queued || err != nil {
+		pf.laterNote(queued, stderr)
 		return err
 	}
 	return composeAndPost(ctx, c, to, msg, opt, addr, *print, po, stdout, stderr)
 }
 
-// postFlags are the login, hashcash and signing-key flags of send and
-// reply.
-type postFlags struct {
+// loginFlags are the login and hashcash flags of every command that
+// posts: send, reply, run, and sync (which posts the outbox first).
+type loginFlags struct {
 	user, passFile, resource string
 	bits                     int
-	keyPassFile              string
+}
+
+// postFlags are loginFlags and the signing key's passphrase, for send and
+// reply.
+type postFlags struct {
+	*loginFlags
+	keyPassFile string
 }
 
 // signOptions adds the passphrase of a protected signing key to opt: from
@@ -165,16 +172,29 @@ func (p *postFlags) signOptions(c *pool.Client, opt pool.ComposeOptions) (pool.C
 }
 
 func addPostFlags(fs *flag.FlagSet) *postFlags {
-	p := &postFlags{}
-	fs.StringVar(&p.user, "user", "", "log in to the server as `NAME` (AUTHINFO); the password comes from --password-file or is asked for on the terminal")
-	fs.StringVar(&p.passFile, "password-file", "", "read the AUTHINFO password from `FILE` (first line)")
-	fs.IntVar(&p.bits, "hashcash-bits", 0, "add an X-Hashcash stamp of `N` bits (without it, one is minted when the server asks)")
-	fs.StringVar(&p.resource, "hashcash-resource", "", "the resource of the stamp (default: the server's host name)")
+	p := &postFlags{loginFlags: addLoginFlags(fs)}
 	fs.StringVar(&p.keyPassFile, "key-passphrase-file", "", "for --sign: unlock your protected key with the passphrase in `FILE` (default: asked on the terminal)")
 	return p
 }
 
-func (p *postFlags) options(printOnly bool) (pool.PostOptions, error) {
+func addLoginFlags(fs *flag.FlagSet) *loginFlags {
+	p := &loginFlags{}
+	fs.StringVar(&p.user, "user", "", "log in to the server as `NAME` (AUTHINFO); the password comes from --password-file or is asked for on the terminal")
+	fs.StringVar(&p.passFile, "password-file", "", "read the AUTHINFO password from `FILE` (first line)")
+	fs.IntVar(&p.bits, "hashcash-bits", 0, "add an X-Hashcash stamp of `N` bits (without it, one is minted when the server asks)")
+	fs.StringVar(&p.resource, "hashcash-resource", "", "the resource of the stamp (default: the server's host name)")
+	return p
+}
+
+// laterNote says where a queued message's login happens: the password is
+// never stored in the outbox, so pool run (or pool sync) takes it.
+func (p *loginFlags) laterNote(queued bool, stderr io.Writer) {
+	if queued && (p.user != "" || p.bits > 0) {
+		fmt.Fprintln(stderr, "pool: the login and hashcash flags apply when the message is posted: give them to pool run --user (or pool sync --user), which asks for the password")
+	}
+}
+
+func (p *loginFlags) options(printOnly bool) (pool.PostOptions, error) {
 	po := pool.PostOptions{User: p.user, HashcashBits: p.bits, HashcashResource: p.resource}
 	if p.bits < 0 {
 		return po, errors.New("--hashcash-bits must not be negative")

@@ -7,7 +7,7 @@
 //	pool send --to CONTACT [--server HOST:PORT | --print] [--proxy URL] [--insecure] [--later [--delay-mean D] | --now] < message
 //	pool sync [--server HOST:PORT] [--only-matches] [--connections N] [--proxy URL] [--insecure]
 //	pool read [--out DIR] [--again] [--workers N] [--key-passphrase-file FILE]
-//	pool run [--server HOST:PORT] [--cover-rate N] [--proxy URL] [--insecure]
+//	pool run [--server HOST:PORT] [--cover-rate N] [--user NAME [--password-file FILE]] [--hashcash-bits N] [--proxy URL] [--insecure]
 //	pool contacts
 //	pool pubkey
 //
@@ -338,6 +338,7 @@ func send(ctx context.Context, c *pool.Client, args []string, stdin io.Reader, s
 		return err
 	}
 	if queued, err := lf.queue(c, *to, msg, opt, addr, *print, stderr); queued || err != nil {
+		pf.laterNote(queued, stderr)
 		return err
 	}
 	po, err := pf.options(*print)
@@ -356,10 +357,15 @@ func syncCmd(ctx context.Context, c *pool.Client, args []string, _ io.Reader, st
 	compress := fs.Bool("compress", false, "ask for COMPRESS DEFLATE (saves about a quarter of the bytes; not with INN, whose compressed answers stall this client)")
 	window := fs.Int("window", pool.DefaultWindow, "commands sent ahead of the answers on the connection")
 	nf := addNetFlags(fs)
+	lf := addLoginFlags(fs) // for the queued messages sync posts first
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if err := nf.apply(c); err != nil {
+		return err
+	}
+	po, err := lf.options(false)
+	if err != nil {
 		return err
 	}
 	servers := []string{*server}
@@ -372,7 +378,7 @@ func syncCmd(ctx context.Context, c *pool.Client, args []string, _ io.Reader, st
 	if *only {
 		fmt.Fprintln(stderr, "WARNING:", pool.OnlyMatchesWarning)
 	}
-	if err := flushOutbox(ctx, c, stderr); err != nil {
+	if err := flushOutbox(ctx, c, po, stderr); err != nil {
 		// A broken outbox must not stop the user from reading.
 		fmt.Fprintf(stderr, "pool sync: the outbox was not posted from: %v\n", err)
 	}

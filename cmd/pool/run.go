@@ -64,7 +64,7 @@ func (f laterFlags) queue(c *pool.Client, to string, msg []byte, opt pool.Compos
 
 // flushOutbox posts what is due from the outbox before a sync, unless
 // pool run is doing it.
-func flushOutbox(ctx context.Context, c *pool.Client, stderr io.Writer) error {
+func flushOutbox(ctx context.Context, c *pool.Client, po pool.PostOptions, stderr io.Writer) error {
 	ob, err := c.Outbox()
 	if err != nil {
 		return err
@@ -77,7 +77,7 @@ func flushOutbox(ctx context.Context, c *pool.Client, stderr io.Writer) error {
 		return err
 	}
 	defer unlock()
-	st, err := c.Flush(ctx, ob, func(err error) { fmt.Fprintln(stderr, err) })
+	st, err := c.Flush(ctx, ob, po, func(err error) { fmt.Fprintln(stderr, err) })
 	if err != nil {
 		return err
 	}
@@ -93,14 +93,19 @@ func runCmd(ctx context.Context, c *pool.Client, args []string, _ io.Reader, std
 	server := fs.String("server", "", "`HOST:PORT` for cover posts (default $ALTCRYPT_SERVER or "+defaultAddr+"); queued messages go where they were queued for")
 	rate := fs.Float64("cover-rate", 0, "`N` posts a day at random times, real or dummy (default: the cover-rate setting; 0: no cover, queued messages leave when due)")
 	nf := addNetFlags(fs)
+	lf := addLoginFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprint(stderr, "usage: pool run [--server HOST:PORT] [--cover-rate N] [--proxy URL] [--insecure]\n")
+		fmt.Fprint(stderr, "usage: pool run [--server HOST:PORT] [--cover-rate N] [--user NAME [--password-file FILE]] [--hashcash-bits N] [--proxy URL] [--insecure]\n")
 		return errUsage
 	}
 	if err := nf.apply(c); err != nil {
+		return err
+	}
+	po, err := lf.options(false)
+	if err != nil {
 		return err
 	}
 	s, err := c.Home.Settings()
@@ -124,6 +129,7 @@ func runCmd(ctx context.Context, c *pool.Client, args []string, _ io.Reader, std
 	st, err := c.Run(ctx, pool.RunOptions{
 		Server:    addr,
 		CoverRate: *rate,
+		Post:      po,
 		Log:       func(format string, a ...any) { fmt.Fprintf(stderr, format+"\n", a...) },
 	})
 	fmt.Fprintf(stderr, "pool run: stopped; %d queued and %d cover messages posted, %d refused\n", st.Real, st.Dummy, st.Refused)
