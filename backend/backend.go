@@ -102,9 +102,19 @@ type Config struct {
 	Rand io.Reader
 }
 
+// Store is the part of a store the news server uses: it reads
+// (news.Reader), injects and releases posts (store.Injection) and keeps
+// its groups and tables in shape (store.Upkeep); feeds and administration
+// are other roles.
+type Store interface {
+	news.Reader
+	store.Injection
+	store.Upkeep
+}
+
 // Backend implements nntp.Backend on a store.
 type Backend struct {
-	st      store.Store
+	st      Store
 	cfg     Config
 	log     *slog.Logger
 	release batcher
@@ -114,7 +124,7 @@ type Backend struct {
 
 // New checks cfg, fills in its defaults and makes sure every carried group
 // exists in the store.
-func New(ctx context.Context, st store.Store, cfg Config) (*Backend, error) {
+func New(ctx context.Context, st Store, cfg Config) (*Backend, error) {
 	if cfg.Name == "" {
 		cfg.Name = DefaultName
 	}

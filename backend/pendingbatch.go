@@ -35,7 +35,7 @@ type pendingRequest struct {
 // verdict on it. When ctx ends first, add returns ctx's error; the post
 // may then still be kept, as if the client had gone right after the
 // commit, and is released like any other.
-func (pb *pendingBatcher) add(ctx context.Context, st store.Store, p *store.Pending, replaySince time.Time) error {
+func (pb *pendingBatcher) add(ctx context.Context, st store.Injection, p *store.Pending, replaySince time.Time) error {
 	r := &pendingRequest{p: p, since: replaySince, done: make(chan error, 1)}
 	pb.mu.Lock()
 	pb.queue = append(pb.queue, r)
@@ -76,7 +76,7 @@ func (pb *pendingBatcher) add(ctx context.Context, st store.Store, p *store.Pend
 }
 
 // write keeps one batch and answers each of its posts.
-func (pb *pendingBatcher) write(ctx context.Context, st store.Store, batch []*pendingRequest) {
+func (pb *pendingBatcher) write(ctx context.Context, st store.Injection, batch []*pendingRequest) {
 	if len(batch) == 1 {
 		batch[0].done <- st.AddPending(ctx, batch[0].p, batch[0].since)
 		return

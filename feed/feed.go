@@ -43,7 +43,7 @@ const (
 
 // Config configures a Manager. Store and PathName are required.
 type Config struct {
-	Store store.Store
+	Store store.Queue
 	// Peers lists the peers to feed (those without send-to are ignored).
 	Peers []*peers.Peer
 	// PathName is our Path entry, prepended when relaying.

@@ -19,7 +19,7 @@ type PeerCounts struct {
 // store, so it is the same on every front-end) and the send results of
 // the peers that peers names at that moment (the peers file may be
 // reloaded); counts returns this process's counts for one peer.
-func (m *Metrics) Feeds(st store.Store, peers func() []string, counts func(peer string) PeerCounts) {
+func (m *Metrics) Feeds(st store.Admin, peers func() []string, counts func(peer string) PeerCounts) {
 	m.reg.MustRegister(&feedCollector{st: st, peers: peers, counts: counts})
 }
 
@@ -38,7 +38,7 @@ var (
 )
 
 type feedCollector struct {
-	st     store.Store
+	st     store.Admin
 	peers  func() []string
 	counts func(string) PeerCounts
 }

@@ -5,14 +5,14 @@ import (
 	"time"
 )
 
-// Admin is what the administration commands (nntpd groups, peers, ...)
-// and the feed's bookkeeping need beyond serving. Every Store implements
-// it; it acts on the database, so it works beside running front-ends.
+// Admin is what only an operator asks for (nntpd group remove, peers,
+// metrics). Every Store implements it; it acts on the database, so it
+// works beside running front-ends.
 type Admin interface {
 	// RemoveGroup stops carrying a group: it disappears from LIST and
 	// GROUP, posts and feeds naming only it are refused, and its article
 	// numbers are dropped (articles crossposted elsewhere stay there).
-	// It returns nntp.ErrNoSuchGroup when there is no such group.
+	// It returns news.ErrNoSuchGroup when there is no such group.
 	// Other front-ends on the same PostgreSQL database follow within
 	// seconds; EnsureGroup carries it again, numbers continuing.
 	RemoveGroup(ctx context.Context, name string) error
@@ -20,10 +20,7 @@ type Admin interface {
 	// QueueStats reports the outgoing queue of every peer that has one.
 	QueueStats(ctx context.Context) ([]QueueStat, error)
 
-	// RecordPeer notes the outcome of talking to peer at a time: a
-	// success (errMsg "") or an error with its message.
-	RecordPeer(ctx context.Context, peer string, at time.Time, errMsg string) error
-	// PeerStates returns what RecordPeer noted, for every peer.
+	// PeerStates returns what Queue.RecordPeer noted, for every peer.
 	PeerStates(ctx context.Context) ([]PeerState, error)
 }
 

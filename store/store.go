@@ -1,9 +1,10 @@
-// Package store defines the storage interface of the news server. The
-// protocol layer reads through news.Reader; injection, transit, expiry and
-// feeds write through Store. Two implementations pass the same suite
-// (store/storetest): sqlite, the embedded default, and postgres, the
-// production store. docs/storage.md says what each acknowledgement
-// promises on each.
+// Package store defines the storage of the news server as roles: the
+// protocol layer reads through news.Reader; injection, incoming transit,
+// outgoing feeds, upkeep and administration each take their own small
+// interface (Injection, Transit, Queue, Upkeep, Admin), and Store is all
+// of them. Two implementations pass the same suite (store/storetest):
+// store/sqlite, the embedded default, and store/postgres, the production
+// store. docs/storage.md says what each acknowledgement promises on each.
 package store
 
 import (
@@ -28,17 +29,25 @@ var (
 )
 
 // Store is the whole storage of one server (or of several front-ends on one
-// PostgreSQL database). All methods are safe for concurrent use. A method
-// that returns nil after a write has committed it durably.
+// PostgreSQL database): every role below. Only a composition root (nntpd,
+// a test harness) holds a whole Store; each consumer takes the role it
+// uses. All methods are safe for concurrent use. A method that returns nil
+// after a write has committed it durably.
 type Store interface {
 	news.Reader
+	Injection
+	Transit
+	Queue
+	Upkeep
 	Admin
 
-	// EnsureGroup creates a group if it does not exist (idempotent); an
-	// existing group keeps its numbers and creation time but takes the
-	// new description.
-	EnsureGroup(ctx context.Context, name, description string) error
+	Close() error
+}
 
+// Injection is what injection (POST and mail) uses: it keeps posts until
+// release, refuses replays and spent stamps, and releases posts as
+// articles.
+type Injection interface {
 	// AddPending durably keeps an injected post until release. It claims
 	// p.BodyHash in the replay table first and returns ErrReplay if an
 	// identical body was injected after replaySince. The replay table
@@ -56,6 +65,21 @@ type Store interface {
 	// PendingArticles returns up to limit posts awaiting release, oldest first.
 	PendingArticles(ctx context.Context, limit int) ([]*Pending, error)
 
+	Inserter
+
+	// SpendStamp records a hashcash stamp (the caller passes a keyed hash
+	// of it), or returns ErrStampSpent. It keeps only Day(at).
+	SpendStamp(ctx context.Context, stamp string, at time.Time) error
+
+	// Secret returns the server secret named name (32 random octets made
+	// on first use and kept in the store), so that every front-end on the
+	// database keys its hashes alike.
+	Secret(ctx context.Context, name string) ([]byte, error)
+}
+
+// Inserter stores articles: released posts (Injection) and fed ones
+// (Transit).
+type Inserter interface {
 	// Insert stores articles in one transaction: each claims its
 	// message-id in the history (a known id gives StatusDuplicate and is
 	// not stored; so does a repeat within arts), is numbered in each of its
@@ -66,6 +90,13 @@ type Store interface {
 	// not <...> of printable ASCII, a bad group name) fails the whole call
 	// and stores nothing.
 	Insert(ctx context.Context, arts []*NewArticle, release []int64) ([]InsertResult, error)
+}
+
+// Transit is what incoming feeds (IHAVE, CHECK, TAKETHIS) use: the
+// carried groups, the history, and Insert.
+type Transit interface {
+	// Groups is news.Reader's: the carried groups.
+	Groups(ctx context.Context) ([]news.Group, error)
 
 	// Seen reports which of the message-ids are in the history (stored,
 	// expired or refused), for IHAVE and CHECK.
@@ -74,23 +105,12 @@ type Store interface {
 	// refused transit article, so it is not offered again).
 	Remember(ctx context.Context, messageIDs []string, at time.Time) error
 
-	// SpendStamp records a hashcash stamp (the caller passes a keyed hash
-	// of it), or returns ErrStampSpent. It keeps only Day(at).
-	SpendStamp(ctx context.Context, stamp string, at time.Time) error
+	Inserter
+}
 
-	// Secret returns the server secret named name (32 random octets made
-	// on first use and kept in the store), so that every front-end on the
-	// database keys its hashes alike.
-	Secret(ctx context.Context, name string) ([]byte, error)
-
-	// Expire removes articles that arrived before articlesBefore or whose
-	// Expires time has passed (their history stays), history entries,
-	// replay hashes and stamps older than historyBefore (the history of an
-	// article still stored stays with it), and fixes the groups'
-	// low-water marks and counts (an emptied group keeps its high-water
-	// mark, with low = high + 1).
-	Expire(ctx context.Context, articlesBefore, historyBefore time.Time) (ExpireStats, error)
-
+// Queue is what outgoing feeds use: each peer's durable queue, the
+// wake-up after inserts, and the notes nntpd peers shows.
+type Queue interface {
 	// ClaimQueue leases up to limit queued articles for peer, oldest first,
 	// skipping rows another sender holds, and hides them from other
 	// claimers until lease has passed.
@@ -100,9 +120,9 @@ type Store interface {
 	// RetryQueue makes leased articles available again at the given time.
 	RetryQueue(ctx context.Context, peer string, articleIDs []int64, at time.Time) error
 
-	// Exclusive runs fn only if no other front-end on the same database is
-	// running the job named job; ran is false when another holds it.
-	Exclusive(ctx context.Context, job string, fn func(ctx context.Context) error) (ran bool, err error)
+	// RecordPeer notes the outcome of talking to peer at a time: a
+	// success (errMsg "") or an error with its message.
+	RecordPeer(ctx context.Context, peer string, at time.Time, errMsg string) error
 
 	// Changes delivers a wake-up (never blocking; coalesced) after articles
 	// are inserted, by this or another front-end on the same database.
@@ -110,8 +130,28 @@ type Store interface {
 	// once, so a process with several consumers fans it out itself. A
 	// wake-up says only "look again": re-read the high-water marks.
 	Changes() <-chan struct{}
+}
 
-	Close() error
+// Upkeep is what a server does to its store on its own, at start and on
+// schedule: carry its groups, expire, run a job on one front-end only.
+type Upkeep interface {
+	// EnsureGroup creates a group if it does not exist (idempotent); an
+	// existing group keeps its numbers and creation time but takes the
+	// new description. A removed group is carried again, its numbers
+	// continuing.
+	EnsureGroup(ctx context.Context, name, description string) error
+
+	// Expire removes articles that arrived before articlesBefore or whose
+	// Expires time has passed (their history stays), history entries,
+	// replay hashes and stamps older than historyBefore (the history of an
+	// article still stored stays with it), and fixes the groups'
+	// low-water marks and counts (an emptied group keeps its high-water
+	// mark, with low = high + 1).
+	Expire(ctx context.Context, articlesBefore, historyBefore time.Time) (ExpireStats, error)
+
+	// Exclusive runs fn only if no other front-end on the same database is
+	// running the job named job; ran is false when another holds it.
+	Exclusive(ctx context.Context, job string, fn func(ctx context.Context) error) (ran bool, err error)
 }
 
 // Scrubber is implemented by stores that can erase what deleted rows left

@@ -11,7 +11,7 @@ import (
 // connections) into one store.Seen call: while one call runs, new lookups
 // wait and go together in the next. A lone lookup goes at once.
 type seenBatcher struct {
-	st  store.Store
+	st  store.Transit
 	max int
 
 	mu      sync.Mutex
@@ -26,7 +26,7 @@ type seenReq struct {
 	done chan struct{}
 }
 
-func newSeenBatcher(st store.Store, max int) *seenBatcher {
+func newSeenBatcher(st store.Transit, max int) *seenBatcher {
 	return &seenBatcher{st: st, max: max}
 }
 

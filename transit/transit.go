@@ -47,7 +47,7 @@ const (
 
 // Config configures a Receiver. Store and PathName are required.
 type Config struct {
-	Store store.Store
+	Store store.Transit
 	// PathName is our Path entry; an article whose Path already holds it
 	// has been here (a loop) and is refused. Also names that are ours.
 	PathName string

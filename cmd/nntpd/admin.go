@@ -23,6 +23,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/altcrypt/altcrypt/backend"
+	"github.com/altcrypt/altcrypt/news"
 	"github.com/altcrypt/altcrypt/nntp"
 	"github.com/altcrypt/altcrypt/peers"
 	"github.com/altcrypt/altcrypt/store"
@@ -116,7 +117,7 @@ func admin(ctx context.Context, args, environ []string, stdin io.Reader, stdout,
 
 var errUsage = errors.New("usage")
 
-func listGroups(ctx context.Context, st store.Store, w io.Writer) error {
+func listGroups(ctx context.Context, st news.Reader, w io.Writer) error {
 	gs, err := st.Groups(ctx)
 	if err != nil {
 		return err
@@ -164,7 +165,7 @@ type peerRow struct {
 	sendTo string
 }
 
-func listPeers(ctx context.Context, st store.Store, o *options, now time.Time, w io.Writer) error {
+func listPeers(ctx context.Context, st store.Admin, o *options, now time.Time, w io.Writer) error {
 	rows := map[string]*peerRow{}
 	row := func(name string) *peerRow {
 		if rows[name] == nil {
@@ -223,7 +224,7 @@ func listPeers(ctx context.Context, st store.Store, o *options, now time.Time, w
 	return tw.Flush()
 }
 
-func expireNow(ctx context.Context, st store.Store, o *options, w io.Writer) error {
+func expireNow(ctx context.Context, st store.Upkeep, o *options, w io.Writer) error {
 	now, start := time.Now(), time.Now()
 	var stats store.ExpireStats
 	ran, err := st.Exclusive(ctx, "expire", func(ctx context.Context) error {

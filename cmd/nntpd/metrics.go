@@ -48,7 +48,7 @@ func observed(ctx context.Context, mx *metrics.Metrics, l net.Listener, srv *nnt
 
 // observeFeeds exports the queues and send results of the peers we feed,
 // as the peers file names them at each scrape (it may be reloaded).
-func observeFeeds(mx *metrics.Metrics, st store.Store, pf *peers.File, feeds *feedRunner) {
+func observeFeeds(mx *metrics.Metrics, st store.Admin, pf *peers.File, feeds *feedRunner) {
 	sending := func() []string {
 		var names []string
 		for _, p := range pf.Senders() {
