@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"io"
 	"net"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/altcrypt/altcrypt/nntp"
 	"github.com/altcrypt/altcrypt/nntp/nntpmem"
 
+	"github.com/altcrypt/altcrypt/internal/nntptest"
 	"github.com/altcrypt/altcrypt/internal/testcert"
 	"github.com/altcrypt/altcrypt/mail2news/m2ntest"
 )
@@ -216,21 +218,9 @@ func TestPosterServerAnswers(t *testing.T) {
 		}
 	})
 	t.Run("silent server times out", func(t *testing.T) {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer l.Close()
-		go func() {
-			for {
-				c, err := l.Accept()
-				if err != nil {
-					return
-				}
-				defer c.Close() // never greets
-			}
-		}()
-		err = deliver(t, &Gateway{Poster: &NNTPPoster{Addr: l.Addr().String(), Timeout: 500 * time.Millisecond}}, mail)
+		// Never greets.
+		silent := nntptest.Serve(t, func(c net.Conn) { io.Copy(io.Discard, c) })
+		err := deliver(t, &Gateway{Poster: &NNTPPoster{Addr: silent, Timeout: 500 * time.Millisecond}}, mail)
 		if ExitCode(err) != ExitTempFail {
 			t.Fatalf("got %v, want a temporary failure", err)
 		}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"github.com/altcrypt/altcrypt/internal/nntptest"
 	"github.com/altcrypt/altcrypt/internal/testcert"
 	"github.com/altcrypt/altcrypt/internal/testlog"
 	"github.com/altcrypt/altcrypt/mail2news/m2ntest"
@@ -196,56 +197,37 @@ func TestSMTPCutDuringPost(t *testing.T) {
 // client sends marker, before forwarding it.
 func cuttingProxy(t *testing.T, target string, marker []byte) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
+	return nntptest.Proxy(t, target, func(c, s net.Conn) {
+		down := make(chan struct{})
+		go func() { io.Copy(c, s); c.Close(); close(down) }()
+		defer func() { c.Close(); s.Close(); <-down }()
+		var seen []byte
+		buf := make([]byte, 4096)
 		for {
-			c, err := l.Accept()
+			n, err := c.Read(buf)
+			if n > 0 {
+				seen = append(seen, buf[:n]...)
+				if i := bytes.Index(seen, marker); i >= 0 {
+					s.Write(seen[:i])
+					return
+				}
+				// Hold back only a tail that could start the
+				// marker; forward the rest now.
+				keep := 0
+				for k := min(len(marker)-1, len(seen)); k > 0; k-- {
+					if bytes.HasPrefix(marker, seen[len(seen)-k:]) {
+						keep = k
+						break
+					}
+				}
+				s.Write(seen[:len(seen)-keep])
+				seen = append([]byte(nil), seen[len(seen)-keep:]...)
+			}
 			if err != nil {
 				return
 			}
-			s, err := net.Dial("tcp", target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			go func() { io.Copy(c, s); c.Close() }()
-			go func() {
-				defer c.Close()
-				defer s.Close()
-				var seen []byte
-				buf := make([]byte, 4096)
-				for {
-					n, err := c.Read(buf)
-					if n > 0 {
-						seen = append(seen, buf[:n]...)
-						if i := bytes.Index(seen, marker); i >= 0 {
-							s.Write(seen[:i])
-							return
-						}
-						// Hold back only a tail that could start the
-						// marker; forward the rest now.
-						keep := 0
-						for k := min(len(marker)-1, len(seen)); k > 0; k-- {
-							if bytes.HasPrefix(marker, seen[len(seen)-k:]) {
-								keep = k
-								break
-							}
-						}
-						s.Write(seen[:len(seen)-keep])
-						seen = append([]byte(nil), seen[len(seen)-keep:]...)
-					}
-					if err != nil {
-						return
-					}
-				}
-			}()
 		}
-	}()
-	return l.Addr().String()
+	})
 }
 
 func TestSMTPLimits(t *testing.T) {

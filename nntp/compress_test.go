@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/altcrypt/altcrypt/internal/nntptest"
 	"github.com/altcrypt/altcrypt/internal/testcert"
 	"github.com/altcrypt/altcrypt/nntp"
 )
@@ -106,7 +107,7 @@ func TestCompressRefusals(t *testing.T) {
 // TestCompressBomb: a server whose compressed answer inflates without
 // bound is cut off by the client, which keeps its memory.
 func TestCompressBomb(t *testing.T) {
-	addr := fakeServer(t, func(c net.Conn, br *bufio.Reader) {
+	addr := nntptest.Fake(t, func(c net.Conn, br *bufio.Reader) {
 		if l, _ := br.ReadString('\n'); !strings.HasPrefix(l, "COMPRESS") {
 			return
 		}

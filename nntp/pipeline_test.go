@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/altcrypt/altcrypt/internal/nntptest"
 	"github.com/altcrypt/altcrypt/nntp"
 	"github.com/altcrypt/altcrypt/nntp/nntpmem"
 )
@@ -74,14 +75,9 @@ func TestPipelineAgainstServer(t *testing.T) {
 		if r.Request != reqs[i] {
 			t.Fatalf("answer %d is for %+v, want %+v", i, r.Request, reqs[i])
 		}
-		var data []byte
-		var num int64
-		var id string
-		var err error
-		switch r.Request.Verb {
-		case "OVER":
+		if r.Request.Verb == "OVER" {
 			var lines []string
-			err = c.Over(ctx, r.Request.Spec, func(o *nntp.Overview) error {
+			c.Over(ctx, r.Request.Spec, func(o *nntp.Overview) error {
 				lines = append(lines, fmt.Sprint(o.Number, o.MessageID))
 				return nil
 			})
@@ -89,15 +85,8 @@ func TestPipelineAgainstServer(t *testing.T) {
 				t.Fatalf("OVER: %d lines pipelined, %d in lock-step", strings.Count(string(r.Data), "\r\n"), len(lines))
 			}
 			continue
-		case "ARTICLE":
-			num, id, data, err = c.Article(ctx, r.Request.Spec)
-		case "HEAD":
-			num, id, data, err = c.Head(ctx, r.Request.Spec)
-		case "BODY":
-			num, id, data, err = c.Body(ctx, r.Request.Spec)
-		case "STAT":
-			num, id, err = c.Stat(ctx, r.Request.Spec)
 		}
+		num, id, data, err := nntptest.LockStep(ctx, c, r.Request)
 		if fmt.Sprint(err) != fmt.Sprint(r.Err) || num != r.Number || id != r.MessageID || string(data) != string(r.Data) {
 			t.Fatalf("%s %s: pipelined %d %s %q %v, lock-step %d %s %q %v", r.Request.Verb, r.Request.Spec,
 				r.Number, r.MessageID, r.Data, r.Err, num, id, data, err)
@@ -114,42 +103,12 @@ func TestPipelineAgainstServer(t *testing.T) {
 	}
 }
 
-// fakeServer runs a scripted server on 127.0.0.1: serve gets each
-// connection after the greeting.
-func fakeServer(t *testing.T, serve func(c net.Conn, br *bufio.Reader)) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { l.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				io.WriteString(c, "200 fake\r\n")
-				serve(c, bufio.NewReader(c))
-			}()
-		}
-	}()
-	return l.Addr().String()
-}
-
 // TestPipelineWindow: the client never has more than MaxCommands
 // unanswered, nor more than MaxBytes of expected answers (beyond one).
 func TestPipelineWindow(t *testing.T) {
 	var mu sync.Mutex
 	maxOut := 0
-	addr := fakeServer(t, func(c net.Conn, br *bufio.Reader) {
+	addr := nntptest.Fake(t, func(c net.Conn, br *bufio.Reader) {
 		received, answered := 0, 0
 		var pending []string
 		for {
@@ -234,7 +193,7 @@ func TestPipelineServerDies(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			hold := make(chan struct{})
 			defer close(hold)
-			addr := fakeServer(t, func(c net.Conn, br *bufio.Reader) {
+			addr := nntptest.Fake(t, func(c net.Conn, br *bufio.Reader) {
 				for i := 1; ; i++ {
 					line, err := br.ReadString('\n')
 					if err != nil {
@@ -283,7 +242,7 @@ func TestPipelineServerDies(t *testing.T) {
 // TestPipelineOutOfStep: an answer that does not match its command (a
 // server that dropped one) stops the pipeline rather than misfiling.
 func TestPipelineOutOfStep(t *testing.T) {
-	addr := fakeServer(t, func(c net.Conn, br *bufio.Reader) {
+	addr := nntptest.Fake(t, func(c net.Conn, br *bufio.Reader) {
 		for i := 1; ; i++ {
 			line, err := br.ReadString('\n')
 			if err != nil {

@@ -7,9 +7,10 @@ import (
 	"io"
 	"net"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"testing"
 
+	"github.com/altcrypt/altcrypt/internal/nntptest"
 	"github.com/altcrypt/altcrypt/interop"
 	"github.com/altcrypt/altcrypt/nntp"
 	"github.com/altcrypt/altcrypt/pool/home"
@@ -20,36 +21,20 @@ import (
 // dies in the middle of a pipelined window.
 func cutProxy(t *testing.T, addr string, limit int64) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { l.Close(); wg.Wait() })
-	first := true
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			s, err := net.Dial("tcp", addr)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			n := int64(1 << 62)
-			if first {
-				n, first = limit, false
-			}
-			wg.Add(2)
-			go func() { defer wg.Done(); io.Copy(s, c); s.Close() }()
-			go func() { defer wg.Done(); io.CopyN(c, s, n); c.Close(); s.Close() }()
+	var first atomic.Bool
+	first.Store(true)
+	return nntptest.Proxy(t, addr, func(c, s net.Conn) {
+		n := int64(1 << 62)
+		if first.Swap(false) {
+			n = limit
 		}
-	}()
-	return l.Addr().String()
+		up := make(chan struct{})
+		go func() { io.Copy(s, c); s.Close(); close(up) }()
+		io.CopyN(c, s, n)
+		c.Close()
+		s.Close()
+		<-up
+	})
 }
 
 // TestSyncServerDiesMidWindow: the connection breaks in the middle of a
@@ -157,19 +142,7 @@ func TestSyncPipelinedFromINN(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, r := range got {
-		var data []byte
-		var num int64
-		var err error
-		switch r.Request.Verb {
-		case "ARTICLE":
-			num, _, data, err = cl.Article(ctx, r.Request.Spec)
-		case "HEAD":
-			num, _, data, err = cl.Head(ctx, r.Request.Spec)
-		case "BODY":
-			num, _, data, err = cl.Body(ctx, r.Request.Spec)
-		case "STAT":
-			num, _, err = cl.Stat(ctx, r.Request.Spec)
-		}
+		num, _, data, err := nntptest.LockStep(ctx, cl, r.Request)
 		if fmt.Sprint(err) != fmt.Sprint(r.Err) || num != r.Number || !bytes.Equal(data, r.Data) {
 			t.Fatalf("%s %s: pipelined %d %v, lock-step %d %v", r.Request.Verb, r.Request.Spec, r.Number, r.Err, num, err)
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"path/filepath"
 	"strconv"
@@ -17,6 +18,7 @@ import (
 	"github.com/altcrypt/altcrypt/backend"
 	"github.com/altcrypt/altcrypt/hsub"
 	"github.com/altcrypt/altcrypt/internal/gpgtest"
+	"github.com/altcrypt/altcrypt/internal/nntptest"
 	"github.com/altcrypt/altcrypt/nntp"
 	"github.com/altcrypt/altcrypt/pool/home"
 	"github.com/altcrypt/altcrypt/pool/spool"
@@ -425,68 +427,23 @@ func TestServerDownOrOdd(t *testing.T) {
 		t.Fatalf("down server: %v", err)
 	}
 	// Odd: something that is not a news server.
-	l, _ = net.Listen("tcp", "127.0.0.1:0")
-	defer l.Close()
-	go func() {
-		for {
-			conn, err := l.Accept()
-			if err != nil {
-				return
-			}
-			conn.Write([]byte("HTTP/1.1 400 Bad Request\r\n\r\n"))
-			conn.Close()
-		}
-	}()
-	_, err = c.Sync(context.Background(), l.Addr().String(), SyncOptions{})
+	odd := nntptest.Serve(t, func(conn net.Conn) {
+		conn.Write([]byte("HTTP/1.1 400 Bad Request\r\n\r\n"))
+	})
+	_, err = c.Sync(context.Background(), odd, SyncOptions{})
 	if err == nil || !strings.Contains(err.Error(), "answered oddly") {
 		t.Fatalf("odd server: %v", err)
 	}
 	t.Logf("odd server: %v", err)
 	// A server that accepts and hangs up.
-	l2, _ := net.Listen("tcp", "127.0.0.1:0")
-	defer l2.Close()
-	go func() {
-		for {
-			conn, err := l2.Accept()
-			if err != nil {
-				return
-			}
-			conn.Close()
-		}
-	}()
-	_, err = c.Sync(context.Background(), l2.Addr().String(), SyncOptions{})
+	hangUp := nntptest.Serve(t, func(net.Conn) {})
+	_, err = c.Sync(context.Background(), hangUp, SyncOptions{})
 	if err == nil || !strings.Contains(err.Error(), "closed the connection") {
 		t.Fatalf("hang-up server: %v", err)
 	}
 	// A server that accepts and never answers.
-	l3, _ := net.Listen("tcp", "127.0.0.1:0")
-	defer l3.Close()
-	heldc := make(chan net.Conn, 16)
-	defer func() {
-		l3.Close()
-		for {
-			select {
-			case c := <-heldc:
-				c.Close()
-			default:
-				return
-			}
-		}
-	}()
-	go func() {
-		for {
-			conn, err := l3.Accept()
-			if err != nil {
-				return
-			}
-			select {
-			case heldc <- conn:
-			default:
-				conn.Close()
-			}
-		}
-	}()
-	_, err = c.Sync(context.Background(), l3.Addr().String(), SyncOptions{Timeout: 200 * time.Millisecond})
+	silent := nntptest.Serve(t, func(conn net.Conn) { io.Copy(io.Discard, conn) })
+	_, err = c.Sync(context.Background(), silent, SyncOptions{Timeout: 200 * time.Millisecond})
 	if err == nil || !strings.Contains(err.Error(), "no answer in time") {
 		t.Fatalf("silent server: %v", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/altcrypt/altcrypt/backend"
+	"github.com/altcrypt/altcrypt/internal/nntptest"
 	"github.com/altcrypt/altcrypt/internal/sockstest"
 	"github.com/altcrypt/altcrypt/internal/testcert"
 	"github.com/altcrypt/altcrypt/nntp"
@@ -23,21 +24,9 @@ import (
 // watchedServer is nntpd's stack on loopback that counts the connections
 // it accepts and the sessions that were encrypted.
 type watchedServer struct {
-	addr          string
-	accepted, tls atomic.Int64
-}
-
-type countingListener struct {
-	net.Listener
-	n *atomic.Int64
-}
-
-func (l countingListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err == nil {
-		l.n.Add(1)
-	}
-	return c, err
+	addr     string
+	accepted *atomic.Int64
+	tls      atomic.Int64
 }
 
 type tlsCounting struct {
@@ -68,11 +57,9 @@ func startWatched(t *testing.T, cert *testcert.Cert) *watchedServer {
 	if cert != nil {
 		srv.TLSConfig = cert.Server
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(countingListener{l, &w.accepted})
+	l := &nntptest.CountingListener{Listener: nntptest.Listen(t)}
+	w.accepted = &l.Accepted
+	go srv.Serve(l)
 	t.Cleanup(func() { srv.Close(); st.Close() })
 	w.addr = l.Addr().String()
 	return w

@@ -2,7 +2,10 @@ package testcert
 
 import (
 	"crypto/tls"
+	"net"
 	"testing"
+
+	"github.com/altcrypt/altcrypt/internal/nntptest"
 )
 
 // TestHandshake serves the certificate and the file pair on 127.0.0.1 and
@@ -19,29 +22,17 @@ func TestHandshake(t *testing.T) {
 		"files":  {Certificates: []tls.Certificate{fromFiles}},
 	} {
 		t.Run(name, func(t *testing.T) {
-			l, err := tls.Listen("tcp", "127.0.0.1:0", server)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer l.Close()
-			go func() {
-				for {
-					conn, err := l.Accept()
-					if err != nil {
-						return
-					}
-					conn.(*tls.Conn).Handshake()
-					conn.Close()
-				}
-			}()
+			addr := nntptest.ServeListener(t, tls.NewListener(nntptest.Listen(t), server), func(conn net.Conn) {
+				conn.(*tls.Conn).Handshake()
+			})
 			for _, client := range []*tls.Config{c.Client(), {RootCAs: c.Pool, ServerName: "localhost"}} {
-				conn, err := tls.Dial("tcp", l.Addr().String(), client)
+				conn, err := tls.Dial("tcp", addr, client)
 				if err != nil {
 					t.Fatalf("trusting client (%s): %v", client.ServerName, err)
 				}
 				conn.Close()
 			}
-			if conn, err := tls.Dial("tcp", l.Addr().String(), &tls.Config{ServerName: "127.0.0.1"}); err == nil {
+			if conn, err := tls.Dial("tcp", addr, &tls.Config{ServerName: "127.0.0.1"}); err == nil {
 				conn.Close()
 				t.Error("client without the pool accepted the certificate")
 			}

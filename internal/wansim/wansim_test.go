@@ -7,28 +7,17 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"github.com/altcrypt/altcrypt/internal/nntptest"
 )
 
 // TestProxyCarriesAndDelays: what goes through arrives whole, in order,
 // counted, and never sooner than the link allows (a lower bound: the
 // floor of a round trip plus the bytes at the capped rate).
 func TestProxyCarriesAndDelays(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() { io.Copy(c, c); c.Close() }()
-		}
-	}()
+	echo := nntptest.Serve(t, func(c net.Conn) { io.Copy(c, c) })
 	link := Link{RTT: 40 * time.Millisecond, BitsPerSecond: 8_000_000}
-	p, err := Start(l.Addr().String(), link)
+	p, err := Start(echo, link)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/altcrypt/altcrypt/internal/nntptest"
 	"github.com/altcrypt/altcrypt/internal/sockstest"
 	"github.com/altcrypt/altcrypt/internal/testcert"
 	"github.com/altcrypt/altcrypt/nntp"
@@ -115,20 +116,7 @@ func FuzzParseProxy(f *testing.F) {
 // accepted and says whether each was encrypted.
 type server struct {
 	addr     string
-	accepted atomic.Int64
-}
-
-type countingListener struct {
-	net.Listener
-	n *atomic.Int64
-}
-
-func (l countingListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err == nil {
-		l.n.Add(1)
-	}
-	return c, err
+	accepted *atomic.Int64
 }
 
 // startServer serves nntpmem; mode is "plain", "starttls" or "nntps".
@@ -139,18 +127,15 @@ func startServer(t *testing.T, mode string, cert *testcert.Cert) *server {
 	if mode != "plain" {
 		srv.TLSConfig = cert.Server
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl := countingListener{l, &s.accepted}
+	cl := &nntptest.CountingListener{Listener: nntptest.Listen(t)}
+	s.accepted = &cl.Accepted
 	if mode == "nntps" {
 		go srv.ServeTLS(cl)
 	} else {
 		go srv.Serve(cl)
 	}
 	t.Cleanup(func() { srv.Close() })
-	s.addr = l.Addr().String()
+	s.addr = cl.Addr().String()
 	return s
 }
 
