@@ -185,22 +185,9 @@ func (c *Client) readSpool(ctx context.Context, dir string, opt ReadOptions, sc 
 	}
 	total := r.Pending(from)
 	var done atomic.Int64
-	stop := make(chan struct{})
-	defer close(stop)
-	if c.Progress != nil {
-		go func() {
-			t := time.NewTicker(c.every())
-			defer t.Stop()
-			for {
-				select {
-				case <-stop:
-					return
-				case <-t.C:
-					c.progressf("pool read %s: %d of about %d articles examined", server, done.Load(), total)
-				}
-			}
-		}()
-	}
+	defer c.startProgress(func() string {
+		return fmt.Sprintf("pool read %s: %d of about %d articles examined", server, done.Load(), total)
+	})()
 	sc.done = &done
 	return r.Scan(from, func(batch []spool.Record, end spool.Position) error {
 		if err := ctx.Err(); err != nil {

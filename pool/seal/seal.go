@@ -207,11 +207,7 @@ func SealTo(pub *packet.PublicKey, cipherFunc packet.CipherFunction, plaintext [
 	if rnd == nil {
 		rnd = rand.Reader
 	}
-	switch cipherFunc {
-	case packet.CipherAES128, packet.CipherAES192, packet.CipherAES256:
-	default:
-		return nil, fmt.Errorf("seal: cipher %d is not AES", cipherFunc)
-	}
+	// SealContent refuses a cipher other than AES.
 	content, err := Content(plaintext, rnd)
 	if err != nil {
 		return nil, err
