@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -31,6 +32,10 @@ type ReadOptions struct {
 	Again bool
 	// KeyPassphrase unlocks secret keys protected by a passphrase.
 	KeyPassphrase []byte
+	// Keys, when set, are keys unlocked before (Client.Keys) and used
+	// instead of the ones on disk: pool run unlocks once and keeps them in
+	// memory for its lifetime, as an agent would.
+	Keys *trial.Keys
 }
 
 // Found is one message that a local key or passphrase opened.
@@ -100,9 +105,16 @@ func (c *Client) Keys(passphrase []byte) (*trial.Keys, error) {
 func (c *Client) Read(ctx context.Context, opt ReadOptions, fn func(*Found) error) (ReadStats, error) {
 	start := time.Now()
 	var st ReadStats
-	keys, err := c.Keys(opt.KeyPassphrase)
-	if err != nil {
-		return st, err
+	var keys *trial.Keys
+	if opt.Keys != nil {
+		k := *opt.Keys // the contacts are added to a copy: Read may run again
+		k.Signers = slices.Clone(k.Signers)
+		keys = &k
+	} else {
+		var err error
+		if keys, err = c.Keys(opt.KeyPassphrase); err != nil {
+			return st, err
+		}
 	}
 	contacts, err := c.Home.Contacts()
 	if err != nil {

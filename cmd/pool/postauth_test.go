@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"net"
 	"os"
@@ -145,5 +146,80 @@ func TestRunLoginAndHashcash(t *testing.T) {
 	r := runPool(t, "", "--home", bob, "read")
 	if !strings.Contains(r.stdout, "queued one\n") || !strings.Contains(r.stdout, "queued two\n") {
 		t.Errorf("read: %+v", r)
+	}
+}
+
+// TestRunReadsWithKeyUnlockedOnce: pool run --read-every unlocks a
+// protected key once and keeps it in memory: after the passphrase file is
+// gone it still reads new messages into the inbox, and the key on disk
+// stays protected. A wrong passphrase stops it at once.
+func TestRunReadsWithKeyUnlockedOnce(t *testing.T) {
+	bin := buildtest.Build(t, t.TempDir(), "cmd/pool")
+	addr := startServer(t)
+	alice, bob := t.TempDir(), t.TempDir()
+	secrets := t.TempDir()
+	pf, wrong := filepath.Join(secrets, "pass"), filepath.Join(secrets, "wrong")
+	os.WriteFile(pf, []byte("agent words\n"), 0o600)
+	os.WriteFile(wrong, []byte("other words\n"), 0o600)
+	pub := runPool(t, "", "--home", bob, "keygen", "--name", "Bob <bob@example.org>", "--passphrase-file", pf).stdout
+	if r := runPool(t, pub, "--home", alice, "import", "-"); r.code != 0 {
+		t.Fatalf("import: %+v", r)
+	}
+	post := func(text string) {
+		t.Helper()
+		if r := runPool(t, text, "--home", alice, "send", "--to", "bob@example.org", "--server", addr); r.code != 0 {
+			t.Fatalf("send: %+v", r)
+		}
+	}
+	onDisk, _ := filepath.Glob(filepath.Join(bob, "secret", "*.asc"))
+	before, _ := os.ReadFile(onDisk[0])
+
+	if r := runPool(t, "", "--home", bob, "run", "--server", addr, "--read-every", "1s", "--key-passphrase-file", wrong); r.code != 1 || !strings.Contains(r.stderr, "wrong passphrase") {
+		t.Errorf("wrong passphrase: %+v", r)
+	}
+	post("before the run\n")
+	logf := filepath.Join(t.TempDir(), "run.log")
+	log, _ := os.Create(logf)
+	defer log.Close()
+	cmd := exec.Command(bin, "--home", bob, "run", "--server", addr, "--read-every", "200ms", "--key-passphrase-file", pf)
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	waitForLog(t, logf, "inbox 1 ", time.Minute)
+	os.Remove(pf) // from now on the key is unlocked only in pool run's memory
+	post("during the run\n")
+	waitForLog(t, logf, "inbox 2 ", time.Minute)
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		out, _ := os.ReadFile(logf)
+		t.Errorf("pool run: %v\n%s", err, out)
+	}
+	if r := runPool(t, "", "--home", bob, "inbox", "2"); !strings.Contains(r.stdout, "during the run") {
+		t.Errorf("inbox 2: %+v", r)
+	}
+	after, _ := os.ReadFile(onDisk[0])
+	if !bytes.Equal(before, after) {
+		t.Error("the secret key file changed")
+	}
+	if r := runPool(t, "", "--home", bob, "read", "--again"); r.code != 1 || !strings.Contains(r.stderr, "passphrase") {
+		t.Errorf("read without the passphrase after the run: %+v", r)
+	}
+}
+
+// waitForLog waits until the file at path holds want.
+func waitForLog(t *testing.T, path, want string, limit time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		data, _ := os.ReadFile(path)
+		if strings.Contains(string(data), want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never held %q:\n%s", path, want, data)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

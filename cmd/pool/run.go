@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/altcrypt/altcrypt/pool"
+	"github.com/altcrypt/altcrypt/pool/home"
 	"github.com/altcrypt/altcrypt/pool/outbox"
+	"github.com/altcrypt/altcrypt/pool/trial"
 )
 
 // laterFlags are pool send's flags for the outbox.
@@ -92,13 +94,15 @@ func runCmd(ctx context.Context, c *pool.Client, args []string, _ io.Reader, std
 	fs := flags("run", stderr)
 	server := fs.String("server", "", "`HOST:PORT` for cover posts (default $ALTCRYPT_SERVER or "+defaultAddr+"); queued messages go where they were queued for")
 	rate := fs.Float64("cover-rate", 0, "`N` posts a day at random times, real or dummy (default: the cover-rate setting; 0: no cover, queued messages leave when due)")
+	readEvery := fs.Duration("read-every", 0, "also sync from the server and read into the inbox every `D` (e.g. 10m), with the key unlocked once (0: off)")
+	keyPassFile := fs.String("key-passphrase-file", "", "with --read-every: unlock your protected key with the passphrase in `FILE` (default: asked once on the terminal)")
 	nf := addNetFlags(fs)
 	lf := addLoginFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprint(stderr, "usage: pool run [--server HOST:PORT] [--cover-rate N] [--user NAME [--password-file FILE]] [--hashcash-bits N] [--proxy URL] [--insecure]\n")
+	if fs.NArg() > 0 || *readEvery < 0 {
+		fmt.Fprint(stderr, "usage: pool run [--server HOST:PORT] [--cover-rate N] [--read-every D [--key-passphrase-file FILE]] [--user NAME [--password-file FILE]] [--hashcash-bits N] [--proxy URL] [--insecure]\n")
 		return errUsage
 	}
 	if err := nf.apply(c); err != nil {
@@ -121,6 +125,20 @@ func runCmd(ctx context.Context, c *pool.Client, args []string, _ io.Reader, std
 		return fmt.Errorf("pool run: --cover-rate %g: want posts per day, 0 to 100000", *rate)
 	}
 	addr := serverAddr(*server)
+	if *readEvery > 0 {
+		keys, err := unlockOnce(c, *keyPassFile)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "pool run: reading from %s every %s; the unlocked key stays in this process's memory only\n", addr, *readEvery)
+		rctx, stopReading := context.WithCancel(ctx)
+		done := make(chan struct{})
+		defer func() { stopReading(); <-done }()
+		go func() {
+			defer close(done)
+			readLoop(rctx, c, addr, *readEvery, keys, stderr)
+		}()
+	}
 	if *rate > 0 {
 		fmt.Fprintf(stderr, "pool run: %.4g posts a day to %s at random times, queued messages in place of dummies\n", *rate, addr)
 	} else {
@@ -134,4 +152,64 @@ func runCmd(ctx context.Context, c *pool.Client, args []string, _ io.Reader, std
 	})
 	fmt.Fprintf(stderr, "pool run: stopped; %d queued and %d cover messages posted, %d refused\n", st.Real, st.Dummy, st.Refused)
 	return err
+}
+
+// unlockOnce loads the secret keys and unlocks the protected ones with the
+// passphrase from file, else asked on the terminal: once, for the whole
+// run, like an agent. The unlocked keys live in this process's memory only;
+// the files on disk stay protected.
+func unlockOnce(c *pool.Client, file string) (*trial.Keys, error) {
+	el, err := c.Home.SecretKeys()
+	if err != nil {
+		return nil, err
+	}
+	locked := home.Unlock(el, nil)
+	var pass []byte
+	switch {
+	case file != "":
+		if pass, err = fileFirstLine(file); err != nil {
+			return nil, fmt.Errorf("--key-passphrase-file: %w", err)
+		}
+	case locked > 0:
+		pw, err := askPassword("passphrase of your key (kept in memory while pool run runs): ")
+		if err != nil {
+			return nil, fmt.Errorf("pool run: the key is protected: %w (or give --key-passphrase-file)", err)
+		}
+		pass = []byte(pw)
+	}
+	defer clear(pass)
+	if n := home.Unlock(el, pass); n > 0 {
+		return nil, fmt.Errorf("pool run: wrong passphrase: %d secret keys stay locked", n)
+	}
+	return c.Keys(pass)
+}
+
+// readLoop syncs from addr and reads into the inbox every interval until
+// ctx ends, with keys unlocked before.
+func readLoop(ctx context.Context, c *pool.Client, addr string, every time.Duration, keys *trial.Keys, stderr io.Writer) {
+	for {
+		if _, err := c.Sync(ctx, addr, pool.SyncOptions{}); err != nil && ctx.Err() == nil {
+			fmt.Fprintf(stderr, "pool run: sync: %v\n", err)
+		}
+		_, err := c.Read(ctx, pool.ReadOptions{Keys: keys}, func(f *pool.Found) error {
+			n, err := c.SaveInbox(f)
+			if err != nil {
+				return err
+			}
+			from := "an unknown sender"
+			if f.From != "" {
+				from = f.From
+			}
+			fmt.Fprintf(stderr, "pool run: a message from %s, %s: inbox %d (pool inbox %d)\n", from, f.Signature, n, n)
+			return nil
+		})
+		if err != nil && ctx.Err() == nil {
+			fmt.Fprintf(stderr, "pool run: read: %v\n", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(every):
+		}
+	}
 }

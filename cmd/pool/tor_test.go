@@ -55,17 +55,7 @@ func runTor(t *testing.T, bin, dir, torrc, ready string) {
 	if ready == "" {
 		return
 	}
-	deadline := time.Now().Add(3 * time.Minute)
-	for {
-		data, _ := os.ReadFile(logFile)
-		if strings.Contains(string(data), ready) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("tor in %s never logged %q", dir, ready)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitForLog(t, logFile, ready, 3*time.Minute)
 }
 
 // startTor runs Debian's tor as a SOCKS proxy that cannot reach any
