@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"net"
+	"net/smtp"
 	"os"
 	"os/exec"
 	"os/user"
@@ -296,5 +298,214 @@ func TestEximGatewayMisconfigured(t *testing.T) {
 	}
 	if !strings.Contains(h.log(), "returned 78") {
 		t.Errorf("exim did not see exit 78:\n%s", h.log())
+	}
+}
+
+// postfixRoot is where scripts/provision unpacks Debian's postfix package
+// (dpkg -x, not installed: it conflicts with exim4 as a package).
+func postfixRoot(t *testing.T) string {
+	root := os.Getenv("ALTCRYPT_POSTFIX_ROOT")
+	if root == "" {
+		root = "/var/lib/altcrypt-test/postfix"
+	}
+	if _, err := os.Stat(filepath.Join(root, "usr/lib/postfix/sbin/master")); err != nil {
+		t.Fatalf("no unpacked Postfix in %s (scripts/provision makes it): %v", root, err)
+	}
+	return root
+}
+
+// postfixMain runs a private Postfix instance from the unpacked package:
+// every path is its own, nothing listens on the network, and the shipped
+// recipe (deploy/mta/postfix-master.cf and postfix-transport) routes
+// gw.example to `gateway post`.
+const postfixMain = `compatibility_level = 3.6
+config_directory = {{DIR}}/conf
+meta_directory = {{DIR}}/conf
+queue_directory = {{DIR}}/queue
+data_directory = {{DIR}}/data
+daemon_directory = {{ROOT}}/usr/lib/postfix/sbin
+command_directory = {{ROOT}}/usr/sbin
+shlib_directory = {{ROOT}}/usr/lib/postfix
+sendmail_path = {{ROOT}}/usr/sbin/sendmail
+newaliases_path = {{ROOT}}/usr/bin/newaliases
+mailq_path = {{ROOT}}/usr/bin/mailq
+manpage_directory = {{ROOT}}/usr/share/man
+sample_directory = {{ROOT}}/etc/postfix
+html_directory = no
+readme_directory = no
+import_environment = MAIL_CONFIG MAIL_DEBUG LANG=C LD_LIBRARY_PATH={{ROOT}}/usr/lib/postfix
+maillog_file = {{DIR}}/postfix.log
+maillog_file_prefixes = {{DIR}}
+myhostname = gw.example
+mydomain = gw.example
+myorigin = sender.example
+mydestination =
+inet_interfaces = loopback-only
+inet_protocols = ipv4
+alias_maps =
+alias_database =
+smtputf8_enable = no
+# From deploy/mta/postfix-transport, step 2:
+transport_maps = hash:{{DIR}}/conf/transport
+relay_domains = gw.example
+mail2news_destination_recipient_limit = 1
+`
+
+// postfixServices are the services Postfix needs to take a mail from
+// sendmail and hand it to a pipe; the shipped mail2news service follows.
+const postfixServices = `pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+proxymap  unix  -       -       n       -       -       proxymap
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+`
+
+// TestPostfix pipes mails through Debian's Postfix, configured with the
+// shipped master.cf service and transport map, to `gateway post` and the
+// nntpd binary: a good mail appears in the group, a mail with two
+// messages is bounced with the gateway's reason and posts nothing.
+func TestPostfix(t *testing.T) {
+	root := postfixRoot(t)
+	g := newGPG(t)
+	news := m2ntest.StartNntpd(t)
+	dir, err := os.MkdirTemp("", "m2n-postfix")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	// The pipe runs gateway as nobody: the path to it must be searchable.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{"conf", "queue", "data", "bin"} {
+		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Postfix's own files belong to its mail_owner (scripts/provision
+	// makes the account, as the package would).
+	owner, err := user.Lookup("postfix")
+	if err != nil {
+		t.Fatalf("no postfix account (scripts/provision makes it): %v", err)
+	}
+	uid, _ := strconv.Atoi(owner.Uid)
+	gid, _ := strconv.Atoi(owner.Gid)
+	if err := os.Chown(filepath.Join(dir, "data"), uid, gid); err != nil {
+		t.Fatal(err)
+	}
+	gateway := buildtest.Build(t, filepath.Join(dir, "bin"), "cmd/gateway")
+	shipped := func(name string) string {
+		b, err := os.ReadFile(filepath.Join(buildtest.RepoRoot(), "deploy", "mta", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	// Mail comes in by SMTP on a free loopback port, as from an MX.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	smtpAddr := l.Addr().String()
+	l.Close()
+	fill := strings.NewReplacer("{{DIR}}", dir, "{{ROOT}}", root)
+	service := strings.NewReplacer("/usr/local/bin/gateway", gateway, "127.0.0.1:1119", news.Addr).Replace(shipped("postfix-master.cf"))
+	transport := strings.ReplaceAll(shipped("postfix-transport"), "news.example.org", "gw.example")
+	files := map[string]string{
+		"main.cf":   fill.Replace(postfixMain),
+		"master.cf": smtpAddr + " inet n - n - - smtpd\n" + postfixServices + service,
+		"transport": transport,
+	}
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(dir, "conf", name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range []string{"postfix-files", "dynamicmaps.cf"} {
+		b, err := os.ReadFile(filepath.Join(root, "etc/postfix", f))
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(dir, "conf", f), b, 0o644)
+	}
+	conf := filepath.Join(dir, "conf")
+	postfix := func(name string, args ...string) {
+		t.Helper()
+		cmd := exec.Command(filepath.Join(root, "usr/sbin", name), args...)
+		cmd.Env = append(os.Environ(), "LD_LIBRARY_PATH="+filepath.Join(root, "usr/lib/postfix"))
+		if out, err := cmd.CombinedOutput(); err != nil {
+			log, _ := os.ReadFile(filepath.Join(dir, "postfix.log"))
+			t.Fatalf("%s %s: %v\n%s\n%s", name, strings.Join(args, " "), err, out, log)
+		}
+	}
+	postfix("postmap", "-c", conf, "hash:"+filepath.Join(conf, "transport"))
+	postfix("postfix", "-c", conf, "start")
+	t.Cleanup(func() { postfix("postfix", "-c", conf, "stop") })
+
+	mails := m2ntest.MakeMails(t, []m2ntest.MailSpec{
+		{Kind: "qp", Armors: [][]byte{g.Encrypt(t)}, Sig: "Alice"},
+		{Kind: "inline", Armors: [][]byte{g.Encrypt(t), g.Encrypt(t)}},
+	})
+	send := func(mail []byte) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			err := smtp.SendMail(smtpAddr, nil, "alice@sender.example", []string{"mail2news-alt.crypt.messages@gw.example"}, mail)
+			if err == nil {
+				return
+			}
+			if time.Now().After(deadline) {
+				log, _ := os.ReadFile(filepath.Join(dir, "postfix.log"))
+				t.Fatalf("SMTP to Postfix: %v\n%s", err, log)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	logHas := func(want string) string {
+		t.Helper()
+		deadline := time.Now().Add(time.Minute)
+		for {
+			log, _ := os.ReadFile(filepath.Join(dir, "postfix.log"))
+			if strings.Contains(string(log), want) {
+				return string(log)
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the Postfix log never said %q:\n%s\nnntpd:\n%s", want, log, news.Log())
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	send(mails[0])
+	logHas("status=sent (delivered via mail2news service)")
+	arts := m2ntest.ReadGroup(t, news.Addr, "alt.crypt.messages")
+	if len(arts) != 1 {
+		t.Fatalf("%d articles after a good mail, want 1", len(arts))
+	}
+	if leaks := m2ntest.HeaderLeaks(arts[0].Header); len(leaks) > 0 {
+		t.Fatalf("the article shows %q of the mail:\n%s", leaks, arts[0].Header)
+	}
+	for _, trace := range []string{"gw.example", "Postfix", "Delivered-To"} {
+		if strings.Contains(string(arts[0].Header), trace) {
+			t.Fatalf("the article shows Postfix's %q:\n%s", trace, arts[0].Header)
+		}
+	}
+	send(mails[1])
+	log := logHas("status=bounced")
+	if !strings.Contains(log, "the mail holds 2 armored PGP messages") {
+		t.Errorf("the bounce lacks the gateway's sentence:\n%s", log)
+	}
+	if n := len(m2ntest.ReadGroup(t, news.Addr, "alt.crypt.messages")); n != 1 {
+		t.Errorf("%d articles after a bad mail, want 1", n)
 	}
 }
