@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/altcrypt/altcrypt/gate"
+	"github.com/altcrypt/altcrypt/internal/groupcommit"
 	"github.com/altcrypt/altcrypt/news"
 	"github.com/altcrypt/altcrypt/nntp"
 	"github.com/altcrypt/altcrypt/peers"
@@ -117,9 +118,9 @@ type Backend struct {
 	st      Store
 	cfg     Config
 	log     *slog.Logger
-	release batcher
-	pending pendingBatcher // group commit of injected posts
-	secret  []byte         // keys the replay and stamp hashes (kept in the store)
+	release *groupcommit.Group[struct{}, int]      // rounds shared by concurrent Release calls
+	pending *groupcommit.Group[pendingPost, error] // group commit of injected posts
+	secret  []byte                                 // keys the replay and stamp hashes (kept in the store)
 }
 
 // New checks cfg, fills in its defaults and makes sure every carried group
@@ -192,7 +193,8 @@ func New(ctx context.Context, st Store, cfg Config) (*Backend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("backend: the server secret: %w", err)
 	}
-	b := &Backend{st: st, cfg: cfg, log: cfg.Logger, secret: secret}
+	b := &Backend{st: st, cfg: cfg, log: cfg.Logger, secret: secret, pending: newPendingGroup(st)}
+	b.release = newReleaseGroup(b.releaseRound)
 	for _, g := range cfg.Groups {
 		if _, err := news.ParseNewsgroups(g); err != nil || strings.Contains(g, ",") {
 			return nil, fmt.Errorf("backend: bad group name %q", g)
@@ -235,8 +237,8 @@ func (b *Backend) Run(ctx context.Context) error {
 		})
 	}()
 	wg.Wait()
-	b.release.wg.Wait()
-	b.pending.wg.Wait()
+	b.release.Wait()
+	b.pending.Wait()
 	return ctx.Err()
 }
 

@@ -3,106 +3,66 @@ package backend
 import (
 	"context"
 	"errors"
-	"sync"
 	"time"
 
+	"github.com/altcrypt/altcrypt/internal/groupcommit"
 	"github.com/altcrypt/altcrypt/store"
 )
 
 // maxPendingBatch bounds how many posts one store transaction keeps.
 const maxPendingBatch = 128
 
-// pendingBatcher gathers concurrent posts into one store transaction (group
-// commit): the store's cost is one durable commit per transaction (an
-// fsync on SQLite, a WAL flush on PostgreSQL), not per post. A post that
-// arrives while nothing is being written is written at once, so a lone
-// poster waits no longer than before; posts that arrive while a write is
-// running wait for it to end and then go together in the next one.
-type pendingBatcher struct {
-	mu      sync.Mutex
-	running bool
-	queue   []*pendingRequest
-	wg      sync.WaitGroup // the writer goroutine, for a clean stop
-}
-
-type pendingRequest struct {
+// pendingPost is a post to keep durably, with the start of its replay
+// window.
+type pendingPost struct {
 	p     *store.Pending
 	since time.Time
-	done  chan error // buffered: the writer never blocks on a caller
 }
 
-// add keeps p durably (or refuses it as a replay) and returns the store's
-// verdict on it. When ctx ends first, add returns ctx's error; the post
-// may then still be kept, as if the client had gone right after the
-// commit, and is released like any other.
-func (pb *pendingBatcher) add(ctx context.Context, st store.Injection, p *store.Pending, replaySince time.Time) error {
-	r := &pendingRequest{p: p, since: replaySince, done: make(chan error, 1)}
-	pb.mu.Lock()
-	pb.queue = append(pb.queue, r)
-	lead := !pb.running
-	pb.running = true
-	pb.mu.Unlock()
-	if lead {
-		// The writer serves whoever is waiting until nobody is; a write
-		// must not die with the connection that started it.
-		wctx := context.WithoutCancel(ctx)
-		pb.wg.Add(1)
-		go func() {
-			defer pb.wg.Done()
-			for {
-				pb.mu.Lock()
-				batch := pb.queue
-				if len(batch) > maxPendingBatch {
-					batch = batch[:maxPendingBatch:maxPendingBatch]
-				}
-				pb.queue = pb.queue[len(batch):]
-				if len(batch) == 0 {
-					pb.queue = nil
-					pb.running = false
-					pb.mu.Unlock()
-					return
-				}
-				pb.mu.Unlock()
-				pb.write(wctx, st, batch)
+// newPendingGroup gathers concurrent posts into one store transaction
+// (group commit): the store's cost is one durable commit per transaction
+// (an fsync on SQLite, a WAL flush on PostgreSQL), not per post. Each
+// post's result is the store's verdict on it (nil, a replay, a failure).
+// A batch that fails as a whole, but not for an outage, is written again
+// post by post, so one post the store refuses fails only itself.
+func newPendingGroup(st store.Injection) *groupcommit.Group[pendingPost, error] {
+	return groupcommit.New(groupcommit.Config[pendingPost, error]{
+		MaxBatch: maxPendingBatch,
+		Split:    func(err error) bool { return !errors.Is(err, store.ErrUnavailable) },
+		Commit: func(ctx context.Context, batch []pendingPost) ([]error, error) {
+			if len(batch) == 1 {
+				return []error{st.AddPending(ctx, batch[0].p, batch[0].since)}, nil
 			}
-		}()
-	}
-	select {
-	case err := <-r.done:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+			ps := make([]*store.Pending, len(batch))
+			// The earliest window start of the batch: a post may be
+			// refused as a replay of one that arrived a few milliseconds
+			// before its own window began, never accepted inside it.
+			since := batch[0].since
+			for i, r := range batch {
+				ps[i] = r.p
+				if r.since.Before(since) {
+					since = r.since
+				}
+			}
+			errs := st.AddPendingBatch(ctx, ps, since)
+			if batchFailed(errs) {
+				return nil, errs[0]
+			}
+			return errs, nil
+		},
+	})
 }
 
-// write keeps one batch and answers each of its posts.
-func (pb *pendingBatcher) write(ctx context.Context, st store.Injection, batch []*pendingRequest) {
-	if len(batch) == 1 {
-		batch[0].done <- st.AddPending(ctx, batch[0].p, batch[0].since)
-		return
+// addPending keeps p durably (or refuses it as a replay) and returns the
+// store's verdict on it. When ctx ends first, it returns ctx's error; the
+// post may then still be kept, as if the client had gone right after the
+// commit, and is released like any other.
+func (b *Backend) addPending(ctx context.Context, p *store.Pending, replaySince time.Time) error {
+	verdict, err := b.pending.Do(ctx, pendingPost{p: p, since: replaySince})
+	if err != nil {
+		return err
 	}
-	ps := make([]*store.Pending, len(batch))
-	// The earliest window start of the batch: a post may be refused as a
-	// replay of one that arrived a few milliseconds before its own window
-	// began, never accepted inside it.
-	since := batch[0].since
-	for i, r := range batch {
-		ps[i] = r.p
-		if r.since.Before(since) {
-			since = r.since
-		}
-	}
-	errs := st.AddPendingBatch(ctx, ps, since)
-	if batchFailed(errs) && !errors.Is(errs[0], store.ErrUnavailable) {
-		// Not an outage: maybe one post the store refuses. Keep the
-		// others by writing each alone, so one bad post fails only itself.
-		for i, r := range batch {
-			errs[i] = st.AddPending(ctx, r.p, r.since)
-		}
-	}
-	for i, r := range batch {
-		r.done <- errs[i]
-	}
+	return verdict
 }
 
 // batchFailed reports whether AddPendingBatch failed the whole batch (every

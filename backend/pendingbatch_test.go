@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/altcrypt/altcrypt/internal/groupcommit"
 	"github.com/altcrypt/altcrypt/store"
 )
 
@@ -62,21 +63,32 @@ func newGated(t *testing.T, batchErr error) *gatedStore {
 	return &gatedStore{Store: st, entered: make(chan struct{}), open: make(chan struct{}), batchErr: batchErr}
 }
 
-func pendingPost(i, hash int) *store.Pending {
+func pendingArticle(i, hash int) *store.Pending {
 	h := make([]byte, 32)
 	copy(h, fmt.Sprint("hash ", hash))
 	return &store.Pending{MessageID: fmt.Sprintf("<%d@batch.test>", i), Groups: []string{"alt.crypt.messages"},
 		Subject: "s", Body: []byte(fmt.Sprint("body ", i)), BodyHash: h, Received: t0}
 }
 
+type pendingGroup = groupcommit.Group[pendingPost, error]
+
+// add keeps p through pb and returns the store's verdict.
+func add(ctx context.Context, pb *pendingGroup, p *store.Pending, since time.Time) error {
+	verdict, err := pb.Do(ctx, pendingPost{p: p, since: since})
+	if err != nil {
+		return err
+	}
+	return verdict
+}
+
 // addAll posts ps at once while the first write is held, so the others
 // gather behind it; it returns each post's result.
-func addAll(t *testing.T, pb *pendingBatcher, g *gatedStore, first *store.Pending, ps []*store.Pending) (error, []error) {
+func addAll(t *testing.T, pb *pendingGroup, g *gatedStore, first *store.Pending, ps []*store.Pending) (error, []error) {
 	t.Helper()
 	ctx := context.Background()
 	since := t0.Add(-time.Hour)
 	firstErr := make(chan error, 1)
-	go func() { firstErr <- pb.add(ctx, g, first, since) }()
+	go func() { firstErr <- add(ctx, pb, first, since) }()
 	<-g.entered
 	errs := make([]error, len(ps))
 	var wg sync.WaitGroup
@@ -84,17 +96,11 @@ func addAll(t *testing.T, pb *pendingBatcher, g *gatedStore, first *store.Pendin
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = pb.add(ctx, g, p, since)
+			errs[i] = add(ctx, pb, p, since)
 		}()
 	}
 	// Wait until every post is queued, then let the writes go.
-	for {
-		pb.mu.Lock()
-		n := len(pb.queue)
-		pb.mu.Unlock()
-		if n == len(ps) {
-			break
-		}
+	for pb.Queued() != len(ps) {
 		time.Sleep(time.Millisecond)
 	}
 	close(g.open)
@@ -102,15 +108,15 @@ func addAll(t *testing.T, pb *pendingBatcher, g *gatedStore, first *store.Pendin
 	return <-firstErr, errs
 }
 
-func TestPendingBatcherGathers(t *testing.T) {
+func TestPendingGroupGathers(t *testing.T) {
 	g := newGated(t, nil)
-	var pb pendingBatcher
+	pb := newPendingGroup(g)
 	var ps []*store.Pending
 	for i := range 10 {
-		ps = append(ps, pendingPost(i+1, i+1))
+		ps = append(ps, pendingArticle(i+1, i+1))
 	}
-	ps = append(ps, pendingPost(11, 3)) // a replay of post 3 in the same batch
-	firstErr, errs := addAll(t, &pb, g, pendingPost(0, 0), ps)
+	ps = append(ps, pendingArticle(11, 3)) // a replay of post 3 in the same batch
+	firstErr, errs := addAll(t, pb, g, pendingArticle(0, 0), ps)
 	if firstErr != nil {
 		t.Fatal(firstErr)
 	}
@@ -136,17 +142,17 @@ func TestPendingBatcherGathers(t *testing.T) {
 	if err != nil || len(got) != 11 {
 		t.Fatalf("%d pending, %v; want 11", len(got), err)
 	}
-	pb.wg.Wait()
-	if pb.running || len(pb.queue) != 0 {
-		t.Fatal("the writer did not stop when idle")
+	pb.Wait()
+	if pb.Queued() != 0 {
+		t.Fatal("the writer stopped with posts waiting")
 	}
 }
 
-func TestPendingBatcherFailedBatchFallsBack(t *testing.T) {
+func TestPendingGroupFailedBatchFallsBack(t *testing.T) {
 	g := newGated(t, errors.New("some post the store cannot take"))
-	var pb pendingBatcher
-	ps := []*store.Pending{pendingPost(1, 1), pendingPost(2, 2), pendingPost(3, 3)}
-	if firstErr, errs := addAll(t, &pb, g, pendingPost(0, 0), ps); firstErr != nil || errors.Join(errs...) != nil {
+	pb := newPendingGroup(g)
+	ps := []*store.Pending{pendingArticle(1, 1), pendingArticle(2, 2), pendingArticle(3, 3)}
+	if firstErr, errs := addAll(t, pb, g, pendingArticle(0, 0), ps); firstErr != nil || errors.Join(errs...) != nil {
 		t.Fatalf("posts refused although each alone is fine: %v %v", firstErr, errs)
 	}
 	if fmt.Sprint(g.writes) != "[1 3 1 1 1]" {
@@ -154,12 +160,12 @@ func TestPendingBatcherFailedBatchFallsBack(t *testing.T) {
 	}
 }
 
-func TestPendingBatcherUnavailable(t *testing.T) {
+func TestPendingGroupUnavailable(t *testing.T) {
 	down := fmt.Errorf("connection refused: %w", store.ErrUnavailable)
 	g := newGated(t, down)
-	var pb pendingBatcher
-	ps := []*store.Pending{pendingPost(1, 1), pendingPost(2, 2)}
-	_, errs := addAll(t, &pb, g, pendingPost(0, 0), ps)
+	pb := newPendingGroup(g)
+	ps := []*store.Pending{pendingArticle(1, 1), pendingArticle(2, 2)}
+	_, errs := addAll(t, pb, g, pendingArticle(0, 0), ps)
 	for i, err := range errs {
 		if !errors.Is(err, store.ErrUnavailable) {
 			t.Fatalf("post %d: %v, want ErrUnavailable", i, err)
@@ -170,12 +176,12 @@ func TestPendingBatcherUnavailable(t *testing.T) {
 	}
 }
 
-func TestPendingBatcherCallerGone(t *testing.T) {
+func TestPendingGroupCallerGone(t *testing.T) {
 	g := newGated(t, nil)
-	var pb pendingBatcher
+	pb := newPendingGroup(g)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- pb.add(ctx, g, pendingPost(0, 0), t0.Add(-time.Hour)) }()
+	go func() { done <- add(ctx, pb, pendingArticle(0, 0), t0.Add(-time.Hour)) }()
 	<-g.entered
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
@@ -183,7 +189,7 @@ func TestPendingBatcherCallerGone(t *testing.T) {
 	}
 	// The write itself goes on: the post is kept.
 	close(g.open)
-	pb.wg.Wait()
+	pb.Wait()
 	if got, _ := g.PendingArticles(context.Background(), 10); len(got) != 1 {
 		t.Fatalf("%d pending, want 1", len(got))
 	}

@@ -55,7 +55,7 @@ func (s *Session) Post(ctx context.Context, raw []byte) error {
 	if err := b.freshTag(ctx, p, now); err != nil {
 		return err
 	}
-	if err := b.pending.add(ctx, b.st, p, now.Add(-b.cfg.ReplayWindow)); err != nil {
+	if err := b.addPending(ctx, p, now.Add(-b.cfg.ReplayWindow)); err != nil {
 		switch {
 		case errors.Is(err, store.ErrReplay):
 			return refuse(CodeReplay, "an identical body was already posted", err)

@@ -8,10 +8,10 @@ import (
 	"io"
 	"math/bits"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/altcrypt/altcrypt/article"
+	"github.com/altcrypt/altcrypt/internal/groupcommit"
 	"github.com/altcrypt/altcrypt/store"
 )
 
@@ -21,7 +21,7 @@ import (
 // Concurrent calls in this process share rounds: a caller returns after a
 // round that began after it called.
 func (b *Backend) Release(ctx context.Context) (int, error) {
-	return b.release.do(ctx, b.releaseRound)
+	return b.release.Do(ctx, struct{}{})
 }
 
 func (b *Backend) releaseRound(ctx context.Context) (int, error) {
@@ -196,55 +196,21 @@ func uniform(rnd io.Reader, n uint64) (int, error) {
 	}
 }
 
-// batcher runs rounds of a job one at a time and lets callers share them:
-// a caller waits for the end of a round that started after it arrived.
-type batcher struct {
-	mu      sync.Mutex
-	running bool
-	waiters []chan roundResult
-	wg      sync.WaitGroup // the leader goroutine, for a clean stop
-}
-
-type roundResult struct {
-	n   int
-	err error
-}
-
-func (bt *batcher) do(ctx context.Context, round func(context.Context) (int, error)) (int, error) {
-	ch := make(chan roundResult, 1)
-	bt.mu.Lock()
-	bt.waiters = append(bt.waiters, ch)
-	lead := !bt.running
-	bt.running = true
-	bt.mu.Unlock()
-	if lead {
-		// The leader runs rounds for whoever is waiting until nobody is;
-		// a round must not die with the leader's connection.
-		rctx := context.WithoutCancel(ctx)
-		bt.wg.Add(1)
-		go func() {
-			defer bt.wg.Done()
-			for {
-				bt.mu.Lock()
-				ws := bt.waiters
-				bt.waiters = nil
-				if len(ws) == 0 {
-					bt.running = false
-					bt.mu.Unlock()
-					return
-				}
-				bt.mu.Unlock()
-				n, err := round(rctx)
-				for _, w := range ws {
-					w <- roundResult{n, err}
-				}
+// newReleaseGroup lets concurrent Release calls share rounds: a caller
+// waits for the end of a round that started after it called, and every
+// caller of a round gets its count.
+func newReleaseGroup(round func(context.Context) (int, error)) *groupcommit.Group[struct{}, int] {
+	return groupcommit.New(groupcommit.Config[struct{}, int]{
+		Commit: func(ctx context.Context, callers []struct{}) ([]int, error) {
+			n, err := round(ctx)
+			if err != nil {
+				return nil, err
 			}
-		}()
-	}
-	select {
-	case r := <-ch:
-		return r.n, r.err
-	case <-ctx.Done():
-		return 0, ctx.Err()
-	}
+			out := make([]int, len(callers))
+			for i := range out {
+				out[i] = n
+			}
+			return out, nil
+		},
+	})
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/altcrypt/altcrypt/article"
 	"github.com/altcrypt/altcrypt/gate"
+	"github.com/altcrypt/altcrypt/internal/groupcommit"
 	"github.com/altcrypt/altcrypt/news"
 	"github.com/altcrypt/altcrypt/nntp"
 	"github.com/altcrypt/altcrypt/peers"
@@ -115,20 +116,14 @@ type Receiver struct {
 	mu       sync.Mutex
 	inflight map[string]*flight
 	offers   int
-	queue    []*item
-	wake     chan struct{} // the first committer's
-	wakeHelp chan struct{} // the others', when a full batch waits
-	closed   bool
 	stats    Stats
 	groups   map[string]bool
 	groupsAt time.Time
 	// groupsLoad is held while the list of groups is read.
 	groupsLoad sync.Mutex
 
-	seen *seenBatcher
-
-	stop     chan struct{}
-	finished chan struct{}
+	seen   *groupcommit.Group[string, bool] // history lookups, batched
+	commit *groupcommit.Group[*item, error] // group commit of articles
 }
 
 // flight is a message-id offered to a peer ("send it") or being received.
@@ -144,7 +139,6 @@ type flight struct {
 type item struct {
 	art      *store.NewArticle // nil: remember only
 	remember string
-	done     chan error
 }
 
 // New starts a Receiver.
@@ -189,10 +183,6 @@ func New(cfg Config) (*Receiver, error) {
 		log:      cfg.Logger,
 		now:      cfg.Now,
 		inflight: map[string]*flight{},
-		wake:     make(chan struct{}, 1),
-		wakeHelp: make(chan struct{}, 1),
-		stop:     make(chan struct{}),
-		finished: make(chan struct{}),
 	}
 	if cfg.Armor != nil {
 		r.gate.Policy = *cfg.Armor
@@ -203,30 +193,23 @@ func New(cfg Config) (*Receiver, error) {
 	if r.now == nil {
 		r.now = time.Now
 	}
-	r.seen = newSeenBatcher(cfg.Store, cfg.MaxBatch*4)
-	var committers sync.WaitGroup
-	for i := range cfg.Committers {
-		committers.Go(func() { r.commitLoop(i == 0) })
-	}
-	go func() {
-		committers.Wait()
-		close(r.finished)
-	}()
+	r.seen = newSeenGroup(cfg.Store, cfg.MaxBatch*4)
+	r.commit = groupcommit.New(groupcommit.Config[*item, error]{
+		Commit:     r.commitBatch,
+		Split:      func(err error) bool { return !errors.Is(err, store.ErrUnavailable) },
+		MaxBatch:   cfg.MaxBatch,
+		MaxQueue:   cfg.MaxQueue,
+		Committers: cfg.Committers,
+		Linger:     cfg.Linger,
+		Timeout:    cfg.CommitTimeout,
+	})
 	return r, nil
 }
 
 // Close stops accepting articles, commits what is waiting and stops.
 func (r *Receiver) Close() error {
-	r.mu.Lock()
-	if r.closed {
-		r.mu.Unlock()
-		<-r.finished
-		return nil
-	}
-	r.closed = true
-	r.mu.Unlock()
-	close(r.stop)
-	<-r.finished
+	r.commit.Close()
+	r.seen.Wait()
 	return nil
 }
 
@@ -258,7 +241,7 @@ func (r *Receiver) Wanted(ctx context.Context, messageID string) error {
 	}
 	r.mu.Unlock()
 
-	seen, err := r.seen.lookup(ctx, messageID)
+	seen, err := r.seen.Do(ctx, messageID)
 	if err != nil || seen {
 		r.mu.Lock()
 		if r.inflight[messageID] == f {
@@ -335,13 +318,13 @@ func (r *Receiver) receive(ctx context.Context, messageID string, raw []byte) er
 		// Remember the id so the article is not offered again. A failure
 		// here does not change the answer: the article is refused anyway.
 		if news.ValidMessageID(messageID) {
-			if err := r.enqueue(ctx, &item{remember: messageID, done: make(chan error, 1)}); err != nil {
+			if err := r.enqueue(ctx, &item{remember: messageID}); err != nil {
 				r.log.Warn("transit: could not remember a refused id", "err", err)
 			}
 		}
 		return rej
 	}
-	return r.enqueue(ctx, &item{art: na, done: make(chan error, 1)})
+	return r.enqueue(ctx, &item{art: na})
 }
 
 // rejection is an article we will never take: a gate refusal that also
@@ -475,143 +458,69 @@ func (r *Receiver) count(fn func(*Stats)) {
 
 // enqueue hands an item to the committer and waits for its transaction.
 func (r *Receiver) enqueue(ctx context.Context, it *item) error {
-	r.mu.Lock()
-	if r.closed {
-		r.mu.Unlock()
+	verdict, err := r.commit.Do(ctx, it)
+	switch {
+	case errors.Is(err, groupcommit.ErrClosed):
 		return fmt.Errorf("%w: shutting down", nntp.ErrTryLater)
-	}
-	if len(r.queue) >= r.cfg.MaxQueue {
-		r.mu.Unlock()
+	case errors.Is(err, groupcommit.ErrFull):
 		return fmt.Errorf("%w: too many articles waiting", nntp.ErrTryLater)
-	}
-	r.queue = append(r.queue, it)
-	full := len(r.queue) >= r.cfg.MaxBatch
-	r.mu.Unlock()
-	select {
-	case r.wake <- struct{}{}:
-	default:
-	}
-	if full {
-		select {
-		case r.wakeHelp <- struct{}{}:
-		default:
-		}
-	}
-	select {
-	case err := <-it.done:
-		return err
-	case <-ctx.Done():
+	case err != nil && ctx.Err() != nil:
 		// The article may still commit; the peer is gone and will offer
 		// it again (then it is a duplicate).
-		return ctx.Err()
+		return err
+	case err != nil:
+		return fmt.Errorf("%w: %v", nntp.ErrTryLater, err)
 	}
+	return verdict
 }
 
-// commitLoop is a group committer: it takes what is waiting (up to
-// MaxBatch) and commits it in one transaction, again and again. The first
-// of the Config.Committers goroutines commits whatever waits; the others
-// help only when a full batch waits, so that a single feed's articles are
-// not cut into many small transactions (each pays for a commit) while
-// many feeds together still get more than one transaction at a time.
-func (r *Receiver) commitLoop(lead bool) {
-	wake, least := r.wake, 1
-	if !lead {
-		wake, least = r.wakeHelp, r.cfg.MaxBatch
-	}
-	for {
-		select {
-		case <-wake:
-		case <-r.stop:
-			// Commit what is left, then stop.
-			for r.commitBatch(1) {
-			}
-			return
-		}
-		if lead && r.cfg.Linger > 0 {
-			r.mu.Lock()
-			n := len(r.queue)
-			r.mu.Unlock()
-			if n < r.cfg.MaxBatch {
-				time.Sleep(r.cfg.Linger)
-			}
-		}
-		for r.commitBatch(least) {
-		}
-	}
-}
-
-// commitBatch commits one batch, if at least least articles wait, and
-// reports whether there was one.
-func (r *Receiver) commitBatch(least int) bool {
-	r.mu.Lock()
-	n := min(len(r.queue), r.cfg.MaxBatch)
-	if n == 0 || n < least {
-		r.mu.Unlock()
-		return false
-	}
-	batch := make([]*item, n)
-	copy(batch, r.queue)
-	r.queue = append(r.queue[:0], r.queue[n:]...)
-	r.mu.Unlock()
-
+// commitBatch commits one batch in one transaction: the articles are
+// inserted, the refused ids remembered. Each item's result is its
+// answer: nil (stored), nntp.ErrDuplicate, or the failure to remember.
+func (r *Receiver) commitBatch(ctx context.Context, batch []*item) ([]error, error) {
 	var arts []*store.NewArticle
-	var stored []*item
-	var remember []string
-	var remembered []*item
-	for _, it := range batch {
+	var stored, remember []int
+	var ids []string
+	for i, it := range batch {
 		if it.art != nil {
 			arts = append(arts, it.art)
-			stored = append(stored, it)
+			stored = append(stored, i)
 		} else {
-			remember = append(remember, it.remember)
-			remembered = append(remembered, it)
+			ids = append(ids, it.remember)
+			remember = append(remember, i)
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.CommitTimeout)
-	defer cancel()
+	out := make([]error, len(batch))
 	if len(arts) > 0 {
-		r.insert(ctx, arts, stored)
-	}
-	if len(remember) > 0 {
-		err := r.cfg.Store.Remember(ctx, remember, r.now())
-		for _, it := range remembered {
-			it.done <- err
+		res, err := r.cfg.Store.Insert(ctx, arts, nil)
+		r.count(func(s *Stats) { s.Transactions++ })
+		if err == nil && len(res) != len(arts) {
+			err = fmt.Errorf("store returned %d results for %d articles", len(res), len(arts))
 		}
-	}
-	return true
-}
-
-func (r *Receiver) insert(ctx context.Context, arts []*store.NewArticle, items []*item) {
-	res, err := r.cfg.Store.Insert(ctx, arts, nil)
-	r.count(func(s *Stats) { s.Transactions++ })
-	if err == nil && len(res) != len(arts) {
-		err = fmt.Errorf("store returned %d results for %d articles", len(res), len(arts))
-	}
-	if err != nil {
-		if len(arts) > 1 && !errors.Is(err, store.ErrUnavailable) && ctx.Err() == nil {
-			// One article may have spoilt the batch: commit them one by
-			// one so the others are not held back.
-			for i := range arts {
-				r.insert(ctx, arts[i:i+1], items[i:i+1])
+		if err != nil {
+			if len(batch) == 1 || errors.Is(err, store.ErrUnavailable) || ctx.Err() != nil {
+				// Final: the group splits no further.
+				r.log.Warn("transit: storing failed, peers will retry", "articles", len(arts), "err", err)
+				r.count(func(s *Stats) { s.Failed += int64(len(arts)) })
 			}
-			return
+			return nil, err
 		}
-		r.log.Warn("transit: storing failed, peers will retry", "articles", len(arts), "err", err)
-		r.count(func(s *Stats) { s.Failed += int64(len(arts)) })
-		for _, it := range items {
-			it.done <- fmt.Errorf("%w: %v", nntp.ErrTryLater, err)
+		var st, dup int64
+		for k, i := range stored {
+			if res[k].Status == store.StatusDuplicate {
+				dup++
+				out[i] = nntp.ErrDuplicate
+				continue
+			}
+			st++
 		}
-		return
+		r.count(func(s *Stats) { s.Stored += st; s.Duplicates += dup })
 	}
-	var st, dup int64
-	for i, it := range items {
-		if res[i].Status == store.StatusDuplicate {
-			dup++
-			it.done <- nntp.ErrDuplicate
-			continue
+	if len(ids) > 0 {
+		err := r.cfg.Store.Remember(ctx, ids, r.now())
+		for _, i := range remember {
+			out[i] = err
 		}
-		st++
-		it.done <- nil
 	}
-	r.count(func(s *Stats) { s.Stored += st; s.Duplicates += dup })
+	return out, nil
 }
