@@ -160,3 +160,26 @@ func FuzzReadDot(f *testing.F) {
 		}
 	})
 }
+
+// TestReadDotLineAcrossBuffer: a line longer than the reader's buffer comes
+// in pieces; where its CR ends one piece and the LF starts the next, the
+// line still ends in one CRLF (FuzzDotRoundTrip found "\r\r\n" for a
+// 4,095-byte line under the default 4,096-byte buffer).
+func TestReadDotLineAcrossBuffer(t *testing.T) {
+	const size = 16 // bufio's smallest buffer
+	for n := 1; n <= 3*size; n++ {
+		for _, eol := range []string{"\r\n", "\n"} {
+			line := bytes.Repeat([]byte{'x'}, n)
+			block := append(append(append([]byte{}, line...), eol...), "y\r\n.\r\nNEXT\r\n"...)
+			br := bufio.NewReaderSize(bytes.NewReader(block), size)
+			got, err := readDot(br, 1<<20, 1<<20, 1<<22)
+			if err != nil {
+				t.Fatalf("%d bytes + %q: %v", n, eol, err)
+			}
+			want := string(line) + "\r\ny\r\n"
+			if string(got) != want {
+				t.Fatalf("%d bytes + %q: got %q, want %q", n, eol, got, want)
+			}
+		}
+	}
+}

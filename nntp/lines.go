@@ -90,6 +90,10 @@ func readDot(br *bufio.Reader, maxSize, maxLine int, drainMax int64) ([]byte, er
 		lineStart = true
 		lineLen   int
 		total     int64
+		// pendingCR: the line so far (read in pieces because it is longer
+		// than the reader's buffer) ends in CR, so a lone LF completes a
+		// CRLF that is already in out.
+		pendingCR bool
 	)
 	for {
 		chunk, err := br.ReadSlice('\n')
@@ -123,7 +127,8 @@ func readDot(br *bufio.Reader, maxSize, maxLine int, drainMax int64) ([]byte, er
 			failure, out = errLineTooLong, nil
 		}
 		if failure == nil {
-			if complete && (len(chunk) < 2 || chunk[len(chunk)-2] != '\r') {
+			hasCR := len(chunk) >= 2 && chunk[len(chunk)-2] == '\r' || len(chunk) == 1 && pendingCR
+			if complete && !hasCR {
 				out = append(out, chunk[:len(chunk)-1]...)
 				out = append(out, '\r', '\n')
 			} else {
@@ -134,6 +139,7 @@ func readDot(br *bufio.Reader, maxSize, maxLine int, drainMax int64) ([]byte, er
 			}
 		}
 		lineStart = complete
+		pendingCR = !complete && len(chunk) > 0 && chunk[len(chunk)-1] == '\r'
 		if complete {
 			if failure == nil && lineLen > maxLine+2 {
 				failure, out = errLineTooLong, nil
