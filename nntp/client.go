@@ -426,7 +426,7 @@ func (c *Client) Compress(ctx context.Context) error {
 	}
 	in := &countingReader{r: c.cc}
 	c.guard = &bombGuard{in: in}
-	c.guard.zr = inflater(c.br, in)
+	c.guard.zr = inflateAfter(c.br, in)
 	c.br = bufio.NewReaderSize(c.guard, 16<<10)
 	c.bw = bufio.NewWriterSize(syncFlushWriter{zw}, 16<<10)
 	return nil

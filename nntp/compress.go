@@ -37,12 +37,13 @@ func (s syncFlushWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// inflater returns a reader of the DEFLATE stream that starts with what
-// br has already buffered (the peer may have sent it right after the
-// command) and goes on with r.
-func inflater(br *bufio.Reader, r io.Reader) io.Reader {
+// inflateAfter returns a reader of the DEFLATE stream that starts with
+// what br has already buffered (the peer may have sent it right after the
+// command) and goes on with r. It hands out each answer as soon as its
+// block ends (see inflater).
+func inflateAfter(br *bufio.Reader, r io.Reader) io.Reader {
 	rest, _ := br.Peek(br.Buffered())
-	return flate.NewReader(io.MultiReader(bytes.NewReader(bytes.Clone(rest)), r))
+	return newInflater(bufio.NewReaderSize(io.MultiReader(bytes.NewReader(bytes.Clone(rest)), r), 16<<10))
 }
 
 func (s *Server) compressAvailable() bool { return s.MaxCompressed >= 0 }
@@ -83,7 +84,7 @@ func cmdCompress(c *conn, r request) error {
 	if err != nil {
 		return err
 	}
-	c.br = bufio.NewReaderSize(inflater(c.br, c.dc), 8<<10)
+	c.br = bufio.NewReaderSize(inflateAfter(c.br, c.dc), 8<<10)
 	c.bw.Reset(syncFlushWriter{zw})
 	return nil
 }
