@@ -292,11 +292,12 @@ func (s *countingSession) ArticleByID(ctx context.Context, id string) (*nntp.Art
 
 func TestSyncInterruptedResumes(t *testing.T) {
 	for _, opt := range []SyncOptions{
-		{OverChunk: 25, Window: 4},
-		{OverChunk: 25},
+		{OverChunk: 25, Window: 4, Connections: 1},
+		{OverChunk: 25, Connections: 1},
+		{OverChunk: 7, Window: 4, Connections: 3},
 		{OverChunk: 25, LockStep: true},
 	} {
-		t.Run(fmt.Sprintf("window=%d/lockstep=%v", opt.Window, opt.LockStep), func(t *testing.T) {
+		t.Run(fmt.Sprintf("window=%d/lockstep=%v/conns=%d", opt.Window, opt.LockStep, opt.Connections), func(t *testing.T) {
 			testSyncInterruptedResumes(t, opt)
 		})
 	}

@@ -30,28 +30,37 @@ type SyncOptions struct {
 	OnlyMatches bool
 	// Timeout bounds each NNTP command (60 s when zero).
 	Timeout time.Duration
-	// OverChunk is how many article numbers one OVER asks for (1000 when zero).
+	// OverChunk is how many article numbers one OVER asks for (when
+	// zero: 1000, less on several connections so each gets a share).
 	OverChunk int64
 	// LockStep sends one BODY and waits for its answer, on Connections
-	// connections at once, instead of pipelining the commands on one
-	// connection: for a server that mishandles pipelining, and the
-	// baseline of the sync benchmark.
+	// connections at once, instead of pipelining: for a server that
+	// mishandles pipelining, and the baseline of the sync benchmark.
 	LockStep bool
-	// Connections is how many connections fetch bodies at once in
-	// lock-step (DefaultConnections when zero).
+	// Connections is how many connections fetch at once: in lock-step
+	// (DefaultConnections when zero), or pipelined, each with its share
+	// of the OVER chunks (DefaultPipelinedConnections when zero; the
+	// extra ones only when there are chunks left for them).
 	Connections int
 	// Compress asks for COMPRESS DEFLATE (RFC 8054; refused: the sync
-	// goes on uncompressed). Off by default: Go's inflater hands out data
-	// only at a sync flush, and INN ends its answers with a partial flush,
-	// so a compressed sync from INN would stall. Our server sync-flushes.
+	// goes on uncompressed). It saves about a fifth of the bytes and
+	// costs CPU at both ends: worth it on a slow link only.
 	Compress bool
-	// Window bounds the commands in flight on the pipelined connection
+	// Window bounds the commands in flight on each pipelined connection
 	// (DefaultWindow when zero).
 	Window int
 }
 
-// DefaultConnections is the number of connections a sync uses.
+// DefaultConnections is the number of connections a lock-step sync uses.
 const DefaultConnections = 4
+
+// DefaultPipelinedConnections is the number of connections a pipelined
+// sync uses. One fills a long link. More help only against a server that
+// limits what one connection gets: against INN on loopback (a process
+// per connection) four were slower than one on a busy 2-core machine,
+// since each new nnrpd takes 0.4-0.9 s to start there and the processes
+// share the same CPU (scripts/bench-sync; README).
+const DefaultPipelinedConnections = 1
 
 // OnlyMatchesWarning is what --only-matches reveals.
 const OnlyMatchesWarning = "pool sync --only-matches: the server (and anyone watching the connection) sees which articles you fetch, " +
@@ -124,13 +133,9 @@ func (c *Client) Sync(ctx context.Context, server string, opt SyncOptions) (Sync
 	}
 	defer cl.Close()
 	if !opt.LockStep && opt.Compress {
-		// Armor is base64: DEFLATE saves about a quarter of the bytes.
-		// A server without COMPRESS refuses it and is read as it is.
-		var ne *nntp.Error
-		if err := cl.Compress(netCtx); err != nil && !errors.As(err, &ne) {
+		if st.Compressed, err = startCompress(netCtx, cl); err != nil {
 			return st, serverError(server, "start compression on", err)
 		}
-		st.Compressed = cl.Compressed()
 	}
 	g, err := cl.Group(netCtx, c.group())
 	if err != nil {
@@ -159,8 +164,10 @@ func (c *Client) Sync(ctx context.Context, server string, opt SyncOptions) (Sync
 	// Servers may limit connections per address: use as many as they take.
 	clients := []*nntp.Client{cl}
 	want := opt.Connections
-	if want <= 0 {
+	if want <= 0 && opt.LockStep {
 		want = DefaultConnections
+	} else if want <= 0 {
+		want = DefaultPipelinedConnections
 	}
 	for opt.LockStep && len(clients) < want {
 		extra, _, err := c.dialReader(ctx, server, iso, copts)
@@ -175,11 +182,11 @@ func (c *Client) Sync(ctx context.Context, server string, opt SyncOptions) (Sync
 		clients = append(clients, extra)
 	}
 
+	total := g.High - from + 1
 	chunk := opt.OverChunk
 	if chunk <= 0 {
-		chunk = 1000
+		chunk = overChunkFor(total, want)
 	}
-	total := g.High - from + 1
 	var done, pf, pb atomic.Int64
 	stopProgress := c.startProgress(func() string {
 		return fmt.Sprintf("pool sync %s: %d of %d articles (%d fetched, %d KiB)", server, done.Load(), total, pf.Load(), pb.Load()>>10)
@@ -228,7 +235,10 @@ func (c *Client) Sync(ctx context.Context, server string, opt SyncOptions) (Sync
 		}
 		return nil
 	}
+	var pickMu sync.Mutex // pipelined connections list at once
 	pick := func(lo, hi int64, list []*nntp.Overview) []*nntp.Overview {
+		pickMu.Lock()
+		defer pickMu.Unlock()
 		st.Listed += int64(len(list))
 		var todo []*nntp.Overview
 		last := lo - 1
@@ -265,10 +275,31 @@ func (c *Client) Sync(ctx context.Context, server string, opt SyncOptions) (Sync
 		return finish(ctx.Err())
 	}
 	if !opt.LockStep {
-		halted, ferr := fetchPipelined(ctx, netCtx, cl, from, g.High, chunk, opt.Window, pick, consume, func(hi int64) error {
-			upTo = hi
-			done.Store(hi - from + 1)
-			return commit(hi)
+		dial := func(dctx context.Context) (*nntp.Client, error) {
+			extra, _, err := c.dialReader(dctx, server, iso, copts)
+			if err != nil {
+				return nil, err
+			}
+			if opt.Compress {
+				if _, err := startCompress(dctx, extra); err != nil {
+					extra.Close()
+					return nil, err
+				}
+			}
+			if _, err := extra.Group(dctx, c.group()); err != nil {
+				extra.Close()
+				return nil, err
+			}
+			return extra, nil
+		}
+		halted, ferr := fetchPipelined(ctx, netCtx, cl, want-1, dial, fetchPlan{
+			from: from, high: g.High, chunk: chunk, window: opt.Window,
+			pick: pick, consume: consume,
+			covered: func(hi int64) error {
+				upTo = hi
+				done.Store(hi - from + 1)
+				return commit(hi)
+			},
 		})
 		if halted || ferr != nil {
 			return stopped(ferr)
@@ -304,6 +335,26 @@ func (c *Client) Sync(ctx context.Context, server string, opt SyncOptions) (Sync
 		_ = c.Quit(netCtx)
 	}
 	return finish(nil)
+}
+
+// startCompress asks for COMPRESS DEFLATE: armor is base64, and DEFLATE
+// saves about a quarter of the bytes. A server without it refuses, and
+// the connection goes on uncompressed.
+func startCompress(ctx context.Context, cl *nntp.Client) (bool, error) {
+	var ne *nntp.Error
+	if err := cl.Compress(ctx); err != nil && !errors.As(err, &ne) {
+		return false, err
+	}
+	return cl.Compressed(), nil
+}
+
+// overChunkFor is how many article numbers one OVER asks for: 1000, or
+// less so that every connection gets a few chunks of a short range.
+func overChunkFor(total int64, conns int) int64 {
+	if conns <= 1 {
+		return 1000
+	}
+	return min(1000, max(100, (total+int64(4*conns)-1)/int64(4*conns)))
 }
 
 type fetchError struct {

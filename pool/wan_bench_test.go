@@ -93,10 +93,10 @@ func (r syncResult) perSecond() float64 { return float64(r.articles) / r.elapsed
 // BenchmarkSyncWAN syncs BENCH_ARTICLES (default 2,000) pool-made
 // articles into a fresh pool, from nntpd (SQLite) and from INN, each
 // through a simulated 50 ms / 100 Mbit/s link and on loopback, with the
-// old lock-step sync (4 connections) as the baseline in the same run.
-// It reports articles/s, MB/s of article bodies, bytes on the wire per
-// body byte, the fraction of the link used, and (pipelined) the speed-up
-// over lock-step:
+// old lock-step sync (4 connections) and the pipelined sync on one
+// connection as baselines in the same run. It reports articles/s, MB/s of
+// article bodies, bytes on the wire per body byte, the fraction of the
+// link used, and the speed-up over lock-step and over one connection:
 //
 //	go test -run '^$' -bench SyncWAN -benchtime 1x ./pool/   (scripts/bench-sync)
 func BenchmarkSyncWAN(b *testing.B) {
@@ -113,32 +113,45 @@ func BenchmarkSyncWAN(b *testing.B) {
 	}{
 		{"lockstep", SyncOptions{LockStep: true}},
 		{"pipelined", SyncOptions{}},
+		{"pipelined-4conns", SyncOptions{Connections: 4}},
 		{"pipelined+compress", SyncOptions{Compress: true}},
 	}
+	// Rounds alternate the modes under the same load (the machine is
+	// shared): compare the lines of one round, or the medians.
+	rounds := benchEnvInt(b, "BENCH_ROUNDS", 1)
 	for _, path := range []string{"wan", "loopback"} {
 		for _, srv := range servers {
-			var baseline float64
-			for _, mode := range modes {
-				if srv.name == "inn" && mode.opt.Compress {
-					continue // see SyncOptions.Compress
+			for range rounds {
+				var baseline, oneConn float64
+				for _, mode := range modes {
+					if srv.name == "inn" && mode.opt.Compress {
+						continue // see SyncOptions.Compress
+					}
+					b.Run(fmt.Sprintf("path=%s/server=%s/mode=%s", path, srv.name, mode.name), func(b *testing.B) {
+						var r syncResult
+						for i := 0; i < b.N; i++ {
+							r = syncOnce(b, srv.addr, path == "wan", mode.opt, n)
+						}
+						b.ReportMetric(r.perSecond(), "articles/s")
+						b.ReportMetric(float64(r.bytes)/r.elapsed.Seconds()/1e6, "MB/s")
+						if r.wire > 0 {
+							b.ReportMetric(float64(r.wire)/float64(r.bytes), "wire/body")
+							b.ReportMetric(float64(r.wire)*8/r.elapsed.Seconds()/float64(wanLink.BitsPerSecond), "link-used")
+						}
+						switch {
+						case mode.name == "lockstep":
+							baseline = r.perSecond()
+						case baseline > 0:
+							b.ReportMetric(r.perSecond()/baseline, "x-lockstep")
+						}
+						switch {
+						case mode.name == "pipelined-1conn":
+							oneConn = r.perSecond()
+						case oneConn > 0 && mode.name != "lockstep":
+							b.ReportMetric(r.perSecond()/oneConn, "x-1conn")
+						}
+					})
 				}
-				b.Run(fmt.Sprintf("path=%s/server=%s/mode=%s", path, srv.name, mode.name), func(b *testing.B) {
-					var r syncResult
-					for i := 0; i < b.N; i++ {
-						r = syncOnce(b, srv.addr, path == "wan", mode.opt, n)
-					}
-					b.ReportMetric(r.perSecond(), "articles/s")
-					b.ReportMetric(float64(r.bytes)/r.elapsed.Seconds()/1e6, "MB/s")
-					if r.wire > 0 {
-						b.ReportMetric(float64(r.wire)/float64(r.bytes), "wire/body")
-						b.ReportMetric(float64(r.wire)*8/r.elapsed.Seconds()/float64(wanLink.BitsPerSecond), "link-used")
-					}
-					if mode.name == "lockstep" {
-						baseline = r.perSecond()
-					} else if baseline > 0 {
-						b.ReportMetric(r.perSecond()/baseline, "x-lockstep")
-					}
-				})
 			}
 		}
 	}

@@ -353,9 +353,9 @@ func syncCmd(ctx context.Context, c *pool.Client, args []string, _ io.Reader, st
 	server := fs.String("server", "", "`HOST:PORT` of the news server (default: $ALTCRYPT_SERVER, every server synced before, or 127.0.0.1:1119)")
 	only := fs.Bool("only-matches", false, "fetch only articles whose Subject matches an hsub secret (reveals which are yours)")
 	lockStep := fs.Bool("lock-step", false, "wait for each article before asking for the next (for a server that mishandles pipelined commands)")
-	conns := fs.Int("connections", pool.DefaultConnections, "with --lock-step: connections that fetch articles at once")
-	compress := fs.Bool("compress", false, "ask for COMPRESS DEFLATE (saves about a quarter of the bytes; not with INN, whose compressed answers stall this client)")
-	window := fs.Int("window", pool.DefaultWindow, "commands sent ahead of the answers on the connection")
+	conns := fs.Int("connections", 0, fmt.Sprintf("connections that fetch articles at once, each with its share of the range (default %d; with --lock-step %d)", pool.DefaultPipelinedConnections, pool.DefaultConnections))
+	compress := fs.Bool("compress", false, "ask for COMPRESS DEFLATE (saves about a fifth of the bytes, costs CPU: for a slow link)")
+	window := fs.Int("window", pool.DefaultWindow, "commands sent ahead of the answers on each connection")
 	nf := addNetFlags(fs)
 	lf := addLoginFlags(fs) // for the queued messages sync posts first
 	if err := parse(fs, args); err != nil {
