@@ -14,7 +14,6 @@ import (
 	"github.com/altcrypt/altcrypt/internal/nntptest"
 	"github.com/altcrypt/altcrypt/interop"
 	"github.com/altcrypt/altcrypt/nntp"
-	"github.com/altcrypt/altcrypt/pool/home"
 )
 
 // cutProxy forwards connections to addr and, on the first connection,
@@ -49,14 +48,8 @@ func TestSyncServerDiesMidWindow(t *testing.T) {
 
 func testSyncServerDiesMidWindow(t *testing.T, conns int) {
 	srv := startServer(t, nil)
-	alice, bob := newClient(t), newClient(t)
-	k, _ := bob.Home.Keygen(home.KeyOptions{})
-	pub, _ := home.ArmoredPublic(k)
-	alice.Home.ImportContact("bob", bytes.NewReader(pub))
 	const n = 40
-	for i := 0; i < n; i++ {
-		sendTo(t, alice, "bob", srv.addr, fmt.Sprint(i))
-	}
+	_, bob := postedToBob(t, srv.addr, n)
 	cb := &countingBackend{count: map[int64]int{}, Backend: srv.backend}
 	reader := serve(t, srv.backend, func(nntp.Backend) nntp.Backend { return cb })
 	cb.numberArticles(t, srv.addr)
@@ -106,14 +99,8 @@ func testSyncServerDiesMidWindow(t *testing.T, conns int) {
 // connection and on two.
 func TestSyncCompressedFromINN(t *testing.T) {
 	inn := interop.StartINN(t, "inn.compress.test")
-	alice, bob := newClient(t), newClient(t)
-	k, _ := bob.Home.Keygen(home.KeyOptions{})
-	pub, _ := home.ArmoredPublic(k)
-	alice.Home.ImportContact("bob", bytes.NewReader(pub))
 	const n = 12
-	for i := 0; i < n; i++ {
-		sendTo(t, alice, "bob", inn.Addr, fmt.Sprint(i))
-	}
+	_, bob := postedToBob(t, inn.Addr, n)
 	st, err := bob.Sync(context.Background(), inn.Addr, SyncOptions{Compress: true, Window: 3, OverChunk: 5, Connections: 2, Timeout: 20 * time.Second})
 	if err != nil || st.Fetched != n || !st.Compressed {
 		t.Fatalf("compressed sync from INN: %+v, %v", st, err)
@@ -128,14 +115,8 @@ func TestSyncCompressedFromINN(t *testing.T) {
 // OVER chunk, and chunks smaller than the group, from real INN.
 func TestSyncPipelinedFromINN(t *testing.T) {
 	inn := interop.StartINN(t, "inn.pipeline.test")
-	alice, bob := newClient(t), newClient(t)
-	k, _ := bob.Home.Keygen(home.KeyOptions{})
-	pub, _ := home.ArmoredPublic(k)
-	alice.Home.ImportContact("bob", bytes.NewReader(pub))
 	const n = 30
-	for i := 0; i < n; i++ {
-		sendTo(t, alice, "bob", inn.Addr, fmt.Sprint(i))
-	}
+	_, bob := postedToBob(t, inn.Addr, n)
 	st, err := bob.Sync(context.Background(), inn.Addr, SyncOptions{Window: 4, OverChunk: 7})
 	if err != nil || st.Fetched != n {
 		t.Fatalf("sync from INN: %+v, %v", st, err)

@@ -85,6 +85,20 @@ func gpgArticle(subject string, armored []byte) []byte {
 		"\r\nUser-Agent: gpg by hand\r\n\r\n" + strings.ReplaceAll(string(armored), "\n", "\r\n"))
 }
 
+// postedToBob makes alice and bob, alice knowing bob's key, and has
+// alice send bob n messages "0", "1"... through server.
+func postedToBob(t testing.TB, server string, n int) (alice, bob *Client) {
+	t.Helper()
+	alice, bob = newClient(t), newClient(t)
+	k, _ := bob.Home.Keygen(home.KeyOptions{})
+	pub, _ := home.ArmoredPublic(k)
+	alice.Home.ImportContact("bob", bytes.NewReader(pub))
+	for i := 0; i < n; i++ {
+		sendTo(t, alice, "bob", server, fmt.Sprint(i))
+	}
+	return alice, bob
+}
+
 func sendTo(t testing.TB, from *Client, contact, server, text string) {
 	t.Helper()
 	art, err := from.Compose(contact, []byte(text), nil)
@@ -305,14 +319,8 @@ func TestSyncInterruptedResumes(t *testing.T) {
 
 func testSyncInterruptedResumes(t *testing.T, opt SyncOptions) {
 	srv := startServer(t, nil)
-	alice, bob := newClient(t), newClient(t)
-	bobKey, _ := bob.Home.Keygen(home.KeyOptions{})
-	pub, _ := home.ArmoredPublic(bobKey)
-	alice.Home.ImportContact("bob", bytes.NewReader(pub))
 	const n = 60
-	for i := 0; i < n; i++ {
-		sendTo(t, alice, "bob", srv.addr, fmt.Sprint(i))
-	}
+	_, bob := postedToBob(t, srv.addr, n)
 	cb := &countingBackend{count: map[int64]int{}}
 	reader := serve(t, srv.backend, func(b nntp.Backend) nntp.Backend { cb.Backend = b; return cb })
 	cb.numberArticles(t, srv.addr)
