@@ -48,7 +48,7 @@ func (a *answers) note(id string, receive bool, err error) {
 		code = 235
 	}
 	if err != nil {
-		code = nntp.ResponseFor(err, nntp.CtxIHave).Code
+		code = nntp.ResponseFor(err, nntp.CmdIHave).Code
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()

@@ -55,9 +55,9 @@ func cmdArticle(c *conn, r request) error {
 	if !ok {
 		return nil
 	}
-	errCtx := CtxByNumber
+	errCtx := CmdByNumber
 	if t.byID {
-		errCtx = CtxByID
+		errCtx = CmdByID
 	}
 	current := len(r.args) == 0
 	fail := func(err error) {

@@ -81,7 +81,7 @@ func cmdAuthInfo(c *conn, r request) error {
 		if err == errAuthBudget {
 			c.reply(481, "Too many authentication failures, try again later")
 		} else {
-			e := ResponseFor(err, CtxAuth)
+			e := ResponseFor(err, CmdAuth)
 			c.logFault(e)
 			c.reply(e.Code, e.Msg)
 		}

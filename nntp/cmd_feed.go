@@ -14,11 +14,11 @@ import (
 // command may answer: IHAVE's first stage knows only 435/436, its second
 // only 235/436/437; CHECK only 238/431/438; TAKETHIS only 239/439 (and 400,
 // which closes the connection).
-func feedResponse(err error, ctx Context, second bool) *Error {
-	e := ResponseFor(err, ctx)
+func feedResponse(err error, fam CommandFamily, second bool) *Error {
+	e := ResponseFor(err, fam)
 	code := e.Code
-	switch ctx {
-	case CtxIHave:
+	switch fam {
+	case CmdIHave:
 		switch {
 		case !second && (code == 437 || code == 438 || code == 439 || code == 441):
 			code = 435
@@ -27,14 +27,14 @@ func feedResponse(err error, ctx Context, second bool) *Error {
 		case code == 431 || code == 400:
 			code = 436
 		}
-	case CtxCheck:
+	case CmdCheck:
 		switch code {
 		case 435, 437, 439, 441:
 			code = 438
 		case 436, 400:
 			code = 431
 		}
-	case CtxTakeThis:
+	case CmdTakeThis:
 		switch code {
 		case 435, 437, 438, 441:
 			code = 439
@@ -74,7 +74,7 @@ func cmdIHave(c *conn, r request) error {
 	f, _ := c.feeder()
 	id := r.args[0]
 	if err := f.Wanted(c.ctx, id); err != nil {
-		e := feedResponse(err, CtxIHave, false)
+		e := feedResponse(err, CmdIHave, false)
 		c.logFault(e)
 		c.reply(e.Code, e.Msg)
 		return nil
@@ -95,7 +95,7 @@ func cmdIHave(c *conn, r request) error {
 		return err
 	}
 	if err := f.Receive(c.ctx, id, art); err != nil {
-		e := feedResponse(err, CtxIHave, true)
+		e := feedResponse(err, CmdIHave, true)
 		c.logFault(e)
 		c.reply(e.Code, e.Msg)
 		return nil
@@ -247,7 +247,7 @@ func cmdCheck(c *conn, r request) error {
 	ctx := c.ctx
 	p.submit(id, func() (int, string, bool) {
 		if err := f.Wanted(ctx, id); err != nil {
-			e := feedResponse(err, CtxCheck, false)
+			e := feedResponse(err, CmdCheck, false)
 			c.logFault(e)
 			if e.Code == 438 || e.Code == 431 {
 				return e.Code, id, false
@@ -301,7 +301,7 @@ func cmdTakeThis(c *conn, r request) error {
 	ctx := c.ctx
 	p.submit(id, func() (int, string, bool) {
 		if err := f.Receive(ctx, id, art); err != nil {
-			e := feedResponse(err, CtxTakeThis, true)
+			e := feedResponse(err, CmdTakeThis, true)
 			c.logFault(e)
 			switch e.Code {
 			case 439:

@@ -9,7 +9,7 @@ func cmdGroup(c *conn, r request) error {
 	}
 	g, err := c.sess.Group(c.ctx, r.args[0])
 	if err != nil {
-		c.replyErr(err, CtxGeneric)
+		c.replyErr(err, CmdGeneric)
 		return nil
 	}
 	c.selectGroup(g)
@@ -49,13 +49,13 @@ func cmdListGroup(c *conn, r request) error {
 	}
 	g, err := c.sess.Group(c.ctx, name)
 	if err != nil {
-		c.replyErr(err, CtxGeneric)
+		c.replyErr(err, CmdGeneric)
 		return nil
 	}
 	var nums []int64
 	if !rng.Empty() && g.Count > 0 {
 		if nums, err = c.sess.Numbers(c.ctx, g.Name, rng); err != nil {
-			c.replyErr(err, CtxGeneric)
+			c.replyErr(err, CmdGeneric)
 			return nil
 		}
 	}
@@ -93,12 +93,12 @@ func (c *conn) step(r request, next bool) error {
 		n, err = c.sess.Prev(c.ctx, c.group, c.cur)
 	}
 	if err != nil {
-		c.replyErr(err, CtxByNumber)
+		c.replyErr(err, CmdByNumber)
 		return nil
 	}
 	o, err := c.overviewOne(n)
 	if err != nil {
-		c.replyErr(err, CtxByNumber)
+		c.replyErr(err, CmdByNumber)
 		return nil
 	}
 	c.cur = n

@@ -70,7 +70,7 @@ func cmdList(c *conn, r request) error {
 	}
 	groups, err := c.sess.Groups(c.ctx)
 	if err != nil {
-		c.replyErr(err, CtxGeneric)
+		c.replyErr(err, CmdGeneric)
 		return nil
 	}
 	switch kw {
@@ -114,7 +114,7 @@ func cmdNewGroups(c *conn, r request) error {
 	}
 	groups, err := c.sess.NewGroups(c.ctx, since)
 	if err != nil {
-		c.replyErr(err, CtxGeneric)
+		c.replyErr(err, CmdGeneric)
 		return nil
 	}
 	c.reply(231, "List of new newsgroups follows")
@@ -142,7 +142,7 @@ func cmdNewNews(c *conn, r request) error {
 	}
 	entries, err := c.sess.NewNews(c.ctx, since)
 	if err != nil {
-		c.replyErr(err, CtxGeneric)
+		c.replyErr(err, CmdGeneric)
 		return nil
 	}
 	c.reply(230, "List of new articles follows")

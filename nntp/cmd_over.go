@@ -104,7 +104,7 @@ func cmdOver(c *conn, r request) error {
 	if s.byID {
 		o, err := c.sess.OverviewByID(c.ctx, s.id)
 		if err != nil {
-			c.replyErr(err, CtxByID)
+			c.replyErr(err, CmdByID)
 			return nil
 		}
 		status()
@@ -127,14 +127,14 @@ func cmdOver(c *conn, r request) error {
 		c.out.lineBytes(c.scratch)
 		return c.writeErr()
 	})
-	return c.finishStream(s, started, err, CtxByNumber)
+	return c.finishStream(s, started, err, CmdByNumber)
 }
 
 // finishStream ends a multi-line response produced by a backend callback:
 // it answers an error that came before the first line, ends the block
 // after the last, and closes the connection when the backend failed in
 // the middle (a block cannot carry an error).
-func (c *conn) finishStream(s selection, started bool, err error, ctx Context) error {
+func (c *conn) finishStream(s selection, started bool, err error, fam CommandFamily) error {
 	if werr := c.writeErr(); werr != nil {
 		return werr
 	}
@@ -147,7 +147,7 @@ func (c *conn) finishStream(s selection, started bool, err error, ctx Context) e
 			c.noneResponse(s)
 			return nil
 		}
-		c.replyErr(err, ctx)
+		c.replyErr(err, fam)
 		return nil
 	}
 	if !started {
@@ -223,14 +223,14 @@ func cmdHdr(c *conn, r request) error {
 		if fromOverview {
 			o, err := c.sess.OverviewByID(c.ctx, s.id)
 			if err != nil {
-				c.replyErr(err, CtxByID)
+				c.replyErr(err, CmdByID)
 				return nil
 			}
 			v = get(o)
 		} else {
 			a, err := c.sess.ArticleByID(c.ctx, s.id)
 			if err != nil {
-				c.replyErr(err, CtxByID)
+				c.replyErr(err, CmdByID)
 				return nil
 			}
 			v, _ = headerValue(a.Header, field)
@@ -247,13 +247,13 @@ func cmdHdr(c *conn, r request) error {
 		err := c.sess.Overview(c.ctx, c.group, s.rng, func(o *Overview) error {
 			return emit(o.Number, get(o))
 		})
-		return c.finishStream(s, started, err, CtxByNumber)
+		return c.finishStream(s, started, err, CmdByNumber)
 	}
 	// Each article is read whole: bound how many one command may read,
 	// and so the numbers held, the queries made and the bytes read.
 	g, err := c.sess.Group(c.ctx, c.group)
 	if err != nil {
-		return c.finishStream(s, false, err, CtxByNumber)
+		return c.finishStream(s, false, err, CmdByNumber)
 	}
 	low, high := max(s.rng.Low, g.Low), g.High
 	if s.rng.High >= 0 {
@@ -265,7 +265,7 @@ func cmdHdr(c *conn, r request) error {
 	}
 	nums, err := c.sess.Numbers(c.ctx, c.group, s.rng)
 	if err != nil {
-		return c.finishStream(s, false, err, CtxByNumber)
+		return c.finishStream(s, false, err, CmdByNumber)
 	}
 	for _, n := range nums {
 		a, err := c.sess.Article(c.ctx, c.group, n)
@@ -273,12 +273,12 @@ func cmdHdr(c *conn, r request) error {
 			continue // expired between Numbers and Article
 		}
 		if err != nil {
-			return c.finishStream(s, started, err, CtxByNumber)
+			return c.finishStream(s, started, err, CmdByNumber)
 		}
 		v, _ := headerValue(a.Header, field)
 		if err := emit(n, v); err != nil {
 			return err
 		}
 	}
-	return c.finishStream(s, started, nil, CtxByNumber)
+	return c.finishStream(s, started, nil, CmdByNumber)
 }

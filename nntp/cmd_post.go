@@ -34,7 +34,7 @@ func cmdPost(c *conn, r request) error {
 		return err
 	}
 	if err := p.Post(c.ctx, art); err != nil {
-		e := ResponseFor(err, CtxPost)
+		e := ResponseFor(err, CmdPost)
 		if e.Code == 403 {
 			c.logFault(e)
 		}

@@ -440,8 +440,8 @@ func (c *conn) replyf(code int, format string, args ...any) {
 
 // replyErr answers err as ResponseFor maps it; internal faults are logged
 // and never shown to the client.
-func (c *conn) replyErr(err error, ctx Context) {
-	e := ResponseFor(err, ctx)
+func (c *conn) replyErr(err error, fam CommandFamily) {
+	e := ResponseFor(err, fam)
 	c.logFault(e)
 	c.reply(e.Code, e.Msg)
 }

@@ -40,27 +40,29 @@ var (
 	ErrTryLater            = errors.New("temporary failure, try again later")
 )
 
-// Context tells ResponseFor which command family an error came from, since
-// the same condition has different codes in different commands.
-type Context int
+// CommandFamily tells ResponseFor which family of commands an error
+// answers, since the same condition has different codes in different
+// commands.
+type CommandFamily int
 
 const (
-	CtxGeneric  Context = iota
-	CtxByNumber         // ARTICLE/HEAD/BODY/STAT/OVER/HDR by number or range
-	CtxByID             // the same by message-id
-	CtxPost
-	CtxIHave
-	CtxCheck
-	CtxTakeThis
-	CtxAuth
+	CmdGeneric  CommandFamily = iota
+	CmdByNumber               // ARTICLE/HEAD/BODY/STAT/OVER/HDR by number or range
+	CmdByID                   // the same by message-id
+	CmdPost
+	CmdIHave
+	CmdCheck
+	CmdTakeThis
+	CmdAuth
 )
 
-// ResponseFor maps err to the response a client gets in the given context.
+// ResponseFor maps err to the response a client gets to a command of the
+// given family.
 // A 441 answer to POST always reads "reason-code: sentence", so a program
 // posting (the mail gateway) can tell a temporary failure ("temporary")
 // or a duplicate from a refusal by the code alone.
 // An *Error found anywhere in the chain wins; unknown errors become 403.
-func ResponseFor(err error, ctx Context) *Error {
+func ResponseFor(err error, fam CommandFamily) *Error {
 	var e *Error
 	if errors.As(err, &e) {
 		return e
@@ -69,7 +71,7 @@ func ResponseFor(err error, ctx Context) *Error {
 	case errors.Is(err, ErrNoSuchGroup):
 		return &Error{Code: 411, Msg: "No such newsgroup", Err: err}
 	case errors.Is(err, ErrNoSuchArticle):
-		if ctx == CtxByID {
+		if fam == CmdByID {
 			return &Error{Code: 430, Msg: "No article with that message-id", Err: err}
 		}
 		return &Error{Code: 423, Msg: "No article with that number", Err: err}
@@ -82,36 +84,36 @@ func ResponseFor(err error, ctx Context) *Error {
 	case errors.Is(err, ErrPostingNotPermitted):
 		return &Error{Code: 440, Msg: "Posting not permitted", Err: err}
 	case errors.Is(err, ErrDuplicate):
-		switch ctx {
-		case CtxCheck:
+		switch fam {
+		case CmdCheck:
 			return &Error{Code: 438, Msg: "Already have it", Err: err}
-		case CtxTakeThis:
+		case CmdTakeThis:
 			return &Error{Code: 439, Msg: "Already have it", Err: err}
-		case CtxPost:
+		case CmdPost:
 			return &Error{Code: 441, Msg: "duplicate: Duplicate article", Err: err}
 		}
 		return &Error{Code: 435, Msg: "Already have it", Err: err}
 	case errors.Is(err, ErrRejected):
 		msg := err.Error()
-		switch ctx {
-		case CtxCheck:
+		switch fam {
+		case CmdCheck:
 			return &Error{Code: 438, Msg: msg, Err: err}
-		case CtxTakeThis:
+		case CmdTakeThis:
 			return &Error{Code: 439, Msg: msg, Err: err}
-		case CtxPost:
+		case CmdPost:
 			return &Error{Code: 441, Msg: msg, Err: err}
 		}
 		return &Error{Code: 437, Msg: msg, Err: err}
 	case errors.Is(err, ErrTryLater):
-		switch ctx {
-		case CtxCheck:
+		switch fam {
+		case CmdCheck:
 			return &Error{Code: 431, Msg: "Try again later", Err: err}
-		case CtxTakeThis:
+		case CmdTakeThis:
 			// RFC 4644 has no temporary TAKETHIS code and 439 would make
 			// the peer drop the article. 400 closes the connection, so the
 			// peer keeps every unacknowledged article and retries later.
 			return &Error{Code: 400, Msg: "Service temporarily unavailable, try again later", Err: err}
-		case CtxPost:
+		case CmdPost:
 			return &Error{Code: 441, Msg: "temporary: Temporary failure, try again later", Err: err}
 		}
 		return &Error{Code: 436, Msg: "Transfer not possible, try again later", Err: err}

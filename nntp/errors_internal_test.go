@@ -13,36 +13,36 @@ func TestFeedResponse(t *testing.T) {
 	rejected := fmt.Errorf("%w: not ciphertext", ErrRejected)
 	for _, c := range []struct {
 		err    error
-		ctx    Context
+		family CommandFamily
 		second bool
 		want   int
 	}{
-		{ErrDuplicate, CtxIHave, false, 435},
-		{rejected, CtxIHave, false, 435},
-		{ErrTryLater, CtxIHave, false, 436},
-		{internal, CtxIHave, false, 403},
-		{ErrDuplicate, CtxIHave, true, 437},
-		{rejected, CtxIHave, true, 437},
-		{ErrTryLater, CtxIHave, true, 436},
-		{&Error{Code: 441, Msg: "x"}, CtxIHave, true, 437},
-		{&Error{Code: 431, Msg: "x"}, CtxIHave, false, 436},
-		{ErrDuplicate, CtxCheck, false, 438},
-		{rejected, CtxCheck, false, 438},
-		{ErrTryLater, CtxCheck, false, 431},
-		{&Error{Code: 435, Msg: "x"}, CtxCheck, false, 438},
-		{&Error{Code: 436, Msg: "x"}, CtxCheck, false, 431},
-		{ErrDuplicate, CtxTakeThis, true, 439},
-		{rejected, CtxTakeThis, true, 439},
-		{ErrTryLater, CtxTakeThis, true, 400},
-		{&Error{Code: 437, Msg: "x"}, CtxTakeThis, true, 439},
-		{&Error{Code: 436, Msg: "x"}, CtxTakeThis, true, 400},
-		{internal, CtxTakeThis, true, 403},
+		{ErrDuplicate, CmdIHave, false, 435},
+		{rejected, CmdIHave, false, 435},
+		{ErrTryLater, CmdIHave, false, 436},
+		{internal, CmdIHave, false, 403},
+		{ErrDuplicate, CmdIHave, true, 437},
+		{rejected, CmdIHave, true, 437},
+		{ErrTryLater, CmdIHave, true, 436},
+		{&Error{Code: 441, Msg: "x"}, CmdIHave, true, 437},
+		{&Error{Code: 431, Msg: "x"}, CmdIHave, false, 436},
+		{ErrDuplicate, CmdCheck, false, 438},
+		{rejected, CmdCheck, false, 438},
+		{ErrTryLater, CmdCheck, false, 431},
+		{&Error{Code: 435, Msg: "x"}, CmdCheck, false, 438},
+		{&Error{Code: 436, Msg: "x"}, CmdCheck, false, 431},
+		{ErrDuplicate, CmdTakeThis, true, 439},
+		{rejected, CmdTakeThis, true, 439},
+		{ErrTryLater, CmdTakeThis, true, 400},
+		{&Error{Code: 437, Msg: "x"}, CmdTakeThis, true, 439},
+		{&Error{Code: 436, Msg: "x"}, CmdTakeThis, true, 400},
+		{internal, CmdTakeThis, true, 403},
 	} {
-		if got := feedResponse(c.err, c.ctx, c.second); got.Code != c.want {
-			t.Errorf("%v ctx %d second %v: %d, want %d", c.err, c.ctx, c.second, got.Code, c.want)
+		if got := feedResponse(c.err, c.family, c.second); got.Code != c.want {
+			t.Errorf("%v family %d second %v: %d, want %d", c.err, c.family, c.second, got.Code, c.want)
 		}
 	}
-	if e := feedResponse(rejected, CtxTakeThis, true); e.Msg != "article rejected: not ciphertext" || !errors.Is(e, ErrRejected) {
+	if e := feedResponse(rejected, CmdTakeThis, true); e.Msg != "article rejected: not ciphertext" || !errors.Is(e, ErrRejected) {
 		t.Errorf("reason lost: %+v", e)
 	}
 }
