@@ -15,19 +15,6 @@ import (
 	"github.com/altcrypt/altcrypt/news"
 )
 
-// Errors a Store returns besides the news sentinels (ErrNoSuchGroup,
-// ErrNoSuchArticle, ErrNoNextArticle, ErrNoPrevArticle).
-var (
-	// ErrReplay: a pending post's body hash was already injected within the
-	// replay window.
-	ErrReplay = errors.New("replay: an identical body was already posted")
-	// ErrStampSpent: a hashcash stamp was already used.
-	ErrStampSpent = errors.New("hashcash stamp already spent")
-	// ErrUnavailable wraps failures to reach the database, so callers can
-	// answer a temporary code (436/431, EX_TEMPFAIL) instead of a refusal.
-	ErrUnavailable = errors.New("store unavailable")
-)
-
 // Store is the whole storage of one server (or of several front-ends on one
 // PostgreSQL database): every role below. Only a composition root (nntpd,
 // a test harness) holds a whole Store; each consumer takes the role it
@@ -153,6 +140,19 @@ type Upkeep interface {
 	// running the job named job; ran is false when another holds it.
 	Exclusive(ctx context.Context, job string, fn func(ctx context.Context) error) (ran bool, err error)
 }
+
+// Errors a Store returns besides the news sentinels (ErrNoSuchGroup,
+// ErrNoSuchArticle, ErrNoNextArticle, ErrNoPrevArticle).
+var (
+	// ErrReplay: a pending post's body hash was already injected within the
+	// replay window.
+	ErrReplay = errors.New("replay: an identical body was already posted")
+	// ErrStampSpent: a hashcash stamp was already used.
+	ErrStampSpent = errors.New("hashcash stamp already spent")
+	// ErrUnavailable wraps failures to reach the database, so callers can
+	// answer a temporary code (436/431, EX_TEMPFAIL) instead of a refusal.
+	ErrUnavailable = errors.New("store unavailable")
+)
 
 // Scrubber is implemented by stores that can erase what deleted rows left
 // behind (freed pages, the write-ahead log). Release calls it after each

@@ -10,7 +10,6 @@ package postgres
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"embed"
 	"errors"
@@ -36,23 +35,48 @@ var migrations embed.FS
 // changesChannel is the NOTIFY channel inserts signal on.
 const changesChannel = "altcrypt_changes"
 
-// Store is the PostgreSQL implementation of store.Store.
+// Store is the PostgreSQL implementation of store.Store: the SQL both
+// stores share (sqlutil.DB: reads, groups, stamps, expiry,
+// administration) and the writes below, tuned to PostgreSQL.
 type Store struct {
+	*sqlutil.DB
 	db       *sqlx.DB
 	listener *pq.Listener
-	changes  chan struct{}
 	done     chan struct{}
 	wg       sync.WaitGroup
 	closeMu  sync.Once
 
-	groupIDs sync.Map // group name -> cachedID, trusted for groupIDTTL
-
-	// Prepared statements of the hot paths: they are parsed and planned
-	// once per connection (database/sql prepares them as needed), not on
-	// every call.
+	// Prepared statements of the write paths (sqlutil.DB prepares the
+	// read side's).
 	stmts struct {
-		groupID, group, article, articleByID, next, prev, addPending, insertOne, seen *sqlx.Stmt
+		addPending, insertOne, seen *sqlx.Stmt
 	}
+}
+
+// dialect is how PostgreSQL differs in the SQL the stores share.
+var dialect = sqlutil.Dialect{
+	Time:          func(t time.Time) any { return t },
+	GroupJoin:     "JOIN",
+	PendingGroups: "array_to_string(groups, ',')",
+	In:            anyArray,
+	Wrap:          wrap,
+	ExpireChunk:   5000,
+	SkipLocked:    " FOR UPDATE SKIP LOCKED",
+}
+
+// anyArray rewrites the one "IN (?)" of query as "= ANY(?)" and passes
+// its list as one array parameter.
+func anyArray(query string, args ...any) (string, []any, error) {
+	out := slices.Clone(args)
+	for i, a := range out {
+		switch v := a.(type) {
+		case []int64:
+			out[i] = pq.Int64Array(v)
+		case []string:
+			out[i] = pq.StringArray(v)
+		}
+	}
+	return strings.Replace(query, "IN (?)", "= ANY(?)", 1), out, nil
 }
 
 var _ store.Store = (*Store)(nil)
@@ -80,21 +104,21 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
-	s := &Store{
-		db:      db,
-		changes: make(chan struct{}, 1),
-		done:    make(chan struct{}),
+	s := &Store{db: db, done: make(chan struct{})}
+	if s.DB, err = sqlutil.New(ctx, db, db, dialect, s.keepPending); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	if err := s.prepare(ctx); err != nil {
 		s.closeStmts()
-		db.Close()
+		s.DB.Close()
 		return nil, err
 	}
 	s.listener = pq.NewListener(dsn, 100*time.Millisecond, 10*time.Second, nil)
 	if err := s.listener.Listen(changesChannel); err != nil {
 		s.listener.Close()
 		s.closeStmts()
-		db.Close()
+		s.DB.Close()
 		return nil, fmt.Errorf("postgres: LISTEN: %w", wrap(err))
 	}
 	s.wg.Add(1)
@@ -136,7 +160,7 @@ func (s *Store) listen() {
 		case <-s.done:
 			return
 		case <-s.listener.Notify:
-			s.notify()
+			s.Notify()
 		case <-ping.C:
 			s.listener.Ping() // errors make the listener reconnect itself
 		}
@@ -151,22 +175,14 @@ func (s *Store) Close() error {
 		err = s.listener.Close()
 		s.wg.Wait()
 		s.closeStmts()
-		err = errors.Join(err, s.db.Close())
+		err = errors.Join(err, s.DB.Close())
 	})
 	return err
 }
 
 // Queries of the prepared statements.
 const (
-	groupIDQuery = `SELECT id FROM groups WHERE name = $1 AND removed_at IS NULL`
-	groupQuery   = `SELECT ` + groupCols + ` FROM groups WHERE name = $1 AND removed_at IS NULL`
-	articleQuery = `SELECT a.message_id, a.header, a.body
-		FROM group_articles ga JOIN articles a ON a.id = ga.article_id
-		WHERE ga.group_id = $1 AND ga.number = $2`
-	articleByIDQuery = `SELECT message_id, header, body FROM articles WHERE message_id = $1`
-	nextQuery        = `SELECT number FROM group_articles WHERE group_id = $1 AND number > $2 ORDER BY number LIMIT 1`
-	prevQuery        = `SELECT number FROM group_articles WHERE group_id = $1 AND number < $2 ORDER BY number DESC LIMIT 1`
-	seenQuery        = `SELECT message_id FROM history WHERE message_id = ANY($1)`
+	seenQuery = `SELECT message_id FROM history WHERE message_id = ANY($1)`
 
 	// addPendingQuery keeps a batch of posts in one statement (so in one
 	// round trip, and atomically). The posts come as parallel arrays, their
@@ -204,12 +220,6 @@ func (s *Store) prepare(ctx context.Context) error {
 		stmt  **sqlx.Stmt
 		query string
 	}{
-		{&s.stmts.groupID, groupIDQuery},
-		{&s.stmts.group, groupQuery},
-		{&s.stmts.article, articleQuery},
-		{&s.stmts.articleByID, articleByIDQuery},
-		{&s.stmts.next, nextQuery},
-		{&s.stmts.prev, prevQuery},
 		{&s.stmts.addPending, addPendingQuery},
 		{&s.stmts.insertOne, insertOneQuery},
 		{&s.stmts.seen, seenQuery},
@@ -224,8 +234,7 @@ func (s *Store) prepare(ctx context.Context) error {
 }
 
 func (s *Store) closeStmts() {
-	for _, st := range []*sqlx.Stmt{s.stmts.groupID, s.stmts.group, s.stmts.article, s.stmts.articleByID,
-		s.stmts.next, s.stmts.prev, s.stmts.addPending, s.stmts.insertOne, s.stmts.seen} {
+	for _, st := range []*sqlx.Stmt{s.stmts.addPending, s.stmts.insertOne, s.stmts.seen} {
 		if st != nil {
 			st.Close()
 		}
@@ -240,7 +249,7 @@ func migrate(ctx context.Context, db *sqlx.DB) error {
 	if err != nil {
 		return fmt.Errorf("postgres: migrate: %w", err)
 	}
-	err = withTx(ctx, db, func(tx *sqlx.Tx) error {
+	err = sqlutil.WithTx(ctx, db, wrap, func(tx *sqlx.Tx) error {
 		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, lockKey("migrate")); err != nil {
 			return err
 		}
@@ -273,19 +282,6 @@ func migrate(ctx context.Context, db *sqlx.DB) error {
 	return nil
 }
 
-// withTx runs fn in a transaction and commits it, or rolls back if fn fails.
-func withTx(ctx context.Context, db *sqlx.DB, fn func(tx *sqlx.Tx) error) error {
-	tx, err := db.BeginTxx(ctx, nil)
-	if err != nil {
-		return wrap(err)
-	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return wrap(err)
-	}
-	return wrap(tx.Commit())
-}
-
 // lockKey maps a job name to an advisory lock key.
 func lockKey(job string) int64 {
 	h := fnv.New64a()
@@ -293,28 +289,6 @@ func lockKey(job string) int64 {
 	h.Write([]byte(job))
 	return int64(h.Sum64())
 }
-
-// nullTime stores the zero time as NULL.
-func nullTime(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return t
-}
-
-func (s *Store) notify() {
-	select {
-	case s.changes <- struct{}{}:
-	default:
-	}
-}
-
-// Changes returns the Store's one wake-up channel (buffered, coalesced). It
-// fires after inserts by this Store and, through LISTEN/NOTIFY, by other
-// front-ends on the database, and after the listener reconnects (when
-// notifications may have been lost). Every call returns the same channel,
-// so a process with several consumers fans it out itself.
-func (s *Store) Changes() <-chan struct{} { return s.changes }
 
 // Exclusive runs fn while holding a session advisory lock on a pinned
 // connection; if another front-end holds it, fn does not run.
@@ -344,251 +318,9 @@ func (s *Store) Exclusive(ctx context.Context, job string, fn func(ctx context.C
 	return true, fn(ctx)
 }
 
-// groupIDTTL bounds how long a group removed by another front-end (nntpd
-// group remove) can still be found here, by Insert among others.
-const groupIDTTL = 5 * time.Second
-
-// cachedID is a group id and when it was read.
-type cachedID struct {
-	id int64
-	at time.Time
-}
-
-// groupID returns the id of a carried group, or news.ErrNoSuchGroup.
-func (s *Store) groupID(ctx context.Context, name string) (int64, error) {
-	if v, ok := s.groupIDs.Load(name); ok && time.Since(v.(cachedID).at) < groupIDTTL {
-		return v.(cachedID).id, nil
-	}
-	var id int64
-	err := s.stmts.groupID.GetContext(ctx, &id, name)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, news.ErrNoSuchGroup
-	}
-	if err != nil {
-		return 0, wrap(err)
-	}
-	s.groupIDs.Store(name, cachedID{id, time.Now()})
-	return id, nil
-}
-
-// EnsureGroup creates the group or updates its description.
-func (s *Store) EnsureGroup(ctx context.Context, name, description string) error {
-	if err := sqlutil.ValidGroupName(name); err != nil {
-		return err
-	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO groups (name, created_at, description) VALUES ($1, $2, $3)
-		ON CONFLICT (name) DO UPDATE SET description = excluded.description, removed_at = NULL`,
-		name, time.Now(), description)
-	return wrap(err)
-}
-
-type groupRow struct {
-	Name        string    `db:"name"`
-	Low         int64     `db:"low"`
-	High        int64     `db:"high"`
-	Count       int64     `db:"count"`
-	Status      string    `db:"status"`
-	CreatedAt   time.Time `db:"created_at"`
-	Description string    `db:"description"`
-}
-
-func (g groupRow) group() news.Group {
-	return news.Group{Name: g.Name, Low: g.Low, High: g.High, Count: g.Count, Status: g.Status,
-		Created: g.CreatedAt.UTC(), Description: g.Description}
-}
-
-const groupCols = `name, low, high, count, status, created_at, description`
-
-func (s *Store) selectGroups(ctx context.Context, query string, args ...any) ([]news.Group, error) {
-	var rows []groupRow
-	if err := s.db.SelectContext(ctx, &rows, query, args...); err != nil {
-		return nil, wrap(err)
-	}
-	out := make([]news.Group, len(rows))
-	for i, r := range rows {
-		out[i] = r.group()
-	}
-	return out, nil
-}
-
-// Groups lists every group, by name.
-func (s *Store) Groups(ctx context.Context) ([]news.Group, error) {
-	return s.selectGroups(ctx, `SELECT `+groupCols+` FROM groups WHERE removed_at IS NULL ORDER BY name`)
-}
-
-// NewGroups lists the groups created at or after since, by name.
-func (s *Store) NewGroups(ctx context.Context, since time.Time) ([]news.Group, error) {
-	return s.selectGroups(ctx, `SELECT `+groupCols+` FROM groups WHERE created_at >= $1 AND removed_at IS NULL ORDER BY name`, since)
-}
-
-// Group returns one group.
-func (s *Store) Group(ctx context.Context, name string) (news.Group, error) {
-	var g groupRow
-	err := s.stmts.group.GetContext(ctx, &g, name)
-	if errors.Is(err, sql.ErrNoRows) {
-		return news.Group{}, news.ErrNoSuchGroup
-	}
-	if err != nil {
-		return news.Group{}, wrap(err)
-	}
-	return g.group(), nil
-}
-
-// Numbers lists the article numbers of group within r.
-func (s *Store) Numbers(ctx context.Context, group string, r news.Range) ([]int64, error) {
-	gid, err := s.groupID(ctx, group)
-	if err != nil {
-		return nil, err
-	}
-	lo, hi, ok := sqlutil.Bounds(r)
-	if !ok {
-		return nil, nil
-	}
-	var out []int64
-	err = s.db.SelectContext(ctx, &out, `SELECT number FROM group_articles
-		WHERE group_id = $1 AND number BETWEEN $2 AND $3 ORDER BY number`, gid, lo, hi)
-	return out, wrap(err)
-}
-
-// Overview calls fn for each article of group within r, in number order.
-func (s *Store) Overview(ctx context.Context, group string, r news.Range, fn func(*news.Overview) error) error {
-	gid, err := s.groupID(ctx, group)
-	if err != nil {
-		return err
-	}
-	lo, hi, ok := sqlutil.Bounds(r)
-	if !ok {
-		return nil
-	}
-	return sqlutil.OverviewPages(ctx, s.db, `SELECT `+sqlutil.OverviewCols+` FROM group_articles
-		WHERE group_id = $1 AND number BETWEEN $2 AND $3 ORDER BY number LIMIT $4`, gid, lo, hi, fn, wrap)
-}
-
-// OverviewByID returns the overview of one article, with Number 0.
-func (s *Store) OverviewByID(ctx context.Context, messageID string) (*news.Overview, error) {
-	var o sqlutil.OverviewRow
-	err := s.db.GetContext(ctx, &o, `SELECT ga.number, ga.subject, ga.from_header, ga.date, ga.message_id,
-			ga.refs, ga.bytes, ga.lines, ga.xref
-		FROM articles a JOIN group_articles ga ON ga.article_id = a.id
-		WHERE a.message_id = $1 ORDER BY ga.group_id LIMIT 1`, messageID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, news.ErrNoSuchArticle
-	}
-	if err != nil {
-		return nil, wrap(err)
-	}
-	ov := o.Overview()
-	ov.Number = 0
-	return ov, nil
-}
-
-type articleRow struct {
-	MessageID string `db:"message_id"`
-	Header    []byte `db:"header"`
-	Body      []byte `db:"body"`
-}
-
-// Article returns article n of group.
-func (s *Store) Article(ctx context.Context, group string, n int64) (*news.Article, error) {
-	gid, err := s.groupID(ctx, group)
-	if err != nil {
-		return nil, err
-	}
-	var a articleRow
-	err = s.stmts.article.GetContext(ctx, &a, gid, n)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, news.ErrNoSuchArticle
-	}
-	if err != nil {
-		return nil, wrap(err)
-	}
-	return &news.Article{Number: n, MessageID: a.MessageID, Header: nonNil(a.Header), Body: nonNil(a.Body)}, nil
-}
-
-// ArticleByID returns an article by message-id, with Number 0.
-func (s *Store) ArticleByID(ctx context.Context, messageID string) (*news.Article, error) {
-	var a articleRow
-	err := s.stmts.articleByID.GetContext(ctx, &a, messageID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, news.ErrNoSuchArticle
-	}
-	if err != nil {
-		return nil, wrap(err)
-	}
-	return &news.Article{MessageID: a.MessageID, Header: nonNil(a.Header), Body: nonNil(a.Body)}, nil
-}
-
-func nonNil(b []byte) []byte {
-	if b == nil {
-		return []byte{}
-	}
-	return b
-}
-
-// Next returns the lowest number in group above n.
-func (s *Store) Next(ctx context.Context, group string, n int64) (int64, error) {
-	return s.step(ctx, group, s.stmts.next, n, news.ErrNoNextArticle)
-}
-
-// Prev returns the highest number in group below n.
-func (s *Store) Prev(ctx context.Context, group string, n int64) (int64, error) {
-	return s.step(ctx, group, s.stmts.prev, n, news.ErrNoPrevArticle)
-}
-
-func (s *Store) step(ctx context.Context, group string, query *sqlx.Stmt, n int64, none error) (int64, error) {
-	gid, err := s.groupID(ctx, group)
-	if err != nil {
-		return 0, err
-	}
-	var m int64
-	err = query.GetContext(ctx, &m, gid, n)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, none
-	}
-	if err != nil {
-		return 0, wrap(err)
-	}
-	return m, nil
-}
-
-// NewNews lists (message-id, group) pairs of articles that arrived at or
-// after since, oldest first.
-func (s *Store) NewNews(ctx context.Context, since time.Time) ([]news.NewsEntry, error) {
-	var rows []struct {
-		MessageID string `db:"message_id"`
-		Group     string `db:"name"`
-	}
-	err := s.db.SelectContext(ctx, &rows, `SELECT ga.message_id, g.name
-		FROM groups g JOIN group_articles ga ON ga.group_id = g.id AND ga.arrived_at >= $1
-		WHERE g.removed_at IS NULL
-		ORDER BY ga.arrived_at, ga.article_id, g.name`, since)
-	if err != nil {
-		return nil, wrap(err)
-	}
-	out := make([]news.NewsEntry, len(rows))
-	for i, r := range rows {
-		out[i] = news.NewsEntry{MessageID: r.MessageID, Group: r.Group}
-	}
-	return out, nil
-}
-
-// AddPending claims the body hash against replays and keeps the post, in
-// one statement (one round trip).
-func (s *Store) AddPending(ctx context.Context, p *store.Pending, replaySince time.Time) error {
-	return s.AddPendingBatch(ctx, []*store.Pending{p}, replaySince)[0]
-}
-
-// AddPendingBatch keeps posts in one statement, so in one round trip and
-// one commit whatever the batch's size; see store.Store.
-func (s *Store) AddPendingBatch(ctx context.Context, ps []*store.Pending, replaySince time.Time) []error {
-	errs := make([]error, len(ps))
-	if len(ps) == 0 {
-		return errs
-	}
-	if err := sqlutil.ValidPendingBatch(ps); err != nil {
-		return fill(errs, err)
-	}
-	now := time.Now()
+// keepPending keeps a batch of posts (sqlutil.DB.AddPendingBatch) in one
+// statement, so in one round trip and one commit whatever its size.
+func (s *Store) keepPending(ctx context.Context, ps []*store.Pending, errs []error, replaySince, now time.Time) error {
 	var (
 		ords                   pq.Int64Array
 		ids, groups, receiveds pq.StringArray
@@ -626,7 +358,7 @@ func (s *Store) AddPendingBatch(ctx context.Context, ps []*store.Pending, replay
 		pq.Int64Array(subjects.from), pq.Int64Array(subjects.n), pq.Int64Array(bodies.from), pq.Int64Array(bodies.n),
 		pq.Int64Array(hashes.from), pq.Int64Array(hashes.n), receiveds, replaySince)
 	if err != nil {
-		return fill(errs, wrap(err))
+		return wrap(err)
 	}
 	kept := make(map[int]int64, len(rows))
 	for _, r := range rows {
@@ -639,39 +371,7 @@ func (s *Store) AddPendingBatch(ctx context.Context, ps []*store.Pending, replay
 			errs[i] = store.ErrReplay
 		}
 	}
-	return errs
-}
-
-// fill sets every error to err (a batch that failed as a whole).
-func fill(errs []error, err error) []error {
-	for i := range errs {
-		errs[i] = err
-	}
-	return errs
-}
-
-// PendingArticles returns up to limit pending posts, oldest first.
-func (s *Store) PendingArticles(ctx context.Context, limit int) ([]*store.Pending, error) {
-	var rows []struct {
-		ID         int64          `db:"id"`
-		MessageID  string         `db:"message_id"`
-		Groups     pq.StringArray `db:"groups"`
-		Subject    string         `db:"subject"`
-		Body       []byte         `db:"body"`
-		BodyHash   []byte         `db:"body_hash"`
-		ReceivedAt time.Time      `db:"received_at"`
-	}
-	err := s.db.SelectContext(ctx, &rows, `SELECT id, message_id, groups, subject, body, body_hash, received_at
-		FROM pending ORDER BY received_at, id LIMIT $1`, limit)
-	if err != nil {
-		return nil, wrap(err)
-	}
-	out := make([]*store.Pending, len(rows))
-	for i, r := range rows {
-		out[i] = &store.Pending{ID: r.ID, MessageID: r.MessageID, Groups: r.Groups,
-			Subject: r.Subject, Body: nonNil(r.Body), BodyHash: r.BodyHash, Received: r.ReceivedAt.UTC()}
-	}
-	return out, nil
+	return nil
 }
 
 // Insert stores articles in one transaction; see store.Store. A batch
@@ -700,7 +400,7 @@ func (s *Store) Insert(ctx context.Context, arts []*store.NewArticle, release []
 	// group never goes away once created.
 	ids := make(map[string]int64)
 	for _, name := range plan.GroupNames(seq(len(arts))) {
-		gid, err := s.groupID(ctx, name)
+		gid, err := s.GroupID(ctx, name)
 		if errors.Is(err, news.ErrNoSuchGroup) {
 			continue // not carried: skipped
 		}
@@ -716,14 +416,14 @@ func (s *Store) Insert(ctx context.Context, arts []*store.NewArticle, release []
 			return nil, wrap(err)
 		}
 		if stored > 0 {
-			s.notify()
+			s.Notify()
 		}
 		return results, nil
 	}
 
 	var results []store.InsertResult
 	stored := 0
-	err = withTx(ctx, s.db, func(tx *sqlx.Tx) error {
+	err = sqlutil.WithTx(ctx, s.db, wrap, func(tx *sqlx.Tx) error {
 		results = make([]store.InsertResult, len(arts))
 		stored = 0
 		aids, err := storeArticles(ctx, tx, arts, plan, release, now)
@@ -754,7 +454,7 @@ func (s *Store) Insert(ctx context.Context, arts []*store.NewArticle, release []
 		return nil, err
 	}
 	if stored > 0 {
-		s.notify()
+		s.Notify()
 	}
 	return results, nil
 }
@@ -1057,21 +757,10 @@ func numberInOne(ctx context.Context, tx *sqlx.Tx, arts []*store.NewArticle, pla
 // values are computed here and the overview rows inserted in one statement.
 func numberInMany(ctx context.Context, tx *sqlx.Tx, arts []*store.NewArticle, plan *sqlutil.Plan, keep []int,
 	aids map[int]int64, ids map[string]int64, need map[int64]int64, results []store.InsertResult) error {
-	gids := make([]int64, 0, len(need))
-	for gid := range need {
-		gids = append(gids, gid)
+	numbering, err := sqlutil.Reserve(ctx, tx, need)
+	if err != nil {
+		return err
 	}
-	slices.Sort(gids)
-	first := make(map[int64]int64, len(need))
-	for _, gid := range gids {
-		var high int64
-		if err := tx.GetContext(ctx, &high, `UPDATE groups SET high = high + $1, count = count + $1
-			WHERE id = $2 RETURNING high`, need[gid], gid); err != nil {
-			return err
-		}
-		first[gid] = high - need[gid] + 1
-	}
-	numbering := sqlutil.NewNumbering(first)
 	var ov overviewArrays
 	for _, i := range keep {
 		numbers, byID, xref := numbering.Take(plan.Groups[i], ids)
@@ -1080,7 +769,7 @@ func numberInMany(ctx context.Context, tx *sqlx.Tx, arts []*store.NewArticle, pl
 		}
 		results[i].Numbers = numbers
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO group_articles
+	_, err = tx.ExecContext(ctx, `INSERT INTO group_articles
 		(group_id, number, article_id, arrived_at, subject, from_header, date, message_id, refs, bytes, lines, xref)
 		SELECT g, num, a, t, substring($13::bytea FROM sf FOR sn), substring($13::bytea FROM ff FOR fn),
 			substring($13::bytea FROM df FOR dn), m, substring($13::bytea FROM rf FOR rn), size, lines,
@@ -1144,7 +833,7 @@ func (p *packer) addString(s string) (from, n int64) {
 }
 
 // bytes is the packed parameter: never nil, so never NULL.
-func (p *packer) bytes() []byte { return nonNil(p.buf) }
+func (p *packer) bytes() []byte { return sqlutil.NonNil(p.buf) }
 
 // spans are the starts and lengths of one column's values in a packer.
 type spans struct{ from, n []int64 }
@@ -1185,23 +874,13 @@ func nullTimeArray(ts []*time.Time) any {
 	return pq.Array(out)
 }
 
-// Seen reports which message-ids are in the history.
+// Seen reports which message-ids are in the history, in one prepared
+// statement.
 func (s *Store) Seen(ctx context.Context, messageIDs []string) (map[string]bool, error) {
-	seen := make(map[string]bool, len(messageIDs))
-	for _, id := range messageIDs {
-		seen[id] = false
-	}
-	if len(messageIDs) == 0 {
-		return seen, nil
-	}
-	var found []string
-	if err := s.stmts.seen.SelectContext(ctx, &found, pq.StringArray(messageIDs)); err != nil {
-		return nil, wrap(err)
-	}
-	for _, id := range found {
-		seen[id] = true
-	}
-	return seen, nil
+	return sqlutil.Seen(messageIDs, 0, func(ids []string) ([]string, error) {
+		var found []string
+		return found, wrap(s.stmts.seen.SelectContext(ctx, &found, pq.StringArray(ids)))
+	})
 }
 
 // Remember adds refused message-ids to the history.
@@ -1217,35 +896,6 @@ func (s *Store) Remember(ctx context.Context, messageIDs []string, at time.Time)
 	return wrap(err)
 }
 
-// SpendStamp records a hashcash stamp once.
-func (s *Store) SpendStamp(ctx context.Context, stamp string, at time.Time) error {
-	var got string
-	err := s.db.GetContext(ctx, &got, `INSERT INTO hashcash (stamp, at) VALUES ($1, $2)
-		ON CONFLICT (stamp) DO NOTHING RETURNING stamp`, stamp, store.Day(at))
-	if errors.Is(err, sql.ErrNoRows) {
-		return store.ErrStampSpent
-	}
-	return wrap(err)
-}
-
-// Secret returns the named secret, making it on first use (the first
-// front-end to ask wins; every other one reads its value).
-func (s *Store) Secret(ctx context.Context, name string) ([]byte, error) {
-	fresh := make([]byte, 32)
-	if _, err := rand.Read(fresh); err != nil {
-		return nil, err
-	}
-	var got []byte
-	err := s.db.GetContext(ctx, &got, `WITH ins AS (
-		INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING RETURNING value
-	) SELECT value FROM ins UNION ALL SELECT value FROM secrets WHERE name = $1 LIMIT 1`, name, fresh)
-	if errors.Is(err, sql.ErrNoRows) {
-		// Another front-end inserted it after this statement's snapshot.
-		err = s.db.GetContext(ctx, &got, `SELECT value FROM secrets WHERE name = $1`, name)
-	}
-	return got, wrap(err)
-}
-
 // Scrub rewrites the pending table (VACUUM FULL: a new file; the old
 // one, with the released posts' rows, is unlinked), which a plain
 // DELETE or VACUUM would leave in place until overwritten. What it
@@ -1256,94 +906,17 @@ func (s *Store) Scrub(ctx context.Context) error {
 	return wrap(err)
 }
 
-// expireChunk bounds the articles one expiry transaction removes.
-const expireChunk = 5000
-
-// Expire removes old articles, then old history, replay hashes and stamps.
-// An article also goes once its Expires time has passed. Run it under
-// Exclusive when several front-ends share the database.
+// Expire expires as both stores do (sqlutil.DB.Expire; the articles it
+// removes are picked with SKIP LOCKED and the groups it recounts locked,
+// so run it under Exclusive when several front-ends share the database),
+// then rewrites the replay hashes and stamps in key order: rows sit in the
+// heap in insertion order, which for them is posting order. Rows added
+// since the last expiry stay in order until the next.
 func (s *Store) Expire(ctx context.Context, articlesBefore, historyBefore time.Time) (store.ExpireStats, error) {
-	var st store.ExpireStats
-	now := time.Now()
-	for {
-		var n int
-		err := withTx(ctx, s.db, func(tx *sqlx.Tx) error {
-			var ids []int64
-			if err := tx.SelectContext(ctx, &ids, `SELECT id FROM articles
-				WHERE arrived_at < $1 OR expires_at < $2 LIMIT $3 FOR UPDATE SKIP LOCKED`,
-				articlesBefore, now, expireChunk); err != nil {
-				return err
-			}
-			n = len(ids)
-			if n == 0 {
-				return nil
-			}
-			var gids []int64
-			if err := tx.SelectContext(ctx, &gids, `DELETE FROM group_articles WHERE article_id = ANY($1) RETURNING group_id`,
-				pq.Int64Array(ids)); err != nil {
-				return err
-			}
-			// No foreign keys cascade (see migration 0003): the queue rows
-			// go here too.
-			if _, err := tx.ExecContext(ctx, `DELETE FROM feed_queue WHERE article_id = ANY($1)`, pq.Int64Array(ids)); err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `DELETE FROM articles WHERE id = ANY($1)`, pq.Int64Array(ids)); err != nil {
-				return err
-			}
-			removed := make(map[int64]int64)
-			for _, gid := range gids {
-				removed[gid]++
-			}
-			keys := make([]int64, 0, len(removed))
-			for gid := range removed {
-				keys = append(keys, gid)
-			}
-			slices.Sort(keys)
-			// Lock the groups first (id order, like Insert), so the
-			// recount below sees every insert committed before it and
-			// none can slip in beside it.
-			if _, err := tx.ExecContext(ctx, `SELECT id FROM groups WHERE id = ANY($1) ORDER BY id FOR UPDATE`,
-				pq.Int64Array(keys)); err != nil {
-				return err
-			}
-			for _, gid := range keys {
-				if _, err := tx.ExecContext(ctx, `UPDATE groups SET count = count - $1,
-					low = COALESCE((SELECT min(number) FROM group_articles WHERE group_id = $2), high + 1)
-					WHERE id = $2`, removed[gid], gid); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return st, err
-		}
-		st.Articles += int64(n)
-		if n < expireChunk {
-			break
-		}
-	}
-	err := withTx(ctx, s.db, func(tx *sqlx.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM history h WHERE arrived_at < $1
-			AND NOT EXISTS (SELECT 1 FROM articles a WHERE a.message_id = h.message_id)`, historyBefore)
-		if err != nil {
-			return err
-		}
-		st.History, _ = res.RowsAffected()
-		if _, err := tx.ExecContext(ctx, `DELETE FROM replay WHERE at < $1`, historyBefore); err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM hashcash WHERE at < $1`, historyBefore)
-		return err
-	})
+	st, err := s.DB.Expire(ctx, articlesBefore, historyBefore)
 	if err != nil {
 		return st, err
 	}
-	// Rows sit in the heap in insertion order, which for replay hashes and
-	// stamps is posting order: rewrite both in key (hash) order, which
-	// says nothing. Rows added since the last expiry stay in order until
-	// the next.
 	for _, q := range []string{`CLUSTER replay USING replay_pkey`, `CLUSTER hashcash USING hashcash_pkey`} {
 		if _, err := s.db.ExecContext(ctx, q); err != nil {
 			return st, wrap(err)
@@ -1384,28 +957,8 @@ func (s *Store) ClaimQueue(ctx context.Context, peer string, limit int, lease ti
 	}
 	out := make([]*store.Queued, len(rows))
 	for i, r := range rows {
-		out[i] = &store.Queued{ArticleID: r.ArticleID, MessageID: r.MessageID, Header: nonNil(r.Header),
-			Body: nonNil(r.Body), Attempts: r.Attempts}
+		out[i] = &store.Queued{ArticleID: r.ArticleID, MessageID: r.MessageID, Header: sqlutil.NonNil(r.Header),
+			Body: sqlutil.NonNil(r.Body), Attempts: r.Attempts}
 	}
 	return out, nil
-}
-
-// AckQueue removes articles from peer's queue.
-func (s *Store) AckQueue(ctx context.Context, peer string, articleIDs []int64) error {
-	if len(articleIDs) == 0 {
-		return nil
-	}
-	_, err := s.db.ExecContext(ctx, `DELETE FROM feed_queue WHERE peer = $1 AND article_id = ANY($2)`,
-		peer, pq.Int64Array(articleIDs))
-	return wrap(err)
-}
-
-// RetryQueue makes leased articles due again at the given time.
-func (s *Store) RetryQueue(ctx context.Context, peer string, articleIDs []int64, at time.Time) error {
-	if len(articleIDs) == 0 {
-		return nil
-	}
-	_, err := s.db.ExecContext(ctx, `UPDATE feed_queue SET next_try_at = $3, lease = NULL
-		WHERE peer = $1 AND article_id = ANY($2)`, peer, pq.Int64Array(articleIDs), at)
-	return wrap(err)
 }

@@ -28,17 +28,10 @@ func open(t testing.TB) store.Store {
 
 func openDSN(t testing.TB, dsn string) *postgres.Store {
 	t.Helper()
-	s, err := postgres.Open(context.Background(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
+	return storetest.Open(t, func(ctx context.Context) (*postgres.Store, error) { return postgres.Open(ctx, dsn) })
 }
 
-func TestStore(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store { return open(t) })
-}
+func TestStore(t *testing.T) { storetest.Run(t, open) }
 
 // Two front-ends on one database: each Store is a separate pool and
 // listener, as two nntpd processes would have.
@@ -60,9 +53,7 @@ func TestTwoFrontEnds(t *testing.T) {
 		t.Cleanup(func() { stores[i].Close() })
 	}
 	s1, s2 := stores[0], stores[1]
-	if err := s1.EnsureGroup(ctx, "g", ""); err != nil {
-		t.Fatal(err)
-	}
+	storetest.Ensure(t, s1, "g")
 
 	t.Run("Changes", func(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
@@ -162,9 +153,7 @@ func TestUnavailable(t *testing.T) {
 	t.Run("ServerStopped", func(t *testing.T) {
 		url, stop := pgtest.StartServer(t)
 		s := openDSN(t, url)
-		if err := s.EnsureGroup(ctx, "g", ""); err != nil {
-			t.Fatal(err)
-		}
+		storetest.Ensure(t, s, "g")
 		a := storetest.Article("<1@x>", 300, "g")
 		a.Peers = []string{"p"}
 		if _, err := s.Insert(ctx, []*store.NewArticle{a}, nil); err != nil {
@@ -223,9 +212,7 @@ func TestTerminatedConnections(t *testing.T) {
 	ctx := t.Context()
 	dsn := pgtest.NewDatabase(t)
 	s1, s2 := openDSN(t, dsn), openDSN(t, dsn)
-	if err := s1.EnsureGroup(ctx, "g", ""); err != nil {
-		t.Fatal(err)
-	}
+	storetest.Ensure(t, s1, "g")
 	if _, err := s1.Group(ctx, "g"); err != nil { // leaves an idle connection in the pool
 		t.Fatal(err)
 	}
@@ -284,11 +271,7 @@ func TestExpireLeavesNoOrphans(t *testing.T) {
 	ctx := t.Context()
 	dsn := pgtest.NewDatabase(t)
 	s := openDSN(t, dsn)
-	for _, g := range []string{"a", "b"} {
-		if err := s.EnsureGroup(ctx, g, ""); err != nil {
-			t.Fatal(err)
-		}
-	}
+	storetest.Ensure(t, s, "a", "b")
 	var arts []*store.NewArticle
 	for i := range 10 {
 		a := storetest.Article(fmt.Sprintf("<orphan%d@x>", i), 300, "a", "b")

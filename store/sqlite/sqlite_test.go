@@ -14,41 +14,35 @@ import (
 	"github.com/altcrypt/altcrypt/store/storetest"
 )
 
-func open(t testing.TB) store.Store {
+func TestStore(t *testing.T) { storetest.Run(t, open) }
+
+// open opens a store in a fresh file.
+func open(t testing.TB) store.Store { return openPath(t, filepath.Join(t.TempDir(), "news.db")) }
+
+func openPath(t testing.TB, path string) *sqlite.Store {
 	t.Helper()
-	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "news.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
+	return storetest.Open(t, func(ctx context.Context) (*sqlite.Store, error) { return sqlite.Open(ctx, path) })
 }
 
-func TestStore(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store { return open(t) })
+// openCarrying opens a store in a fresh file, carrying group g, and
+// returns its path.
+func openCarrying(t *testing.T) (*sqlite.Store, string) {
+	path := filepath.Join(t.TempDir(), "news.db")
+	s := openPath(t, path)
+	storetest.Ensure(t, s, "g")
+	return s, path
 }
 
 // TestReopen checks that data and numbering survive a restart and that
 // migrations are applied once.
 func TestReopen(t *testing.T) {
 	ctx := t.Context()
-	path := filepath.Join(t.TempDir(), "news.db")
-	s, err := sqlite.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.EnsureGroup(ctx, "g", ""); err != nil {
-		t.Fatal(err)
-	}
+	s, path := openCarrying(t)
 	if _, err := s.Insert(ctx, []*store.NewArticle{storetest.Article("<1@x>", 500, "g")}, nil); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
-	s, err = sqlite.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s = openPath(t, path)
 	res, err := s.Insert(ctx, []*store.NewArticle{storetest.Article("<2@x>", 500, "g")}, nil)
 	if err != nil || res[0].Numbers["g"] != 2 {
 		t.Fatalf("after reopen: %v %+v", err, res)
@@ -82,15 +76,7 @@ func BenchmarkPendingBatch(b *testing.B) { storetest.BenchPendingBatch(b, open) 
 // a temporary failure, and nothing is lost once it lets go.
 func TestBusy(t *testing.T) {
 	ctx := t.Context()
-	path := filepath.Join(t.TempDir(), "news.db")
-	s, err := sqlite.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.EnsureGroup(ctx, "g", ""); err != nil {
-		t.Fatal(err)
-	}
+	s, path := openCarrying(t)
 	other, err := sql.Open("sqlite", path)
 	if err != nil {
 		t.Fatal(err)

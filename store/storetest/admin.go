@@ -14,7 +14,7 @@ import (
 // and from Insert; adding it again continues its numbers.
 func testRemoveGroup(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	ensure(t, s, "alt.a", "alt.b")
+	Ensure(t, s, "alt.a", "alt.b")
 	insert(t, s, Article(mid(1), 500, "alt.a"), Article(mid(2), 500, "alt.a", "alt.b"))
 	if err := s.RemoveGroup(ctx, "alt.a"); err != nil {
 		t.Fatal(err)
@@ -43,7 +43,7 @@ func testRemoveGroup(t *testing.T, s store.Store) {
 	if _, ok := res[0].Numbers["alt.a"]; ok {
 		t.Errorf("numbered in a removed group: %v", res[0].Numbers)
 	}
-	ensure(t, s, "alt.a")
+	Ensure(t, s, "alt.a")
 	wantMarks(t, s, "alt.a", 1, 2, 2)
 	res = insert(t, s, Article(mid(4), 500, "alt.a"))
 	if res[0].Numbers["alt.a"] != 3 {
@@ -54,7 +54,7 @@ func testRemoveGroup(t *testing.T, s store.Store) {
 // testQueueStats: depth and oldest arrival per peer.
 func testQueueStats(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	ensure(t, s, "alt.a")
+	Ensure(t, s, "alt.a")
 	old := time.Now().Add(-time.Hour).Truncate(time.Second)
 	a1 := Article(mid(1), 500, "alt.a")
 	a1.Arrived, a1.Peers = old, []string{"inn", "leaf"}

@@ -25,7 +25,7 @@ func BenchInsert(b *testing.B, open func(testing.TB) store.Store) {
 	for _, batch := range []int{1, 100} {
 		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
 			s := open(b)
-			ensure(b, s, "g")
+			Ensure(b, s, "g")
 			ctx := context.Background()
 			n := 0
 			for b.Loop() {
@@ -43,7 +43,7 @@ func BenchInsert(b *testing.B, open func(testing.TB) store.Store) {
 	}
 	b.Run("writers=8", func(b *testing.B) {
 		s := open(b)
-		ensure(b, s, "g")
+		Ensure(b, s, "g")
 		ctx := context.Background()
 		var n atomic.Int64
 		b.SetParallelism(max(1, 8/max(1, testingProcs())))
@@ -61,10 +61,20 @@ func BenchInsert(b *testing.B, open func(testing.TB) store.Store) {
 	})
 }
 
+// readArticles is how many articles the read benchmarks read from.
+const readArticles = 10000
+
+// filled opens a store holding readArticles articles of 3 KB in group g.
+func filled(b *testing.B, open func(testing.TB) store.Store) store.Store {
+	s := open(b)
+	fill(b, s, "g", readArticles)
+	return s
+}
+
 // fill stores n articles of 3 KB in group g, in batches of 500.
 func fill(b *testing.B, s store.Store, g string, n int) {
 	b.Helper()
-	ensure(b, s, g)
+	Ensure(b, s, g)
 	for i := 0; i < n; i += 500 {
 		var arts []*store.NewArticle
 		for j := i; j < i+500 && j < n; j++ {
@@ -77,11 +87,8 @@ func fill(b *testing.B, s store.Store, g string, n int) {
 // BenchOverview measures OVER of a whole group of 10,000 articles and
 // reports rows/s.
 func BenchOverview(b *testing.B, open func(testing.TB) store.Store) {
-	const n = 10000
-	s := open(b)
-	fill(b, s, "g", n)
+	s, rows := filled(b, open), 0
 	ctx := context.Background()
-	rows := 0
 	for b.Loop() {
 		err := s.Overview(ctx, "g", news.Range{Low: 1, High: -1}, func(*news.Overview) error {
 			rows++
@@ -91,8 +98,8 @@ func BenchOverview(b *testing.B, open func(testing.TB) store.Store) {
 			b.Fatal(err)
 		}
 	}
-	if rows%n != 0 {
-		b.Fatalf("%d rows read, not a multiple of %d", rows, n)
+	if rows%readArticles != 0 {
+		b.Fatalf("%d rows read, not a multiple of %d", rows, readArticles)
 	}
 	b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")
 }
@@ -100,13 +107,11 @@ func BenchOverview(b *testing.B, open func(testing.TB) store.Store) {
 // BenchArticle measures ARTICLE by number over 10,000 articles of 3 KB
 // and reports articles/s.
 func BenchArticle(b *testing.B, open func(testing.TB) store.Store) {
-	const n = 10000
-	s := open(b)
-	fill(b, s, "g", n)
+	s := filled(b, open)
 	ctx := context.Background()
 	i := 0
 	for b.Loop() {
-		a, err := s.Article(ctx, "g", int64(i%n)+1)
+		a, err := s.Article(ctx, "g", int64(i%readArticles)+1)
 		if err != nil || len(a.Body) < BodySize-100 {
 			b.Fatalf("Article: %v", err)
 		}
@@ -125,15 +130,21 @@ func benchPost(i int64) *store.Pending {
 	return p
 }
 
+// openPending opens a store for the pending benchmarks, with the replay
+// window they pass.
+func openPending(b *testing.B, open func(testing.TB) store.Store) (s store.Store, replaySince time.Time) {
+	s = open(b)
+	Ensure(b, s, "g", "h")
+	return s, time.Now().Add(-time.Hour)
+}
+
 // BenchPending measures AddPending of 3 KB posts from one goroutine and
 // from 8, and reports posts/s.
 func BenchPending(b *testing.B, open func(testing.TB) store.Store) {
 	for _, writers := range []int{1, 8} {
 		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
-			s := open(b)
-			ensure(b, s, "g", "h")
+			s, since := openPending(b, open)
 			ctx := context.Background()
-			since := time.Now().Add(-time.Hour)
 			var n atomic.Int64
 			b.SetParallelism(max(1, writers/max(1, testingProcs())))
 			b.ResetTimer()
@@ -155,10 +166,8 @@ func BenchPending(b *testing.B, open func(testing.TB) store.Store) {
 func BenchPendingBatch(b *testing.B, open func(testing.TB) store.Store) {
 	for _, size := range []int{8, 64} {
 		b.Run(fmt.Sprintf("batch=%d", size), func(b *testing.B) {
-			s := open(b)
-			ensure(b, s, "g", "h")
+			s, since := openPending(b, open)
 			ctx := context.Background()
-			since := time.Now().Add(-time.Hour)
 			var n int64
 			for b.Loop() {
 				ps := make([]*store.Pending, size)

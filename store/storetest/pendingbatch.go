@@ -40,16 +40,12 @@ func pendingIDs(t *testing.T, s store.Store) []int64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ids []int64
-	for _, p := range got {
-		ids = append(ids, p.ID)
-	}
-	return ids
+	return ids(got, func(p *store.Pending) int64 { return p.ID })
 }
 
 func testPendingBatch(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	ensure(t, s, "g", "h")
+	Ensure(t, s, "g", "h")
 	if errs := s.AddPendingBatch(ctx, nil, time.Now()); len(errs) != 0 {
 		t.Fatalf("empty batch: %v", errs)
 	}
@@ -112,7 +108,7 @@ func testPendingBatch(t *testing.T, s store.Store) {
 // body hash, and every post of it gets the error.
 func testPendingBatchFails(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	ensure(t, s, "g", "h")
+	Ensure(t, s, "g", "h")
 	t0 := time.Now().Add(-time.Hour).Truncate(time.Microsecond)
 	since := t0.Add(-time.Hour)
 	if errs := s.AddPendingBatch(ctx, []*store.Pending{withHash(0, 0, t0)}, since); errs[0] != nil {
@@ -168,7 +164,7 @@ func testPendingBatchFails(t *testing.T, s store.Store) {
 // bodies in different orders keep each body exactly once.
 func testConcurrentPendingBatches(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	ensure(t, s, "g", "h")
+	Ensure(t, s, "g", "h")
 	const writers, bodies = 4, 30
 	t0 := time.Now().Add(-time.Hour).Truncate(time.Microsecond)
 	var wg sync.WaitGroup

@@ -1,6 +1,7 @@
 // Package storetest is the test suite every store.Store passes (sqlite and
 // postgres), and the benchmarks they share. A store package's test calls
-// Run with a function that opens a fresh, empty store for each subtest.
+// Run with a function that opens a fresh, empty store for each subtest
+// (usually with Open).
 package storetest
 
 import (
@@ -20,8 +21,8 @@ import (
 )
 
 // Run runs the whole suite; open must return a fresh, empty store and close
-// it when t ends.
-func Run(t *testing.T, open func(t *testing.T) store.Store) {
+// it when t ends (Open does).
+func Run(t *testing.T, open func(t testing.TB) store.Store) {
 	tests := []struct {
 		name string
 		fn   func(t *testing.T, s store.Store)
@@ -94,7 +95,8 @@ func Article(messageID string, bodySize int, groups ...string) *store.NewArticle
 	}
 }
 
-func ensure(t testing.TB, s store.Store, groups ...string) {
+// Ensure creates groups, failing t on an error.
+func Ensure(t testing.TB, s store.Upkeep, groups ...string) {
 	t.Helper()
 	for _, g := range groups {
 		if err := s.EnsureGroup(context.Background(), g, "test group "+g); err != nil {
@@ -213,7 +215,7 @@ func testGroups(t *testing.T, s store.Store) {
 }
 
 func testInsertNumbering(t *testing.T, s store.Store) {
-	ensure(t, s, "g")
+	Ensure(t, s, "g")
 	var want []int64
 	for i := 1; i <= 3; i++ {
 		res := insert(t, s, Article(mid(i), 300, "g"))
@@ -250,7 +252,7 @@ func testInsertNumbering(t *testing.T, s store.Store) {
 
 func testCrosspost(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	ensure(t, s, "a", "b")
+	Ensure(t, s, "a", "b")
 	insert(t, s, Article(mid(1), 300, "b"), Article(mid(2), 300, "b"))
 	art := Article(mid(3), 800, "b", "unknown.group", "a", "b")
 	res := insert(t, s, art)
@@ -301,7 +303,7 @@ func testCrosspost(t *testing.T, s store.Store) {
 
 func testDuplicates(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	ensure(t, s, "g")
+	Ensure(t, s, "g")
 	insert(t, s, Article(mid(1), 300, "g"))
 	other := Article(mid(1), 900, "g")
 	res := insert(t, s, other, Article(mid(2), 300, "g"), Article(mid(2), 300, "g"))
@@ -343,7 +345,7 @@ func testDuplicates(t *testing.T, s store.Store) {
 
 func testByteExact(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	ensure(t, s, "g")
+	Ensure(t, s, "g")
 	header := []byte("Path: a!b!not-for-mail\r\nReceived: one\r\nReceived: two\r\nReceived: one\r\n" +
 		"Subject: folded\r\n\tcontinued  \r\n continued again\r\nX-Odd: \x80\xff\xfe caf\xc3\xa9 \x01\x7f\r\n" +
 		"Message-ID: <exact@example.invalid>\r\nnewsgroups: g\r\n")
@@ -384,7 +386,7 @@ func testByteExact(t *testing.T, s store.Store) {
 
 func testRanges(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	ensure(t, s, "g", "empty")
+	Ensure(t, s, "g", "empty")
 	var arts []*store.NewArticle
 	for i := 1; i <= 10; i++ {
 		arts = append(arts, Article(mid(i), 200, "g"))
@@ -446,7 +448,7 @@ func testRanges(t *testing.T, s store.Store) {
 }
 
 func testOverviewPaging(t *testing.T, s store.Store) {
-	ensure(t, s, "g")
+	Ensure(t, s, "g")
 	const n = 2345
 	var arts []*store.NewArticle
 	for i := 1; i <= n; i++ {
@@ -471,7 +473,7 @@ func testOverviewPaging(t *testing.T, s store.Store) {
 
 func testByID(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	ensure(t, s, "g")
+	Ensure(t, s, "g")
 	a := Article(mid(1), 400, "g")
 	a.References = "<parent@x>"
 	insert(t, s, a)
@@ -505,7 +507,7 @@ func testByID(t *testing.T, s store.Store) {
 
 func testNextPrev(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	ensure(t, s, "g", "empty")
+	Ensure(t, s, "g", "empty")
 	old := time.Now().Add(-48 * time.Hour)
 	var arts []*store.NewArticle
 	for i := 1; i <= 6; i++ {
@@ -561,7 +563,7 @@ func testNextPrev(t *testing.T, s store.Store) {
 func testNewGroups(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	before := time.Now().Add(-time.Second)
-	ensure(t, s, "g1", "g2")
+	Ensure(t, s, "g1", "g2")
 	got, err := s.NewGroups(ctx, before)
 	if err != nil || len(got) != 2 || got[0].Name != "g1" || got[1].Name != "g2" {
 		t.Fatalf("NewGroups(before): %v %+v", err, got)
@@ -574,7 +576,7 @@ func testNewGroups(t *testing.T, s store.Store) {
 
 func testNewNews(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	ensure(t, s, "a", "b")
+	Ensure(t, s, "a", "b")
 	t0 := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 	var arts []*store.NewArticle
 	for i, groups := range [][]string{{"a"}, {"a", "b"}, {"b"}, {"a"}} {
@@ -609,7 +611,7 @@ func pending(i int, received time.Time) *store.Pending {
 
 func testPending(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	ensure(t, s, "g", "h")
+	Ensure(t, s, "g", "h")
 	t0 := time.Now().Add(-time.Minute).Truncate(time.Microsecond)
 	var ps []*store.Pending
 	for i := range 3 {
@@ -713,7 +715,7 @@ func testReplay(t *testing.T, s store.Store) {
 // order, in the transaction that releases them).
 func testReplayAfterRelease(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	ensure(t, s, "g")
+	Ensure(t, s, "g")
 	t0 := time.Now()
 	ps := []*store.Pending{pending(1, t0), pending(2, t0), pending(3, t0)}
 	for _, p := range ps {
@@ -775,7 +777,7 @@ func testStamps(t *testing.T, s store.Store) {
 
 func testSeenRemember(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	ensure(t, s, "g")
+	Ensure(t, s, "g")
 	insert(t, s, Article(mid(1), 200, "g"))
 	if err := s.Remember(ctx, []string{mid(2), mid(2), mid(1)}, time.Now()); err != nil {
 		t.Fatal(err)
@@ -812,7 +814,7 @@ func testSeenRemember(t *testing.T, s store.Store) {
 
 func testExpire(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	ensure(t, s, "a", "b")
+	Ensure(t, s, "a", "b")
 	now := time.Now()
 	old := now.Add(-40 * 24 * time.Hour)
 	var arts []*store.NewArticle
@@ -888,7 +890,7 @@ func testExpire(t *testing.T, s store.Store) {
 
 func testExpireHistory(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	ensure(t, s, "g")
+	Ensure(t, s, "g")
 	now := time.Now()
 	old := now.Add(-100 * 24 * time.Hour)
 	a := Article(mid(1), 200, "g")
@@ -929,16 +931,21 @@ func testExpireHistory(t *testing.T, s store.Store) {
 }
 
 func queued(q []*store.Queued) []int64 {
-	var ids []int64
-	for _, x := range q {
-		ids = append(ids, x.ArticleID)
+	return ids(q, func(x *store.Queued) int64 { return x.ArticleID })
+}
+
+// ids lists the id of each of xs.
+func ids[T any](xs []T, id func(T) int64) []int64 {
+	var out []int64
+	for _, x := range xs {
+		out = append(out, id(x))
 	}
-	return ids
+	return out
 }
 
 func testQueue(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	ensure(t, s, "g")
+	Ensure(t, s, "g")
 	var arts []*store.NewArticle
 	for i := 1; i <= 5; i++ {
 		a := Article(mid(i), 300, "g")
@@ -1009,7 +1016,7 @@ func testQueue(t *testing.T, s store.Store) {
 
 func testQueueLease(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	ensure(t, s, "g")
+	Ensure(t, s, "g")
 	a := Article(mid(1), 300, "g")
 	a.Peers = []string{"p"}
 	insert(t, s, a)
@@ -1122,7 +1129,7 @@ func Drain(ch <-chan struct{}) {
 }
 
 func testChanges(t *testing.T, s store.Store) {
-	ensure(t, s, "g")
+	Ensure(t, s, "g")
 	ch := s.Changes()
 	if ch != s.Changes() {
 		t.Fatal("Changes returns a different channel on each call")
@@ -1140,7 +1147,7 @@ func testChanges(t *testing.T, s store.Store) {
 
 func testBadInput(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	ensure(t, s, "g")
+	Ensure(t, s, "g")
 	for _, id := range []string{"", "no-brackets", "<a b>", "<a\r\n>", "<caf\xc3\xa9@x>", "<\x80@x>", "<" + strings.Repeat("x", 300) + ">"} {
 		a := Article(mid(1), 100, "g")
 		a.MessageID = id
@@ -1166,7 +1173,7 @@ func testBadInput(t *testing.T, s store.Store) {
 // high, none missing.
 func testConcurrency(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	ensure(t, s, "g")
+	Ensure(t, s, "g")
 	const writers, perWriter = 8, 250
 	const total = writers * perWriter
 
@@ -1277,7 +1284,7 @@ func testConcurrency(t *testing.T, s store.Store) {
 // 1..N without gaps.
 func testConcurrentCrossposts(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	ensure(t, s, "a", "b", "c")
+	Ensure(t, s, "a", "b", "c")
 	orders := [][]string{{"a", "b"}, {"b", "a"}, {"c", "b", "a"}, {"a", "c"}}
 	const writers, batches, batch = 4, 40, 3
 	var wg sync.WaitGroup
@@ -1344,7 +1351,7 @@ func testConcurrentCrossposts(t *testing.T, s store.Store) {
 // each group's count and low-water mark match its rows.
 func testExpireWhileInserting(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	ensure(t, s, "a", "b")
+	Ensure(t, s, "a", "b")
 	old := time.Now().Add(-72 * time.Hour)
 	var arts []*store.NewArticle
 	for i := range 300 {

@@ -7,6 +7,7 @@ import (
 	"github.com/altcrypt/altcrypt/internal/pgtest"
 	"github.com/altcrypt/altcrypt/store"
 	"github.com/altcrypt/altcrypt/store/postgres"
+	"github.com/altcrypt/altcrypt/store/storetest"
 )
 
 // OpenPostgres opens a PostgreSQL store on a fresh database (pgtest; the
@@ -19,14 +20,7 @@ func OpenPostgres(tb testing.TB) store.Store {
 // OpenPostgresDSN opens a PostgreSQL store on dsn, carrying Group.
 func OpenPostgresDSN(tb testing.TB, dsn string) store.Store {
 	tb.Helper()
-	ctx := context.Background()
-	st, err := postgres.Open(ctx, dsn)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { st.Close() })
-	if err := st.EnsureGroup(ctx, Group, "OpenPGP-encrypted messages"); err != nil {
-		tb.Fatal(err)
-	}
-	return st
+	return carrying(tb, storetest.Open(tb, func(ctx context.Context) (*postgres.Store, error) {
+		return postgres.Open(ctx, dsn)
+	}))
 }

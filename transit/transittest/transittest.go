@@ -21,6 +21,7 @@ import (
 	"github.com/altcrypt/altcrypt/nntp"
 	"github.com/altcrypt/altcrypt/store"
 	"github.com/altcrypt/altcrypt/store/sqlite"
+	"github.com/altcrypt/altcrypt/store/storetest"
 	"github.com/altcrypt/altcrypt/transit"
 )
 
@@ -122,13 +123,16 @@ func Article(id, path string, date time.Time, body []byte, groups ...string) []b
 // of the test.
 func OpenSQLite(tb testing.TB) store.Store {
 	tb.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(tb.TempDir(), "news.db"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { st.Close() })
-	if err := st.EnsureGroup(ctx, Group, "OpenPGP-encrypted messages"); err != nil {
+	path := filepath.Join(tb.TempDir(), "news.db")
+	return carrying(tb, storetest.Open(tb, func(ctx context.Context) (*sqlite.Store, error) {
+		return sqlite.Open(ctx, path)
+	}))
+}
+
+// carrying makes st carry Group.
+func carrying(tb testing.TB, st store.Store) store.Store {
+	tb.Helper()
+	if err := st.EnsureGroup(context.Background(), Group, "OpenPGP-encrypted messages"); err != nil {
 		tb.Fatal(err)
 	}
 	return st

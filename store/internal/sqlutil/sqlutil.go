@@ -1,6 +1,8 @@
-// Package sqlutil holds what the SQL stores (sqlite, postgres) share and is
-// not SQL: migration loading, input checks, the plan of an Insert, and the
-// classification of connection failures as store.ErrUnavailable.
+// Package sqlutil holds what the SQL stores (sqlite, postgres) share: DB,
+// the SQL both run alike (written once, a Dialect saying how they
+// differ), and what is not SQL: migration loading, input checks, the plan
+// of an Insert, and the classification of connection failures as
+// store.ErrUnavailable.
 package sqlutil
 
 import (
@@ -81,19 +83,23 @@ func ValidGroupName(name string) error {
 
 // ValidPending checks a post before AddPending keeps it.
 func ValidPending(p *store.Pending) error {
-	if p == nil {
+	switch {
+	case p == nil:
 		return errors.New("nil pending post")
-	}
-	if err := validMessageID(p.MessageID); err != nil {
-		return err
-	}
-	if len(p.BodyHash) == 0 {
+	case len(p.BodyHash) == 0:
 		return errors.New("pending post without a body hash")
-	}
-	if len(p.Groups) == 0 {
+	case len(p.Groups) == 0:
 		return errors.New("pending post without groups")
 	}
-	for _, g := range p.Groups {
+	return validIDAndGroups(p.MessageID, p.Groups)
+}
+
+// validIDAndGroups checks a message-id and group names.
+func validIDAndGroups(id string, groups []string) error {
+	if err := validMessageID(id); err != nil {
+		return err
+	}
+	for _, g := range groups {
 		if err := ValidGroupName(g); err != nil {
 			return err
 		}
@@ -120,13 +126,8 @@ func ValidNewArticle(a *store.NewArticle) error {
 	if a == nil {
 		return errors.New("nil article")
 	}
-	if err := validMessageID(a.MessageID); err != nil {
+	if err := validIDAndGroups(a.MessageID, a.Groups); err != nil {
 		return err
-	}
-	for _, g := range a.Groups {
-		if err := ValidGroupName(g); err != nil {
-			return err
-		}
 	}
 	for _, p := range a.Peers {
 		if p == "" {
