@@ -1236,16 +1236,14 @@ func testConcurrency(t *testing.T, s store.Store) {
 		last = g.High
 		return nil
 	}
+	// The reader polls until the writers are done, then once more.
 	readerDone := make(chan struct{})
 	go func() {
 		defer close(readerDone)
-		for {
+		for final := false; !final; {
 			select {
 			case <-done:
-				if err := poll(); err != nil {
-					errs <- err
-				}
-				return
+				final = true
 			default:
 			}
 			if err := poll(); err != nil {
