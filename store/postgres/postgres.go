@@ -396,8 +396,10 @@ func (s *Store) Insert(ctx context.Context, arts []*store.NewArticle, release []
 	if err != nil {
 		return nil, err
 	}
-	// Group ids are looked up outside the transaction (and cached): a
-	// group never goes away once created.
+	// Group ids are looked up outside the transaction (cached a few
+	// seconds, sqlutil.DB.GroupID): a group's row and id stay when it is
+	// removed, so a stale id can only number an article in a group
+	// removed by another front-end moments ago.
 	ids := make(map[string]int64)
 	for _, name := range plan.GroupNames(seq(len(arts))) {
 		gid, err := s.GroupID(ctx, name)
