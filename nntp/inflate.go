@@ -1,6 +1,7 @@
 package nntp
 
 import (
+	"bufio"
 	"errors"
 	"io"
 )
@@ -17,7 +18,7 @@ import (
 // answer is read as soon as its last byte has arrived, however the peer
 // flushed.
 type inflater struct {
-	r   io.ByteReader
+	r   *bufio.Reader
 	err error
 
 	bits uint64 // read and not yet used, low bit first
@@ -63,7 +64,7 @@ type huffman struct {
 	maxLen  uint
 }
 
-func newInflater(r io.ByteReader) *inflater {
+func newInflater(r *bufio.Reader) *inflater {
 	return &inflater{r: r, hist: make([]byte, 0, 2*windowSize+outChunk+258)}
 }
 
@@ -128,8 +129,14 @@ func reverseBits(code int, n uint) int {
 	return r
 }
 
-// need makes n bits available, reading bytes as needed.
+// need makes n bits available: what is buffered already, and then only
+// the bytes it must wait for.
 func (f *inflater) need(n uint) error {
+	for f.nb <= 56 && f.r.Buffered() > 0 {
+		b, _ := f.r.ReadByte()
+		f.bits |= uint64(b) << f.nb
+		f.nb += 8
+	}
 	for f.nb < n {
 		b, err := f.r.ReadByte()
 		if err != nil {
@@ -154,8 +161,13 @@ func (f *inflater) take(n uint) (int, error) {
 	return v, nil
 }
 
-// decode reads one symbol of h, taking no byte it does not need.
+// decode reads one symbol of h, waiting for no byte it does not need.
 func (f *inflater) decode(h *huffman) (int, error) {
+	if f.nb < maxBits {
+		if err := f.need(0); err != nil {
+			return 0, err
+		}
+	}
 	for {
 		e := h.fast[f.bits&(1<<fastBits-1)]
 		if n := uint(e & 15); n != 0 && n <= f.nb {

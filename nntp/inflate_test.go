@@ -14,7 +14,7 @@ import (
 
 // inflateAll decodes a whole stream with our inflater.
 func inflateAll(data []byte) ([]byte, error) {
-	return io.ReadAll(newInflater(bytes.NewReader(data)))
+	return io.ReadAll(newInflater(bufio.NewReader(bytes.NewReader(data))))
 }
 
 // deflated compresses parts with compress/flate at level, flushing (a
@@ -158,7 +158,7 @@ func FuzzInflater(f *testing.F) {
 	f.Add(deflated(f, flate.BestCompression, bytes.Repeat([]byte("abc"), 300)))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		want, werr := io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(data)), 1<<20))
-		got, gerr := io.ReadAll(io.LimitReader(newInflater(bytes.NewReader(data)), 1<<20))
+		got, gerr := io.ReadAll(io.LimitReader(newInflater(bufio.NewReader(bytes.NewReader(data))), 1<<20))
 		if werr == nil && (gerr != nil || !bytes.Equal(got, want)) {
 			t.Fatalf("compress/flate: %d bytes; ours: %d bytes, %v", len(want), len(got), gerr)
 		}
@@ -169,4 +169,38 @@ func FuzzInflater(f *testing.F) {
 			t.Fatalf("unexpected error %v", gerr)
 		}
 	})
+}
+
+// BenchmarkInflate decodes armor-like text (base64 lines) compressed at
+// the server's level, with our inflater and with compress/flate:
+//
+//	go test -run '^$' -bench Inflate ./nntp/
+func BenchmarkInflate(b *testing.B) {
+	rnd := rand.New(rand.NewSource(1))
+	raw := make([]byte, 3<<20)
+	rnd.Read(raw)
+	var text bytes.Buffer
+	enc := base64.StdEncoding.EncodeToString(raw)
+	for len(enc) > 0 {
+		n := min(64, len(enc))
+		text.WriteString(enc[:n] + "\r\n")
+		enc = enc[n:]
+	}
+	stream := deflated(b, compressLevel, text.Bytes())
+	for _, r := range []struct {
+		name string
+		new  func(io.Reader) io.Reader
+	}{
+		{"ours", func(r io.Reader) io.Reader { return newInflater(bufio.NewReader(r)) }},
+		{"compress-flate", func(r io.Reader) io.Reader { return flate.NewReader(r) }},
+	} {
+		b.Run(r.name, func(b *testing.B) {
+			b.SetBytes(int64(text.Len()))
+			for i := 0; i < b.N; i++ {
+				if _, err := io.Copy(io.Discard, r.new(bytes.NewReader(stream))); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

@@ -30,6 +30,7 @@ import (
 type newsServer struct {
 	addr    string
 	backend *backend.Backend
+	store   *sqlite.Store // by startServer
 }
 
 func startServer(t testing.TB, wrap func(nntp.Backend) nntp.Backend) *newsServer {
@@ -43,7 +44,9 @@ func startServer(t testing.TB, wrap func(nntp.Backend) nntp.Backend) *newsServer
 	if err != nil {
 		t.Fatal(err)
 	}
-	return serve(t, b, wrap, st.Close)
+	srv := serve(t, b, wrap, st.Close)
+	srv.store = st
+	return srv
 }
 
 func serve(t testing.TB, b *backend.Backend, wrap func(nntp.Backend) nntp.Backend, closers ...func() error) *newsServer {

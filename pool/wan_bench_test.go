@@ -5,10 +5,16 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/altcrypt/altcrypt/internal/buildtest"
+	"github.com/altcrypt/altcrypt/store"
 
 	"github.com/altcrypt/altcrypt/internal/wansim"
 	"github.com/altcrypt/altcrypt/interop"
@@ -102,11 +108,19 @@ func (r syncResult) perSecond() float64 { return float64(r.articles) / r.elapsed
 func BenchmarkSyncWAN(b *testing.B) {
 	n := benchEnvInt(b, "BENCH_ARTICLES", 2000)
 	arts := composeArticles(b, n)
-	ours := startServer(b, nil)
-	postAll(b, ours.addr, arts)
-	inn := interop.StartINN(b, "inn.bench.test")
-	postAll(b, inn.Addr, arts)
-	servers := []struct{ name, addr string }{{"nntpd", ours.addr}, {"inn", inn.Addr}}
+	var servers []struct{ name, addr string }
+	// BENCH_SERVERS=nntpd or inn: only that one (default: both).
+	only := os.Getenv("BENCH_SERVERS")
+	if only == "" || only == "nntpd" {
+		ours := startServer(b, nil)
+		postAll(b, ours.addr, arts)
+		servers = append(servers, struct{ name, addr string }{"nntpd", ours.addr})
+	}
+	if only == "" || only == "inn" {
+		inn := interop.StartINN(b, "inn.bench.test")
+		postAll(b, inn.Addr, arts)
+		servers = append(servers, struct{ name, addr string }{"inn", inn.Addr})
+	}
 	modes := []struct {
 		name string
 		opt  SyncOptions
@@ -183,4 +197,79 @@ func syncOnce(b *testing.B, addr string, wan bool, opt SyncOptions, n int) syncR
 		r.wire = px.BytesDown()
 	}
 	return r
+}
+
+// BenchmarkSyncBig syncs BENCH_ARTICLES (default 100,000) articles from
+// nntpd (SQLite) through the simulated 50 ms / 100 Mbit/s link with the
+// pool command, in a process of its own so that its peak RSS is the
+// client's. The articles are copies of a few pool-made ones under new
+// message-ids, stored straight into the store (posting 100,000 would
+// take longer than the sync). It reports articles/s, the elapsed time
+// over the link's time for the bytes that crossed it and for the body
+// bytes, wire bytes per body byte, and the client's peak RSS:
+//
+//	scripts/bench-sync-big [ARTICLES]
+func BenchmarkSyncBig(b *testing.B) {
+	n := benchEnvInt(b, "BENCH_ARTICLES", 100_000)
+	templates := composeArticles(b, 20)
+	ctx := context.Background()
+	srv := startServer(b, nil)
+	var bodyBytes int64
+	now := time.Now()
+	for lo := 0; lo < n; lo += 1000 {
+		var batch []*store.NewArticle
+		for i := lo; i < min(lo+1000, n); i++ {
+			raw := templates[i%len(templates)]
+			head, body, _ := bytes.Cut(raw, []byte("\r\n\r\n"))
+			id := fmt.Sprintf("<big.%d@bench.invalid>", i)
+			var h bytes.Buffer
+			subject := ""
+			for _, line := range strings.Split(string(head), "\r\n") {
+				name, value, _ := strings.Cut(line, ":")
+				switch strings.ToLower(name) {
+				case "message-id", "path", "date", "newsgroups":
+					continue
+				case "subject":
+					subject = strings.TrimSpace(value)
+				}
+				h.WriteString(line + "\r\n")
+			}
+			date := now.Add(time.Duration(i-n) * time.Second).UTC().Format(time.RFC1123Z)
+			fmt.Fprintf(&h, "Message-ID: %s\r\nNewsgroups: %s\r\nPath: bench.invalid!not-for-mail\r\nDate: %s\r\n", id, DefaultGroup, date)
+			body = append(body, "\r\n"...)
+			bodyBytes += int64(len(body))
+			batch = append(batch, &store.NewArticle{MessageID: id, Groups: []string{DefaultGroup}, Header: h.Bytes(), Body: body,
+				Arrived: now, Subject: subject, Date: date})
+		}
+		if _, err := srv.store.Insert(ctx, batch, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	bin := buildtest.Build(b, b.TempDir(), "./cmd/pool")
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		px, err := wansim.Start(srv.addr, wanLink)
+		if err != nil {
+			b.Fatal(err)
+		}
+		cmd := exec.Command(bin, "--home", b.TempDir(), "sync", "--server", px.Addr())
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		start := time.Now()
+		err = cmd.Run()
+		elapsed := time.Since(start)
+		px.Close()
+		if err != nil {
+			b.Fatalf("pool sync: %v\n%s", err, out.Bytes())
+		}
+		linkTime := func(bytes int64) float64 { return float64(bytes) * 8 / float64(wanLink.BitsPerSecond) }
+		b.ReportMetric(float64(n)/elapsed.Seconds(), "articles/s")
+		b.ReportMetric(elapsed.Seconds()/linkTime(px.BytesDown()), "x-link-time-wire")
+		b.ReportMetric(elapsed.Seconds()/linkTime(bodyBytes), "x-link-time-bodies")
+		b.ReportMetric(float64(px.BytesDown())/float64(bodyBytes), "wire/body")
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			b.ReportMetric(float64(ru.Maxrss)/1024, "client-peak-RSS-MiB")
+		}
+		b.Logf("%s", bytes.TrimSpace(out.Bytes()))
+	}
 }
