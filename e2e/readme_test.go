@@ -1,11 +1,14 @@
 package e2e
 
 import (
+	"bufio"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -20,7 +23,10 @@ func readmeSection(t *testing.T, title string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, sec, ok := strings.Cut(string(data), "\n"+title+"\n")
+	sec, ok := string(data), true
+	if title != "" { // "": the opening, before the first section
+		_, sec, ok = strings.Cut(sec, "\n"+title+"\n")
+	}
 	if !ok {
 		t.Fatalf("README has no %q", title)
 	}
@@ -36,10 +42,12 @@ func readmeSection(t *testing.T, title string) []string {
 	return lines
 }
 
-// TestReadmeNextSteps runs the README's "Next steps" as a new user would
-// in a fresh directory: build, start nntpd, send and read a first message
-// with pool, look at the group with tin and slrn. The only change is the
-// port (a free one instead of 1119), given through ALTCRYPT_LISTEN and
+// TestReadmeNextSteps follows the README as a new user would, in a fresh
+// copy of the repository (the files git would clone: nothing ignored or
+// left around by a developer): the opening's `go run ./cmd/nntpd`, then
+// "Next steps": build, start nntpd, send and read a first message with
+// pool, look at the group with tin and slrn. The only change is the port
+// (a free one instead of 1119), given through ALTCRYPT_LISTEN and
 // ALTCRYPT_SERVER, which the README's commands honour.
 func TestReadmeNextSteps(t *testing.T) {
 	lines := readmeSection(t, "## Next steps")
@@ -53,6 +61,8 @@ func TestReadmeNextSteps(t *testing.T) {
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	home := filepath.Join(dir, "home")
 	os.Mkdir(home, 0o700)
+	clone := filepath.Join(dir, "altcrypt")
+	freshCopy(t, clone)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -78,18 +88,32 @@ func TestReadmeNextSteps(t *testing.T) {
 		if len(script) == 0 {
 			return ""
 		}
-		out := shell(strings.Join(script, "\n"), dir)
+		out := shell(strings.Join(script, "\n"), clone)
 		script = nil
 		return out
+	}
+	// The opening's first command serves at once, with nothing set up;
+	// stopped (Ctrl-C) before the next steps start their own.
+	first := readmeSection(t, "")
+	if len(first) == 0 || !strings.HasPrefix(first[0], "go run ./cmd/nntpd") {
+		t.Fatalf("the README does not open with go run ./cmd/nntpd: %q", first)
+	}
+	stop := startReadmeNntpd(t, clone, env, first[0], addr)
+	// go run exits 1 when interrupted, whatever the server did: the
+	// server's own last word says it stopped cleanly.
+	if log, _ := stop(); !strings.Contains(log, "msg=stopped") || strings.Contains(log, "level=ERROR") {
+		t.Errorf("%s after Ctrl-C:\n%s", first[0], log)
+	}
+	if _, err := os.Stat(filepath.Join(clone, "altcrypt.db")); err != nil {
+		t.Errorf("%s made no embedded store: %v", first[0], err)
 	}
 	sawPool, poolOut := false, ""
 	for _, line := range lines {
 		switch {
 		case strings.HasPrefix(line, "go build "):
-			// Built from the repository into the fresh directory.
-			shell(strings.Replace(line, " bin/", " "+dir+"/bin/", 1), buildtest.RepoRoot())
+			shell(line, clone)
 		case strings.HasPrefix(line, "bin/nntpd"):
-			startReadmeNntpd(t, dir, env, line, addr)
+			startReadmeNntpd(t, clone, env, line, addr)
 		case strings.HasPrefix(line, "tin ") || strings.HasPrefix(line, "slrn "):
 			poolOut += flush()
 			newsreader(t, strings.ReplaceAll(line, "1119", port), env)
@@ -112,12 +136,16 @@ func goEnv(t *testing.T, key string) string {
 	return strings.TrimSpace(string(out))
 }
 
-// startReadmeNntpd runs line (bin/nntpd ...) in dir until the test ends.
-func startReadmeNntpd(t *testing.T, dir string, env []string, line, addr string) {
+// startReadmeNntpd runs line (bin/nntpd ..., go run ./cmd/nntpd) in dir
+// until it listens on addr. stop interrupts it as Ctrl-C would (the whole
+// process group: go run and the server it built) and returns how it
+// exited, with its log; the test's end stops it otherwise.
+func startReadmeNntpd(t *testing.T, dir string, env []string, line, addr string) (stop func() (string, error)) {
 	t.Helper()
 	cmd := exec.Command("bash", "-c", "exec "+line)
 	cmd.Dir, cmd.Env = dir, env
-	logf, err := os.Create(filepath.Join(dir, "nntpd.log"))
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	logf, err := os.CreateTemp("", "readme-nntpd-*.log")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,19 +153,66 @@ func startReadmeNntpd(t *testing.T, dir string, env []string, line, addr string)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait(); logf.Close() })
-	deadline := time.Now().Add(30 * time.Second)
+	var once sync.Once
+	var waitErr error
+	var log []byte
+	stop = func() (string, error) {
+		once.Do(func() {
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
+			waitErr = cmd.Wait()
+			logf.Close()
+			log, _ = os.ReadFile(logf.Name())
+			os.Remove(logf.Name())
+		})
+		return string(log), waitErr
+	}
+	t.Cleanup(func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); stop() })
+	deadline := time.Now().Add(2 * time.Minute) // go run compiles first
 	for {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
+		// Ready at the greeting: the port is bound before the store is
+		// open (so a bad store leaves no listener behind), not served.
+		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+			c.SetDeadline(time.Now().Add(5 * time.Second))
+			greeting, _ := bufio.NewReader(c).ReadString('\n')
 			c.Close()
-			return
+			if strings.HasPrefix(greeting, "20") {
+				return stop
+			}
 		}
 		if time.Now().After(deadline) {
 			log, _ := os.ReadFile(logf.Name())
-			t.Fatalf("%s did not listen on %s:\n%s", line, addr, log)
+			t.Fatalf("%s did not greet on %s:\n%s", line, addr, log)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// freshCopy copies into dst the files a clone of the repository would
+// hold: tracked ones, and new ones git does not ignore.
+func freshCopy(t *testing.T, dst string) {
+	t.Helper()
+	root := buildtest.RepoRoot()
+	out, err := exec.Command("git", "-C", root, "ls-files", "-z", "--cached", "--others", "--exclude-standard").Output()
+	if err != nil {
+		t.Fatalf("git ls-files: %v", err)
+	}
+	for _, name := range strings.Split(strings.TrimRight(string(out), "\x00"), "\x00") {
+		src := filepath.Join(root, name)
+		fi, err := os.Lstat(src)
+		if err != nil || !fi.Mode().IsRegular() {
+			continue // deleted in the work tree, or a link
+		}
+		data, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		to := filepath.Join(dst, name)
+		if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(to, data, fi.Mode().Perm()); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
