@@ -15,7 +15,7 @@ import (
 	pgparmor "github.com/ProtonMail/go-crypto/openpgp/armor"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 
-	"github.com/altcrypt/altcrypt/backend"
+	"github.com/altcrypt/altcrypt/inject"
 	"github.com/altcrypt/altcrypt/nntp"
 	"github.com/altcrypt/altcrypt/store"
 )
@@ -85,7 +85,7 @@ func benchPost(b *testing.B, k storeKind, cm *cipherMaker, mode string, conns in
 	if mode == "immediate" {
 		interval = 0 // each POST also releases (numbering, overview)
 	}
-	srv := startServerManual(b, k.open(b), func(c *backend.Config) { c.ReleaseInterval = interval })
+	srv := startServerManual(b, k.open(b), func(c *inject.Config) { c.ReleaseInterval = interval })
 	arts := make([][]byte, b.N)
 	for i, body := range cm.make(b, b.N, 3000) {
 		arts[i] = postArticle("x", body)
@@ -143,11 +143,11 @@ func populate(b testing.TB, st store.Store, n int) {
 			subj := fmt.Sprintf("%048x", done)
 			date := now.UTC().Format("Mon, 02 Jan 2006 15:04:05 +0000")
 			hdr := fmt.Sprintf("Path: news.example!not-for-mail\r\nFrom: %s\r\nNewsgroups: %s\r\nSubject: %s\r\nMessage-ID: %s\r\nDate: %s\r\nInjection-Date: %s\r\nInjection-Info: news.example\r\n",
-				backend.DefaultFrom, group, subj, id, date, date)
+				inject.DefaultFrom, group, subj, id, date, date)
 			arts = append(arts, &store.NewArticle{
 				MessageID: id, Groups: []string{group}, Header: []byte(hdr), Body: bb.Bytes(),
 				Arrived: now, Expires: now.Add(30 * 24 * time.Hour),
-				Subject: subj, From: backend.DefaultFrom, Date: date,
+				Subject: subj, From: inject.DefaultFrom, Date: date,
 				Bytes: int64(len(hdr) + 2 + bb.Len()), Lines: int64(bytes.Count(bb.Bytes(), []byte("\n"))),
 			})
 			done++

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/altcrypt/altcrypt/armor"
-	"github.com/altcrypt/altcrypt/backend"
+	"github.com/altcrypt/altcrypt/inject"
 	"github.com/altcrypt/altcrypt/internal/gpgtest"
 	"github.com/altcrypt/altcrypt/nntp"
 	"github.com/altcrypt/altcrypt/store"
@@ -62,7 +62,7 @@ func forEachStore(t *testing.T, fn func(t *testing.T, k storeKind)) {
 // testServer is an in-process server on 127.0.0.1:0.
 type testServer struct {
 	Addr    string
-	Backend *backend.Backend
+	Backend *inject.Injector
 	Store   store.Store
 }
 
@@ -75,21 +75,21 @@ func logger() *slog.Logger {
 
 // startServer serves st with the injection policy of a default server,
 // changed by mod, and runs the release loop.
-func startServer(t testing.TB, st store.Store, mod func(*backend.Config)) *testServer {
+func startServer(t testing.TB, st store.Store, mod func(*inject.Config)) *testServer {
 	t.Helper()
 	return startServerRun(t, st, mod, true)
 }
 
 // startServerManual is startServer without the release loop: the test
 // calls Backend.Release itself.
-func startServerManual(t testing.TB, st store.Store, mod func(*backend.Config)) *testServer {
+func startServerManual(t testing.TB, st store.Store, mod func(*inject.Config)) *testServer {
 	t.Helper()
 	return startServerRun(t, st, mod, false)
 }
 
-func startServerRun(t testing.TB, st store.Store, mod func(*backend.Config), runLoops bool) *testServer {
+func startServerRun(t testing.TB, st store.Store, mod func(*inject.Config), runLoops bool) *testServer {
 	t.Helper()
-	cfg := backend.Config{
+	cfg := inject.Config{
 		Name:            "news.example",
 		Domain:          "id.news.example",
 		ReleaseInterval: 0,
@@ -99,7 +99,7 @@ func startServerRun(t testing.TB, st store.Store, mod func(*backend.Config), run
 	if mod != nil {
 		mod(&cfg)
 	}
-	be, err := backend.New(context.Background(), st, cfg)
+	be, err := inject.New(context.Background(), st, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/altcrypt/altcrypt/backend"
 	"github.com/altcrypt/altcrypt/hsub"
+	"github.com/altcrypt/altcrypt/inject"
 	"github.com/altcrypt/altcrypt/internal/gpgtest"
 )
 
@@ -56,7 +56,7 @@ type nntplibResult struct {
 func TestNNTPLib(t *testing.T) {
 	forEachStore(t, func(t *testing.T, k storeKind) {
 		gpg := gpgtest.NewKey(t)
-		srv := startServer(t, k.open(t), func(c *backend.Config) { c.ReleaseInterval = 0 })
+		srv := startServer(t, k.open(t), func(c *inject.Config) { c.ReleaseInterval = 0 })
 		dir := t.TempDir()
 		good := filepath.Join(dir, "good.txt")
 		bad := filepath.Join(dir, "bad.txt")
@@ -93,7 +93,7 @@ func TestNNTPLib(t *testing.T) {
 			t.Fatalf("after post: %+v, over %+v", r.After, r.Over)
 		}
 		ov := r.Over[0]
-		if ov.Number != 1 || !hsub.Shaped(ov.Subject) || ov.From != backend.DefaultFrom || ov.References != "" ||
+		if ov.Number != 1 || !hsub.Shaped(ov.Subject) || ov.From != inject.DefaultFrom || ov.References != "" ||
 			!messageIDShape.MatchString(ov.MessageID) || ov.Xref != "news.example "+group+":1" || ov.Lines < 5 || ov.Bytes < 300 {
 			t.Errorf("OVER %+v", ov)
 		}

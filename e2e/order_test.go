@@ -23,7 +23,7 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 
 	"github.com/altcrypt/altcrypt/armor"
-	"github.com/altcrypt/altcrypt/backend"
+	"github.com/altcrypt/altcrypt/inject"
 	"github.com/altcrypt/altcrypt/internal/pgtest"
 	"github.com/altcrypt/altcrypt/internal/testlog"
 	"github.com/altcrypt/altcrypt/nntp"
@@ -89,7 +89,7 @@ func ranks(v []float64) []float64 {
 // orderRun is one run of posts and the adversary's view of it.
 type orderRun struct {
 	st     store.Store
-	be     *backend.Backend
+	be     *inject.Injector
 	addr   string
 	logs   *testlog.Buffer
 	bodies [][]byte // canonical bodies, in posting order
@@ -108,7 +108,7 @@ func postInOneInterval(t *testing.T, st store.Store) *orderRun {
 	logs := new(testlog.Buffer)
 	// The default level: what an operator keeps.
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	be, err := backend.New(context.Background(), st, backend.Config{
+	be, err := inject.New(context.Background(), st, inject.Config{
 		Name: "news.example", Domain: "id.news.example", ReleaseInterval: time.Hour,
 		Policy: armor.DefaultPolicy(), Logger: log,
 	})

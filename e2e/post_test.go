@@ -13,8 +13,8 @@ import (
 	gonntp "github.com/dustin/go-nntp/client"
 
 	"github.com/altcrypt/altcrypt/article"
-	"github.com/altcrypt/altcrypt/backend"
 	"github.com/altcrypt/altcrypt/hsub"
+	"github.com/altcrypt/altcrypt/inject"
 	"github.com/altcrypt/altcrypt/internal/gpgtest"
 	"github.com/altcrypt/altcrypt/nntp"
 )
@@ -42,7 +42,7 @@ func checkInjectedOn(t *testing.T, gpg *gpgtest.Key, raw []byte, name, want stri
 	if got := strings.Join(names, " "); got != "Path From Newsgroups Subject Message-ID Date Injection-Date Injection-Info" {
 		t.Errorf("header fields: %s", got)
 	}
-	if a.Get("Path") != name+"!not-for-mail" || a.Get("From") != backend.DefaultFrom ||
+	if a.Get("Path") != name+"!not-for-mail" || a.Get("From") != inject.DefaultFrom ||
 		a.Get("Newsgroups") != group || a.Get("Injection-Info") != name {
 		t.Errorf("header:\n%s", a.Header)
 	}
@@ -79,7 +79,7 @@ func checkInjectedOn(t *testing.T, gpg *gpgtest.Key, raw []byte, name, want stri
 func TestPostCiphertextReleased(t *testing.T) {
 	forEachStore(t, func(t *testing.T, k storeKind) {
 		gpg := gpgtest.NewKey(t)
-		srv := startServerManual(t, k.open(t), func(c *backend.Config) { c.ReleaseInterval = time.Hour })
+		srv := startServerManual(t, k.open(t), func(c *inject.Config) { c.ReleaseInterval = time.Hour })
 		c := dial(t, srv.Addr)
 		ctx := context.Background()
 		if err := c.Post(ctx, postArticle("Hello Bob", gpg.EncryptText(t, "meet at noon\n"))); err != nil {
@@ -152,7 +152,7 @@ func TestPostPlaintextRefused(t *testing.T) {
 func TestBatchReleaseShuffles(t *testing.T) {
 	forEachStore(t, func(t *testing.T, k storeKind) {
 		gpg := gpgtest.NewKey(t)
-		srv := startServerManual(t, k.open(t), func(c *backend.Config) { c.ReleaseInterval = time.Hour })
+		srv := startServerManual(t, k.open(t), func(c *inject.Config) { c.ReleaseInterval = time.Hour })
 		ctx := context.Background()
 		const n = 16
 		var posted []string // plaintexts in posting order

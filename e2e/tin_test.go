@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/altcrypt/altcrypt/backend"
+	"github.com/altcrypt/altcrypt/inject"
 	"github.com/altcrypt/altcrypt/internal/gpgtest"
 	"github.com/altcrypt/altcrypt/nntp"
 )
@@ -145,7 +145,7 @@ type newsreaderTest struct {
 func startNewsreaderTest(t *testing.T, k storeKind, name string) *newsreaderTest {
 	t.Helper()
 	r := &newsreaderTest{name: name, gpg: gpgtest.NewKey(t)}
-	r.srv = startServer(t, k.open(t), func(c *backend.Config) { c.ReleaseInterval = 0 })
+	r.srv = startServer(t, k.open(t), func(c *inject.Config) { c.ReleaseInterval = 0 })
 	r.c = dial(t, r.srv.Addr)
 	if err := r.c.Post(context.Background(), postArticle("first", r.gpg.EncryptText(t, "posted before "+name+"\n"))); err != nil {
 		t.Fatal(err)

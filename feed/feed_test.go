@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/altcrypt/altcrypt/backend"
+	"github.com/altcrypt/altcrypt/inject"
 	"github.com/altcrypt/altcrypt/internal/pgtest"
 	"github.com/altcrypt/altcrypt/nntp"
 	_ "github.com/lib/pq"
@@ -319,11 +319,11 @@ func TestFeedWithAuth(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rcv.Close()
-	accts, err := backend.ParseAccounts(strings.NewReader("feeder:" + backend.HashArgon2id("s3cret", []byte("0123456789abcdef"), 8*1024, 1, 1) + "\n"))
+	accts, err := inject.ParseAccounts(strings.NewReader("feeder:" + inject.HashArgon2id("s3cret", []byte("0123456789abcdef"), 8*1024, 1, 1) + "\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	be, err := backend.New(ctx, theirs, backend.Config{Name: peerName, Groups: []string{tt.Group}, Peers: pf, Transit: rcv, Accounts: accts, Logger: tt.Quiet()})
+	be, err := inject.New(ctx, theirs, inject.Config{Name: peerName, Groups: []string{tt.Group}, Peers: pf, Transit: rcv, Accounts: accts, Logger: tt.Quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}

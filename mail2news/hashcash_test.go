@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/altcrypt/altcrypt/armor"
-	"github.com/altcrypt/altcrypt/backend"
 	"github.com/altcrypt/altcrypt/hashcash"
+	"github.com/altcrypt/altcrypt/inject"
 	"github.com/altcrypt/altcrypt/mail2news/m2ntest"
 	"github.com/altcrypt/altcrypt/store/sqlite"
 )
@@ -81,7 +81,7 @@ func TestDeliverHashcash(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	be, err := backend.New(ctx, st, backend.Config{Name: "news.test", Policy: armor.DefaultPolicy(), Hashcash: &backend.Hashcash{Bits: 10}})
+	be, err := inject.New(ctx, st, inject.Config{Name: "news.test", Policy: armor.DefaultPolicy(), Hashcash: &inject.Hashcash{Bits: 10}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/altcrypt/altcrypt/backend"
 	"github.com/altcrypt/altcrypt/hsub"
+	"github.com/altcrypt/altcrypt/inject"
 	"github.com/altcrypt/altcrypt/internal/gpgtest"
 	"github.com/altcrypt/altcrypt/internal/nntptest"
 	"github.com/altcrypt/altcrypt/nntp"
@@ -29,7 +29,7 @@ import (
 // embedded SQLite store, on 127.0.0.1:0.
 type newsServer struct {
 	addr    string
-	backend *backend.Backend
+	backend *inject.Injector
 	store   *sqlite.Store // by startServer
 }
 
@@ -40,7 +40,7 @@ func startServer(t testing.TB, wrap func(nntp.Backend) nntp.Backend) *newsServer
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := backend.New(ctx, st, backend.Config{ReleaseInterval: 0})
+	b, err := inject.New(ctx, st, inject.Config{ReleaseInterval: 0})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +49,7 @@ func startServer(t testing.TB, wrap func(nntp.Backend) nntp.Backend) *newsServer
 	return srv
 }
 
-func serve(t testing.TB, b *backend.Backend, wrap func(nntp.Backend) nntp.Backend, closers ...func() error) *newsServer {
+func serve(t testing.TB, b *inject.Injector, wrap func(nntp.Backend) nntp.Backend, closers ...func() error) *newsServer {
 	var nb nntp.Backend = b
 	if wrap != nil {
 		nb = wrap(b)
@@ -474,7 +474,7 @@ func startServerGroups(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := backend.New(ctx, st, backend.Config{Groups: []string{"alt.test"}})
+	b, err := inject.New(ctx, st, inject.Config{Groups: []string{"alt.test"}})
 	if err != nil {
 		t.Fatal(err)
 	}

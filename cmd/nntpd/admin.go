@@ -22,7 +22,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/term"
 
-	"github.com/altcrypt/altcrypt/backend"
+	"github.com/altcrypt/altcrypt/inject"
 	"github.com/altcrypt/altcrypt/news"
 	"github.com/altcrypt/altcrypt/nntp"
 	"github.com/altcrypt/altcrypt/peers"
@@ -292,7 +292,7 @@ func passwd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case "argon2id":
 		salt := make([]byte, 16)
 		rand.Read(salt)
-		line = backend.HashArgon2id(pass, salt, 64*1024, 3, 4) // RFC 9106's second set
+		line = inject.HashArgon2id(pass, salt, 64*1024, 3, 4) // RFC 9106's second set
 	}
 	fmt.Fprintf(stdout, "%s:%s\n", user, line)
 	return 0
@@ -351,7 +351,7 @@ func check(ctx context.Context, o *options, parseErr error, w io.Writer) int {
 		}
 	}
 	if o.accounts != "" {
-		if _, err := backend.LoadAccounts(o.accounts); err != nil {
+		if _, err := inject.LoadAccounts(o.accounts); err != nil {
 			add("--accounts: %v", err)
 		}
 	}

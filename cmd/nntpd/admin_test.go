@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/altcrypt/altcrypt/backend"
+	"github.com/altcrypt/altcrypt/inject"
 	"github.com/altcrypt/altcrypt/internal/pgtest"
 	"github.com/altcrypt/altcrypt/internal/testcert"
 	"github.com/altcrypt/altcrypt/store"
@@ -146,7 +146,7 @@ func TestAdminPasswd(t *testing.T) {
 		}
 		file := filepath.Join(t.TempDir(), "accounts")
 		os.WriteFile(file, []byte(out), 0o600)
-		a, err := backend.LoadAccounts(file)
+		a, err := inject.LoadAccounts(file)
 		if err != nil || !a.Verify("alice", "s3cret words") || a.Verify("alice", "s3cret") {
 			t.Errorf("%s: %q does not verify: %v", hash, out, err)
 		}

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/altcrypt/altcrypt/backend"
 	"github.com/altcrypt/altcrypt/hashcash"
+	"github.com/altcrypt/altcrypt/inject"
 	"github.com/altcrypt/altcrypt/nntp"
 )
 
@@ -267,9 +267,9 @@ func (d *durationValue) Set(s string) error {
 
 // hashcash is the backend's hashcash setting: nil (off) unless
 // --hashcash-bits is set.
-func (o *options) hashcash() *backend.Hashcash {
+func (o *options) hashcash() *inject.Hashcash {
 	if o.hashcashBits == 0 {
 		return nil
 	}
-	return &backend.Hashcash{Bits: o.hashcashBits, Resource: o.hashcashResource}
+	return &inject.Hashcash{Bits: o.hashcashBits, Resource: o.hashcashResource}
 }

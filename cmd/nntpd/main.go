@@ -28,8 +28,8 @@ import (
 	"time"
 
 	"github.com/altcrypt/altcrypt/armor"
-	"github.com/altcrypt/altcrypt/backend"
 	"github.com/altcrypt/altcrypt/feed"
+	"github.com/altcrypt/altcrypt/inject"
 	"github.com/altcrypt/altcrypt/internal/sdnotify"
 	"github.com/altcrypt/altcrypt/internal/tlsconf"
 	"github.com/altcrypt/altcrypt/internal/version"
@@ -107,7 +107,7 @@ func getenvFrom(environ []string) func(string) string {
 
 // files is what serve reads from disk before it creates anything.
 type files struct {
-	accounts *backend.Accounts
+	accounts *inject.Accounts
 	peers    *peers.File
 	tls      *tls.Config
 	// cert is the certificate tls serves; SIGHUP may replace it.
@@ -121,7 +121,7 @@ func loadFiles(o *options) (*files, error) {
 	var f files
 	var err error
 	if o.accounts != "" {
-		if f.accounts, err = backend.LoadAccounts(o.accounts); err != nil {
+		if f.accounts, err = inject.LoadAccounts(o.accounts); err != nil {
 			return nil, fmt.Errorf("--accounts: %w", err)
 		}
 	}
@@ -285,7 +285,7 @@ func serve(ctx context.Context, o *options, log *slog.Logger, notify *sdnotify.N
 	if receiver != nil {
 		transitFeeder = receiver
 	}
-	be, err := backend.New(ctx, st, backend.Config{
+	be, err := inject.New(ctx, st, inject.Config{
 		Name:              o.name,
 		Domain:            o.domain,
 		From:              o.from,

@@ -10,8 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/altcrypt/altcrypt/backend"
 	"github.com/altcrypt/altcrypt/feed"
+	"github.com/altcrypt/altcrypt/inject"
 	"github.com/altcrypt/altcrypt/peers"
 )
 
@@ -21,8 +21,8 @@ import (
 type reloader struct {
 	o        *options
 	log      *slog.Logger
-	accounts *backend.Accounts // nil without --accounts
-	peers    *peers.File       // nil without --peers
+	accounts *inject.Accounts // nil without --accounts
+	peers    *peers.File      // nil without --peers
 	cert     *atomic.Pointer[tls.Certificate]
 	// feeds restarts the outgoing feeds with a new peer list; nil
 	// without --peers.
@@ -32,7 +32,7 @@ type reloader struct {
 func (r *reloader) reload() {
 	r.log.Info("SIGHUP: reloading the accounts, peers and certificate files")
 	if r.accounts != nil {
-		if a, err := backend.LoadAccounts(r.o.accounts); err != nil {
+		if a, err := inject.LoadAccounts(r.o.accounts); err != nil {
 			r.log.Error("reload: the accounts file is refused; the old accounts stay in force", "flag", "--accounts", "err", err)
 		} else {
 			added, removed, changed := r.accounts.Replace(a)

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/altcrypt/altcrypt/backend"
+	"github.com/altcrypt/altcrypt/inject"
 	"github.com/altcrypt/altcrypt/nntp"
 	"github.com/altcrypt/altcrypt/store/sqlite"
 )
@@ -22,7 +22,7 @@ func startServer(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := backend.New(ctx, st, backend.Config{ReleaseInterval: 0})
+	b, err := inject.New(ctx, st, inject.Config{ReleaseInterval: 0})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/altcrypt/altcrypt/backend"
+	"github.com/altcrypt/altcrypt/inject"
 	"github.com/altcrypt/altcrypt/internal/nntptest"
 	"github.com/altcrypt/altcrypt/internal/sockstest"
 	"github.com/altcrypt/altcrypt/internal/testcert"
@@ -48,7 +48,7 @@ func startWatched(t *testing.T, cert *testcert.Cert) *watchedServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := backend.New(ctx, st, backend.Config{ReleaseInterval: 0})
+	b, err := inject.New(ctx, st, inject.Config{ReleaseInterval: 0})
 	if err != nil {
 		t.Fatal(err)
 	}

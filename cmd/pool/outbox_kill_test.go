@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/altcrypt/altcrypt/backend"
+	"github.com/altcrypt/altcrypt/inject"
 	"github.com/altcrypt/altcrypt/internal/buildtest"
 	"github.com/altcrypt/altcrypt/nntp"
 	"github.com/altcrypt/altcrypt/store/sqlite"
@@ -74,7 +74,7 @@ func TestOutboxSurvivesSIGKILL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := backend.New(ctx, st, backend.Config{ReleaseInterval: 0})
+	b, err := inject.New(ctx, st, inject.Config{ReleaseInterval: 0})
 	if err != nil {
 		t.Fatal(err)
 	}

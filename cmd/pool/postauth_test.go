@@ -14,7 +14,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/altcrypt/altcrypt/backend"
+	"github.com/altcrypt/altcrypt/inject"
 	"github.com/altcrypt/altcrypt/internal/buildtest"
 	"github.com/altcrypt/altcrypt/nntp"
 	"github.com/altcrypt/altcrypt/store/sqlite"
@@ -33,12 +33,12 @@ func startGuardedServer(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	accts, err := backend.ParseAccounts(strings.NewReader("alice:" + string(hash) + "\n"))
+	accts, err := inject.ParseAccounts(strings.NewReader("alice:" + string(hash) + "\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := backend.New(ctx, st, backend.Config{Name: "news.test", ReleaseInterval: 0, Accounts: accts,
-		RequireAuthToPost: true, Hashcash: &backend.Hashcash{Bits: 12, Resource: "news.test"}})
+	b, err := inject.New(ctx, st, inject.Config{Name: "news.test", ReleaseInterval: 0, Accounts: accts,
+		RequireAuthToPost: true, Hashcash: &inject.Hashcash{Bits: 12, Resource: "news.test"}})
 	if err != nil {
 		t.Fatal(err)
 	}

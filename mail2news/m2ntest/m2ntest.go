@@ -23,8 +23,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/altcrypt/altcrypt/backend"
 	"github.com/altcrypt/altcrypt/gate"
+	"github.com/altcrypt/altcrypt/inject"
 	"github.com/altcrypt/altcrypt/internal/gpgtest"
 	"github.com/altcrypt/altcrypt/nntp"
 	"github.com/altcrypt/altcrypt/store/sqlite"
@@ -147,7 +147,7 @@ type NewsServer struct {
 	srv *nntp.Server
 }
 
-// StartInjectionServer runs what nntpd runs: backend.Backend (armor gate,
+// StartInjectionServer runs what nntpd runs: inject.Injector (armor gate,
 // fresh headers, replay refusal; release at once) on a sqlite store in a
 // temporary directory.
 func StartInjectionServer(t testing.TB) *NewsServer {
@@ -158,7 +158,7 @@ func StartInjectionServer(t testing.TB) *NewsServer {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	be, err := backend.New(ctx, st, backend.Config{Name: "news.test", Policy: gate.DefaultPolicy()})
+	be, err := inject.New(ctx, st, inject.Config{Name: "news.test", Policy: gate.DefaultPolicy()})
 	if err != nil {
 		t.Fatal(err)
 	}

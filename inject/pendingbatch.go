@@ -1,4 +1,4 @@
-package backend
+package inject
 
 import (
 	"context"
@@ -57,7 +57,7 @@ func newPendingGroup(st store.Injection) *groupcommit.Group[pendingPost, error] 
 // store's verdict on it. When ctx ends first, it returns ctx's error; the
 // post may then still be kept, as if the client had gone right after the
 // commit, and is released like any other.
-func (b *Backend) addPending(ctx context.Context, p *store.Pending, replaySince time.Time) error {
+func (b *Injector) addPending(ctx context.Context, p *store.Pending, replaySince time.Time) error {
 	verdict, err := b.pending.Do(ctx, pendingPost{p: p, since: replaySince})
 	if err != nil {
 		return err

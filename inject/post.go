@@ -1,4 +1,4 @@
-package backend
+package inject
 
 import (
 	"context"
@@ -77,7 +77,7 @@ func (s *Session) Post(ctx context.Context, raw []byte) error {
 }
 
 // prepare turns a posted article into a pending post, or refuses it.
-func (b *Backend) prepare(ctx context.Context, raw []byte) (*store.Pending, *article.Article, error) {
+func (b *Injector) prepare(ctx context.Context, raw []byte) (*store.Pending, *article.Article, error) {
 	in, err := gate.Inject(raw, gate.InjectPolicy{
 		// The store says what we carry, so a group added or removed with
 		// nntpd group add|remove counts at once, on every front-end.
@@ -128,7 +128,7 @@ func postRefusal(err error) error {
 // and replaces a repeated one (or none) with a random tag: a tag used
 // twice links its posts. Seen tags are remembered as keyed hashes, at day
 // grain, with the spent hashcash stamps.
-func (b *Backend) freshTag(ctx context.Context, p *store.Pending, now time.Time) error {
+func (b *Injector) freshTag(ctx context.Context, p *store.Pending, now time.Time) error {
 	if p.Subject != "" {
 		err := b.st.SpendStamp(ctx, hex.EncodeToString(b.keyed("subject-tag", []byte(p.Subject))), now)
 		switch {
@@ -154,7 +154,7 @@ func (b *Backend) freshTag(ctx context.Context, p *store.Pending, now time.Time)
 // framing (armor.Canonical.Ciphertext), which no one can vary without
 // encrypting anew: other length encodings, an added Marker packet or
 // re-wrapped, reordered or dropped session keys hash alike.
-func (b *Backend) keyed(purpose string, parts ...[]byte) []byte {
+func (b *Injector) keyed(purpose string, parts ...[]byte) []byte {
 	m := hmac.New(sha256.New, b.secret)
 	m.Write([]byte(purpose))
 	for _, p := range parts {
@@ -170,7 +170,7 @@ var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadd
 
 // newMessageID makes <random@Domain>: 160 random bits, nothing about the
 // poster or the time.
-func (b *Backend) newMessageID() (string, error) {
+func (b *Injector) newMessageID() (string, error) {
 	var r [20]byte
 	if _, err := io.ReadFull(b.cfg.Rand, r[:]); err != nil {
 		return "", err

@@ -1,4 +1,4 @@
-package backend
+package inject
 
 import (
 	"context"
@@ -6,16 +6,18 @@ import (
 	"net"
 	"strconv"
 	"sync"
-	"time"
 
+	"github.com/altcrypt/altcrypt/news"
 	"github.com/altcrypt/altcrypt/nntp"
 	"github.com/altcrypt/altcrypt/peers"
 )
 
-// Session serves one connection: reading from the store, AUTHINFO against
-// the accounts, and POST through the injection path.
+// Session serves one connection: reading from the store's reading role
+// (embedded: the protocol layer reads the store directly, but for Xref),
+// AUTHINFO against the accounts, and POST through the injection path.
 type Session struct {
-	b      *Backend
+	news.Reader
+	b      *Injector
 	tls    bool
 	remote net.Addr // for peers.Match only; never logged
 
@@ -91,28 +93,18 @@ func (s *Session) Authenticate(ctx context.Context, user, pass string) error {
 // Close ends the session.
 func (s *Session) Close() error { return nil }
 
-// The read side is the store's, with Xref in the full form newsreaders
-// want ("name group:number ..."): tin ignores a short one.
-
-func (s *Session) Groups(ctx context.Context) ([]nntp.Group, error) { return s.b.st.Groups(ctx) }
-
-func (s *Session) Group(ctx context.Context, name string) (nntp.Group, error) {
-	return s.b.st.Group(ctx, name)
-}
-
-func (s *Session) Numbers(ctx context.Context, group string, r nntp.Range) ([]int64, error) {
-	return s.b.st.Numbers(ctx, group, r)
-}
+// Overview and OverviewByID write Xref in the full form newsreaders want
+// ("name group:number ..."): tin ignores a short one.
 
 func (s *Session) Overview(ctx context.Context, group string, r nntp.Range, fn func(*nntp.Overview) error) error {
-	return s.b.st.Overview(ctx, group, r, func(o *nntp.Overview) error {
+	return s.Reader.Overview(ctx, group, r, func(o *nntp.Overview) error {
 		s.b.fullXref(o, group)
 		return fn(o)
 	})
 }
 
 func (s *Session) OverviewByID(ctx context.Context, messageID string) (*nntp.Overview, error) {
-	o, err := s.b.st.OverviewByID(ctx, messageID)
+	o, err := s.Reader.OverviewByID(ctx, messageID)
 	if err != nil {
 		return nil, err
 	}
@@ -120,33 +112,9 @@ func (s *Session) OverviewByID(ctx context.Context, messageID string) (*nntp.Ove
 	return o, nil
 }
 
-func (s *Session) Article(ctx context.Context, group string, n int64) (*nntp.Article, error) {
-	return s.b.st.Article(ctx, group, n)
-}
-
-func (s *Session) ArticleByID(ctx context.Context, messageID string) (*nntp.Article, error) {
-	return s.b.st.ArticleByID(ctx, messageID)
-}
-
-func (s *Session) Next(ctx context.Context, group string, n int64) (int64, error) {
-	return s.b.st.Next(ctx, group, n)
-}
-
-func (s *Session) Prev(ctx context.Context, group string, n int64) (int64, error) {
-	return s.b.st.Prev(ctx, group, n)
-}
-
-func (s *Session) NewGroups(ctx context.Context, since time.Time) ([]nntp.Group, error) {
-	return s.b.st.NewGroups(ctx, since)
-}
-
-func (s *Session) NewNews(ctx context.Context, since time.Time) ([]nntp.NewsEntry, error) {
-	return s.b.st.NewNews(ctx, since)
-}
-
 // fullXref turns the store's "group:number ..." into "name group:number
 // ...". A store that keeps no Xref gets one from the group and number.
-func (b *Backend) fullXref(o *nntp.Overview, group string) {
+func (b *Injector) fullXref(o *nntp.Overview, group string) {
 	x := o.Xref
 	if x == "" {
 		if group == "" || o.Number <= 0 {

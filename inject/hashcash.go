@@ -1,4 +1,4 @@
-package backend
+package inject
 
 import (
 	"context"
@@ -44,18 +44,18 @@ func (c *Config) checkHashcash() error {
 	}
 	h := *c.Hashcash
 	if h.Bits > hashcash.MaxBits {
-		return fmt.Errorf("backend: hashcash bits %d: at most %d", h.Bits, hashcash.MaxBits)
+		return fmt.Errorf("inject: hashcash bits %d: at most %d", h.Bits, hashcash.MaxBits)
 	}
 	if h.Resource == "" {
 		h.Resource = c.Name
 	}
 	if h.MaxAge < 0 || h.MaxFuture < 0 {
-		return errors.New("backend: negative hashcash validity")
+		return errors.New("inject: negative hashcash validity")
 	}
 	// Stamps are forgotten with the history, and a retry of the same post
 	// is told apart from a second use of its stamp by the replay table.
 	if w := h.requirement().Window(); w > c.HistoryRetention || w > c.ReplayWindow {
-		return fmt.Errorf("backend: hashcash stamps stay valid for up to %s; history retention and replay window must be at least that", w)
+		return fmt.Errorf("inject: hashcash stamps stay valid for up to %s; history retention and replay window must be at least that", w)
 	}
 	c.Hashcash = &h
 	return nil
@@ -76,7 +76,7 @@ func (h *Hashcash) requirement() hashcash.Requirement {
 // recorded before the stamp itself tells that retry apart from a second
 // use of the stamp: the retry goes on to AddPending, which stores it or
 // refuses it as a replay, so nothing is lost and no stamp buys two posts.
-func (b *Backend) spendHashcash(ctx context.Context, a *article.Article, p *store.Pending, now time.Time) error {
+func (b *Injector) spendHashcash(ctx context.Context, a *article.Article, p *store.Pending, now time.Time) error {
 	if !b.cfg.hashcashOn() {
 		return nil
 	}
@@ -114,7 +114,7 @@ func (b *Backend) spendHashcash(ctx context.Context, a *article.Article, p *stor
 	return b.stampStoreFailure(err)
 }
 
-func (b *Backend) stampStoreFailure(err error) error {
+func (b *Injector) stampStoreFailure(err error) error {
 	if errors.Is(err, store.ErrUnavailable) {
 		b.log.Warn("post not stored: store unavailable", "err", err)
 		return refuse(CodeTemporary, "the server cannot store posts right now, try again later", err)

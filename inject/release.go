@@ -1,4 +1,4 @@
-package backend
+package inject
 
 import (
 	"context"
@@ -20,11 +20,11 @@ import (
 // how many posts it released (0 when another front-end holds the job).
 // Concurrent calls in this process share rounds: a caller returns after a
 // round that began after it called.
-func (b *Backend) Release(ctx context.Context) (int, error) {
+func (b *Injector) Release(ctx context.Context) (int, error) {
 	return b.release.Do(ctx, struct{}{})
 }
 
-func (b *Backend) releaseRound(ctx context.Context) (int, error) {
+func (b *Injector) releaseRound(ctx context.Context) (int, error) {
 	released := 0
 	_, err := b.st.Exclusive(ctx, "release", func(ctx context.Context) error {
 		// The whole pending set, shuffled as one: its chunks (one
@@ -78,7 +78,7 @@ const maxPendingRead = 1 << 20
 // MinBatch of them, none older than MaxWait. A post alone in its
 // interval would otherwise be published alone, its release time close to
 // its posting time. With ReleaseInterval 0 nothing is held.
-func (b *Backend) hold(ps []*store.Pending) bool {
+func (b *Injector) hold(ps []*store.Pending) bool {
 	if b.cfg.ReleaseInterval == 0 || len(ps) >= b.cfg.MinBatch {
 		return false
 	}
@@ -93,7 +93,7 @@ func (b *Backend) hold(ps []*store.Pending) bool {
 
 // scrub asks the store to erase what the released posts left behind
 // (freed pages, the write-ahead log), when it can.
-func (b *Backend) scrub(ctx context.Context) {
+func (b *Injector) scrub(ctx context.Context) {
 	sc, ok := b.st.(store.Scrubber)
 	if !ok {
 		return
@@ -104,7 +104,7 @@ func (b *Backend) scrub(ctx context.Context) {
 }
 
 // finalArticle builds the article as readers will see it.
-func (b *Backend) finalArticle(p *store.Pending, now time.Time) *store.NewArticle {
+func (b *Injector) finalArticle(p *store.Pending, now time.Time) *store.NewArticle {
 	header := b.buildHeader(p, now)
 	date := formatDate(now)
 	var feeds []string
@@ -134,7 +134,7 @@ func (b *Backend) finalArticle(p *store.Pending, now time.Time) *store.NewArticl
 
 // buildHeader makes the fresh header set of an injected article, in a
 // fixed order, with nothing from the poster but the groups and the tag.
-func (b *Backend) buildHeader(p *store.Pending, now time.Time) []byte {
+func (b *Injector) buildHeader(p *store.Pending, now time.Time) []byte {
 	date := formatDate(now)
 	var h strings.Builder
 	h.Grow(512)

@@ -1,10 +1,12 @@
-// Package backend is the news server's policy: it serves readers from a
-// store.Store and is the injecting agent (RFC 5537) for posts. A post
+// Package inject is the injecting agent (RFC 5537) for posts, and the
+// session a reader's connection gets: reading goes straight to the
+// store's reading role (Xref written in full), AUTHINFO to the accounts,
+// IHAVE/CHECK/TAKETHIS of recognised peers to transit, POST here. A post
 // passes the ciphertext gate, loses every header its sender's software
 // wrote, waits durably in the store, and is released with a fresh header
 // set in a shuffled batch, so neither headers nor timing tell who sent it
 // (docs/anonymity.md).
-package backend
+package inject
 
 import (
 	"context"
@@ -113,8 +115,8 @@ type Store interface {
 	store.Upkeep
 }
 
-// Backend implements nntp.Backend on a store.
-type Backend struct {
+// Injector implements nntp.Backend on a store.
+type Injector struct {
 	st      Store
 	cfg     Config
 	log     *slog.Logger
@@ -125,7 +127,7 @@ type Backend struct {
 
 // New checks cfg, fills in its defaults and makes sure every carried group
 // exists in the store.
-func New(ctx context.Context, st Store, cfg Config) (*Backend, error) {
+func New(ctx context.Context, st Store, cfg Config) (*Injector, error) {
 	if cfg.Name == "" {
 		cfg.Name = DefaultName
 	}
@@ -139,7 +141,7 @@ func New(ctx context.Context, st Store, cfg Config) (*Backend, error) {
 		cfg.Groups = []string{DefaultGroup}
 	}
 	if cfg.ReleaseInterval < 0 {
-		return nil, errors.New("backend: negative release interval")
+		return nil, errors.New("inject: negative release interval")
 	}
 	if cfg.Retention <= 0 {
 		cfg.Retention = DefaultRetention
@@ -166,7 +168,7 @@ func New(ctx context.Context, st Store, cfg Config) (*Backend, error) {
 		cfg.MinBatch = 1
 	}
 	if cfg.MaxWait < 0 {
-		return nil, errors.New("backend: negative maximum wait")
+		return nil, errors.New("inject: negative maximum wait")
 	}
 	if err := cfg.checkHashcash(); err != nil {
 		return nil, err
@@ -181,43 +183,43 @@ func New(ctx context.Context, st Store, cfg Config) (*Backend, error) {
 		cfg.Rand = rand.Reader
 	}
 	if err := news.CheckPathName(cfg.Name); err != nil {
-		return nil, fmt.Errorf("backend: %w", err)
+		return nil, fmt.Errorf("inject: %w", err)
 	}
 	if !news.ValidMessageID("<x@" + cfg.Domain + ">") {
-		return nil, fmt.Errorf("backend: domain %q cannot appear in a Message-ID", cfg.Domain)
+		return nil, fmt.Errorf("inject: domain %q cannot appear in a Message-ID", cfg.Domain)
 	}
 	if strings.ContainsAny(cfg.From, "\r\n") || strings.ContainsAny(cfg.MailComplaintsTo, "\r\n\"\\") {
-		return nil, errors.New("backend: From and MailComplaintsTo must be one line")
+		return nil, errors.New("inject: From and MailComplaintsTo must be one line")
 	}
 	secret, err := st.Secret(ctx, "hash-key")
 	if err != nil {
-		return nil, fmt.Errorf("backend: the server secret: %w", err)
+		return nil, fmt.Errorf("inject: the server secret: %w", err)
 	}
-	b := &Backend{st: st, cfg: cfg, log: cfg.Logger, secret: secret, pending: newPendingGroup(st)}
+	b := &Injector{st: st, cfg: cfg, log: cfg.Logger, secret: secret, pending: newPendingGroup(st)}
 	b.release = newReleaseGroup(b.releaseRound)
 	for _, g := range cfg.Groups {
 		if _, err := news.ParseNewsgroups(g); err != nil || strings.Contains(g, ",") {
-			return nil, fmt.Errorf("backend: bad group name %q", g)
+			return nil, fmt.Errorf("inject: bad group name %q", g)
 		}
 		if err := st.EnsureGroup(ctx, g, ""); err != nil {
-			return nil, fmt.Errorf("backend: creating group %s: %w", g, err)
+			return nil, fmt.Errorf("inject: creating group %s: %w", g, err)
 		}
 	}
 	return b, nil
 }
 
 // Config returns the configuration in use, defaults filled in.
-func (b *Backend) Config() Config { return b.cfg }
+func (b *Injector) Config() Config { return b.cfg }
 
 // NewSession opens a session for one connection. The remote address is
 // kept only to recognise feeding peers, and never logged.
-func (b *Backend) NewSession(ctx context.Context, info nntp.ConnInfo) (nntp.Session, error) {
-	return &Session{b: b, tls: info.TLS != nil, remote: info.RemoteAddr}, nil
+func (b *Injector) NewSession(ctx context.Context, info nntp.ConnInfo) (nntp.Session, error) {
+	return &Session{Reader: b.st, b: b, tls: info.TLS != nil, remote: info.RemoteAddr}, nil
 }
 
 // Run runs the release and expiry loops until ctx ends. It releases what
 // is pending and expires once at start.
-func (b *Backend) Run(ctx context.Context) error {
+func (b *Injector) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() {
@@ -242,7 +244,7 @@ func (b *Backend) Run(ctx context.Context) error {
 	return ctx.Err()
 }
 
-func (b *Backend) releaseEvery() time.Duration {
+func (b *Injector) releaseEvery() time.Duration {
 	if b.cfg.ReleaseInterval == 0 {
 		return immediateSweep
 	}
@@ -250,7 +252,7 @@ func (b *Backend) releaseEvery() time.Duration {
 }
 
 // loop runs fn now and then every interval until ctx ends.
-func (b *Backend) loop(ctx context.Context, every time.Duration, fn func(context.Context)) {
+func (b *Injector) loop(ctx context.Context, every time.Duration, fn func(context.Context)) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -265,7 +267,7 @@ func (b *Backend) loop(ctx context.Context, every time.Duration, fn func(context
 
 // Expire removes articles older than Retention and history older than
 // HistoryRetention, once across every front-end of the store.
-func (b *Backend) Expire(ctx context.Context) error {
+func (b *Injector) Expire(ctx context.Context) error {
 	now := b.cfg.Now()
 	start := time.Now()
 	ran, err := b.st.Exclusive(ctx, "expire", func(ctx context.Context) error {

@@ -1,4 +1,4 @@
-package backend
+package inject
 
 import (
 	"bytes"
@@ -79,7 +79,7 @@ func openStore(t *testing.T) store.Store {
 	return st
 }
 
-func newBackend(t *testing.T, st store.Store, mod func(*Config)) (*Backend, *clock) {
+func newBackend(t *testing.T, st store.Store, mod func(*Config)) (*Injector, *clock) {
 	t.Helper()
 	clk := &clock{t: t0}
 	cfg := Config{
@@ -100,7 +100,7 @@ func newBackend(t *testing.T, st store.Store, mod func(*Config)) (*Backend, *clo
 	return b, clk
 }
 
-func session(t *testing.T, b *Backend) *Session {
+func session(t *testing.T, b *Injector) *Session {
 	t.Helper()
 	s, err := b.NewSession(context.Background(), nntp.ConnInfo{})
 	if err != nil {
