@@ -138,9 +138,6 @@ func BenchmarkSyncWAN(b *testing.B) {
 			for range rounds {
 				var baseline, oneConn float64
 				for _, mode := range modes {
-					if srv.name == "inn" && mode.opt.Compress {
-						continue // see SyncOptions.Compress
-					}
 					b.Run(fmt.Sprintf("path=%s/server=%s/mode=%s", path, srv.name, mode.name), func(b *testing.B) {
 						var r syncResult
 						for i := 0; i < b.N; i++ {
