@@ -20,7 +20,7 @@ import (
 	"github.com/altcrypt/altcrypt/internal/gpgtest"
 	"github.com/altcrypt/altcrypt/nntp"
 	"github.com/altcrypt/altcrypt/store"
-	"github.com/altcrypt/altcrypt/store/sqlite"
+	"github.com/altcrypt/altcrypt/store/sqlite/sqlitetest"
 )
 
 const group = "alt.crypt.messages"
@@ -36,16 +36,8 @@ type storeKind struct {
 func sqliteKind() storeKind {
 	return storeKind{
 		name: "sqlite",
-		open: func(t testing.TB) store.Store {
-			t.Helper()
-			st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "news.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { st.Close() })
-			return st
-		},
-		dsn: func(t testing.TB) string { return "sqlite:" + filepath.Join(t.TempDir(), "news.db") },
+		open: func(t testing.TB) store.Store { return sqlitetest.Open(t) },
+		dsn:  func(t testing.TB) string { return "sqlite:" + filepath.Join(t.TempDir(), "news.db") },
 	}
 }
 

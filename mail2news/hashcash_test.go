@@ -1,9 +1,7 @@
 package mail2news
 
 import (
-	"context"
 	"errors"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -12,8 +10,8 @@ import (
 	"github.com/altcrypt/altcrypt/armor"
 	"github.com/altcrypt/altcrypt/hashcash"
 	"github.com/altcrypt/altcrypt/inject"
+	"github.com/altcrypt/altcrypt/internal/injecttest"
 	"github.com/altcrypt/altcrypt/mail2news/m2ntest"
-	"github.com/altcrypt/altcrypt/store/sqlite"
 )
 
 func mintStamp(t *testing.T, resource string, bits int) string {
@@ -75,16 +73,7 @@ func TestPrepareHashcash(t *testing.T) {
 // hashcash on: the gateway carries the mail's stamp, the server spends it
 // and the stamp does not reach the group.
 func TestDeliverHashcash(t *testing.T) {
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "news.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	be, err := inject.New(ctx, st, inject.Config{Name: "news.test", Policy: armor.DefaultPolicy(), Hashcash: &inject.Hashcash{Bits: 10}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	be := injecttest.Backend(t, inject.Config{Name: "news.test", Policy: armor.DefaultPolicy(), Hashcash: &inject.Hashcash{Bits: 10}})
 	srv := m2ntest.StartNewsServer(t, be, nil)
 	gw := &Gateway{Poster: &NNTPPoster{Addr: srv.Addr, Timeout: 10 * time.Second}}
 
@@ -113,7 +102,7 @@ func TestDeliverHashcash(t *testing.T) {
 	if err := deliver(t, gw, mails[3]); !errors.Is(err, ErrAlreadyPosted) || ExitCode(err) != ExitOK {
 		t.Errorf("same mail again: %v (exit %d)", err, ExitCode(err))
 	}
-	err = deliver(t, gw, mails[4])
+	err := deliver(t, gw, mails[4])
 	var r *Refusal
 	if !errors.As(err, &r) || r.Code != hashcash.ReasonSpent || ExitCode(err) != ExitDataErr {
 		t.Errorf("another mail with the same stamp: %v; want a refusal %s", err, hashcash.ReasonSpent)

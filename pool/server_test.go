@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,11 +17,12 @@ import (
 	"github.com/altcrypt/altcrypt/hsub"
 	"github.com/altcrypt/altcrypt/inject"
 	"github.com/altcrypt/altcrypt/internal/gpgtest"
+	"github.com/altcrypt/altcrypt/internal/injecttest"
 	"github.com/altcrypt/altcrypt/internal/nntptest"
 	"github.com/altcrypt/altcrypt/nntp"
 	"github.com/altcrypt/altcrypt/pool/home"
 	"github.com/altcrypt/altcrypt/pool/spool"
-	"github.com/altcrypt/altcrypt/store/sqlite"
+	"github.com/altcrypt/altcrypt/store"
 )
 
 // newsServer is nntpd's stack, in process: nntp.Server over backend on the
@@ -30,43 +30,24 @@ import (
 type newsServer struct {
 	addr    string
 	backend *inject.Injector
-	store   *sqlite.Store // by startServer
+	store   store.Store // by startServer
 }
 
 func startServer(t testing.TB, wrap func(nntp.Backend) nntp.Backend) *newsServer {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "news.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := inject.New(ctx, st, inject.Config{ReleaseInterval: 0})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := serve(t, b, wrap, st.Close)
+	b, st := injecttest.BackendAndStore(t, inject.Config{ReleaseInterval: 0})
+	srv := serve(t, b, wrap)
 	srv.store = st
 	return srv
 }
 
-func serve(t testing.TB, b *inject.Injector, wrap func(nntp.Backend) nntp.Backend, closers ...func() error) *newsServer {
+func serve(t testing.TB, b *inject.Injector, wrap func(nntp.Backend) nntp.Backend) *newsServer {
 	var nb nntp.Backend = b
 	if wrap != nil {
 		nb = wrap(b)
 	}
-	srv := &nntp.Server{Backend: nb, Name: "test.invalid"}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(l)
-	t.Cleanup(func() {
-		srv.Close()
-		for _, c := range closers {
-			c()
-		}
-	})
-	return &newsServer{addr: l.Addr().String(), backend: b}
+	addr := nntptest.ServeNNTP(t, &nntp.Server{Backend: nb, Name: "test.invalid"}, nil)
+	return &newsServer{addr: addr, backend: b}
 }
 
 // postRaw posts an article as any newsreader would.
@@ -469,16 +450,7 @@ func TestServerDownOrOdd(t *testing.T) {
 }
 
 func startServerGroups(t *testing.T) string {
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "news.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := inject.New(ctx, st, inject.Config{Groups: []string{"alt.test"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return serve(t, b, nil, st.Close).addr
+	return serve(t, injecttest.Backend(t, inject.Config{Groups: []string{"alt.test"}}), nil).addr
 }
 
 // TestV6Keys: a v6 (Ed25519 + X25519) key made with --v6 receives through

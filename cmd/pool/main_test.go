@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,29 +10,13 @@ import (
 	"testing"
 
 	"github.com/altcrypt/altcrypt/inject"
+	"github.com/altcrypt/altcrypt/internal/injecttest"
 	"github.com/altcrypt/altcrypt/nntp"
-	"github.com/altcrypt/altcrypt/store/sqlite"
 )
 
 func startServer(t *testing.T) string {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "news.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := inject.New(ctx, st, inject.Config{ReleaseInterval: 0})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &nntp.Server{Backend: b}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close(); st.Close() })
-	return l.Addr().String()
+	return injecttest.Start(t, inject.Config{ReleaseInterval: 0})
 }
 
 type result struct {

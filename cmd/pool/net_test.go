@@ -12,13 +12,13 @@ import (
 	"time"
 
 	"github.com/altcrypt/altcrypt/inject"
+	"github.com/altcrypt/altcrypt/internal/injecttest"
 	"github.com/altcrypt/altcrypt/internal/nntptest"
 	"github.com/altcrypt/altcrypt/internal/sockstest"
 	"github.com/altcrypt/altcrypt/internal/testcert"
 	"github.com/altcrypt/altcrypt/nntp"
 	"github.com/altcrypt/altcrypt/pool"
 	"github.com/altcrypt/altcrypt/pool/home"
-	"github.com/altcrypt/altcrypt/store/sqlite"
 )
 
 // watchedServer is nntpd's stack on loopback that counts the connections
@@ -43,15 +43,7 @@ func (b tlsCounting) NewSession(ctx context.Context, info nntp.ConnInfo) (nntp.S
 
 func startWatched(t *testing.T, cert *testcert.Cert) *watchedServer {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "news.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := inject.New(ctx, st, inject.Config{ReleaseInterval: 0})
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := injecttest.Backend(t, inject.Config{ReleaseInterval: 0})
 	w := &watchedServer{}
 	srv := &nntp.Server{Backend: tlsCounting{b, &w.tls}}
 	if cert != nil {
@@ -59,9 +51,7 @@ func startWatched(t *testing.T, cert *testcert.Cert) *watchedServer {
 	}
 	l := &nntptest.CountingListener{Listener: nntptest.Listen(t)}
 	w.accepted = &l.Accepted
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close(); st.Close() })
-	w.addr = l.Addr().String()
+	w.addr = nntptest.ServeNNTP(t, srv, l)
 	return w
 }
 

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,8 +17,9 @@ import (
 
 	"github.com/altcrypt/altcrypt/inject"
 	"github.com/altcrypt/altcrypt/internal/buildtest"
+	"github.com/altcrypt/altcrypt/internal/injecttest"
+	"github.com/altcrypt/altcrypt/internal/nntptest"
 	"github.com/altcrypt/altcrypt/nntp"
-	"github.com/altcrypt/altcrypt/store/sqlite"
 )
 
 // holdingBackend lets a test stop the server between storing a post and
@@ -69,21 +69,9 @@ func (s *holdingSession) Post(ctx context.Context, article []byte) error {
 func TestOutboxSurvivesSIGKILL(t *testing.T) {
 	t.Parallel() // mostly waiting (on tor, on kills): overlap with the other slow tests
 	bin := buildtest.Build(t, t.TempDir(), "cmd/pool")
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "news.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := inject.New(ctx, st, inject.Config{ReleaseInterval: 0})
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := injecttest.Backend(t, inject.Config{ReleaseInterval: 0})
 	hb := &holdingBackend{Backend: b, stored: make(chan struct{}), release: make(chan struct{})}
-	srv := &nntp.Server{Backend: hb}
-	l, _ := net.Listen("tcp", "127.0.0.1:0")
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close(); st.Close() })
-	addr := l.Addr().String()
+	addr := nntptest.ServeNNTP(t, &nntp.Server{Backend: hb}, nil)
 
 	alice, bob := pair(t)
 	const n = 16

@@ -2,8 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,19 +14,15 @@ import (
 
 	"github.com/altcrypt/altcrypt/inject"
 	"github.com/altcrypt/altcrypt/internal/buildtest"
+	"github.com/altcrypt/altcrypt/internal/injecttest"
+	"github.com/altcrypt/altcrypt/internal/nntptest"
 	"github.com/altcrypt/altcrypt/nntp"
-	"github.com/altcrypt/altcrypt/store/sqlite"
 )
 
 // startGuardedServer is a real injecting server that asks posters for a
 // login and a hashcash stamp of 12 bits for resource news.test.
 func startGuardedServer(t *testing.T) string {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "news.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	hash, err := bcrypt.GenerateFromPassword([]byte("s3cret"), bcrypt.MinCost)
 	if err != nil {
 		t.Fatal(err)
@@ -37,19 +31,9 @@ func startGuardedServer(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := inject.New(ctx, st, inject.Config{Name: "news.test", ReleaseInterval: 0, Accounts: accts,
+	b := injecttest.Backend(t, inject.Config{Name: "news.test", ReleaseInterval: 0, Accounts: accts,
 		RequireAuthToPost: true, Hashcash: &inject.Hashcash{Bits: 12, Resource: "news.test"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &nntp.Server{Backend: b, AllowInsecureAuth: true}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close(); st.Close() })
-	return l.Addr().String()
+	return nntptest.ServeNNTP(t, &nntp.Server{Backend: b, AllowInsecureAuth: true}, nil)
 }
 
 // TestSendLoginAndHashcash: pool send logs in with a password from a file

@@ -144,3 +144,15 @@ func LockStep(ctx context.Context, c *nntp.Client, r nntp.Request) (num int64, i
 	}
 	return 0, "", nil, fmt.Errorf("nntptest: no lock-step form of %s", r.Verb)
 }
+
+// ServeNNTP runs srv on l (nil: a free port of 127.0.0.1) until the test
+// ends and returns the address.
+func ServeNNTP(t testing.TB, srv *nntp.Server, l net.Listener) string {
+	t.Helper()
+	if l == nil {
+		l = Listen(t)
+	}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	return l.Addr().String()
+}

@@ -26,8 +26,8 @@ import (
 	"github.com/altcrypt/altcrypt/gate"
 	"github.com/altcrypt/altcrypt/inject"
 	"github.com/altcrypt/altcrypt/internal/gpgtest"
+	"github.com/altcrypt/altcrypt/internal/injecttest"
 	"github.com/altcrypt/altcrypt/nntp"
-	"github.com/altcrypt/altcrypt/store/sqlite"
 )
 
 // Script returns the path of a script in mail2news/testdata.
@@ -152,16 +152,7 @@ type NewsServer struct {
 // temporary directory.
 func StartInjectionServer(t testing.TB) *NewsServer {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "news.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	be, err := inject.New(ctx, st, inject.Config{Name: "news.test", Policy: gate.DefaultPolicy()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	be := injecttest.Backend(t, inject.Config{Name: "news.test", Policy: gate.DefaultPolicy()})
 	return StartNewsServer(t, be, nil)
 }
 
