@@ -1,13 +1,11 @@
 package pool
 
 import (
-	"bytes"
 	"context"
 	"testing"
 
 	"github.com/altcrypt/altcrypt/internal/gpgtest"
 	"github.com/altcrypt/altcrypt/interop"
-	"github.com/altcrypt/altcrypt/pool/home"
 )
 
 // TestINN: pool works against real INN (Debian's inn2, sandboxed by
@@ -15,10 +13,7 @@ import (
 // BODY.
 func TestINN(t *testing.T) {
 	inn := interop.StartINN(t, "inn.pool.test")
-	alice, bob := newClient(t), newClient(t)
-	k, _ := bob.Home.Keygen(home.KeyOptions{})
-	pub, _ := home.ArmoredPublic(k)
-	alice.Home.ImportContact("bob", bytes.NewReader(pub))
+	alice, bob, pub := aliceAndBob(t)
 	alice.Home.SetHsub("bob", []byte("inn secret"))
 	bob.Home.SetHsub("alice", []byte("inn secret"))
 	sendTo(t, alice, "bob", inn.Addr, "through INN")

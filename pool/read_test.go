@@ -31,6 +31,24 @@ func newClient(t testing.TB) *Client {
 	return c
 }
 
+// aliceAndBob makes two clients: bob with a new key, alice knowing its
+// public key (returned too) as contact "bob".
+func aliceAndBob(t testing.TB) (alice, bob *Client, bobPub []byte) {
+	t.Helper()
+	alice, bob = newClient(t), newClient(t)
+	k, err := bob.Home.Keygen(home.KeyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bobPub, err = home.ArmoredPublic(k); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alice.Home.ImportContact("bob", bytes.NewReader(bobPub)); err != nil {
+		t.Fatal(err)
+	}
+	return alice, bob, bobPub
+}
+
 func stranger(t testing.TB) *openpgp.Entity {
 	t.Helper()
 	e, err := openpgp.NewEntity("x", "", "", &packet.Config{Algorithm: packet.PubKeyAlgoEdDSA, Curve: packet.Curve25519})

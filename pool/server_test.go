@@ -73,10 +73,7 @@ func gpgArticle(subject string, armored []byte) []byte {
 // alice send bob n messages "0", "1"... through server.
 func postedToBob(t testing.TB, server string, n int) (alice, bob *Client) {
 	t.Helper()
-	alice, bob = newClient(t), newClient(t)
-	k, _ := bob.Home.Keygen(home.KeyOptions{})
-	pub, _ := home.ArmoredPublic(k)
-	alice.Home.ImportContact("bob", bytes.NewReader(pub))
+	alice, bob, _ = aliceAndBob(t)
 	for i := 0; i < n; i++ {
 		sendTo(t, alice, "bob", server, fmt.Sprint(i))
 	}
@@ -357,10 +354,7 @@ func testSyncInterruptedResumes(t *testing.T, opt SyncOptions) {
 
 func TestSyncOnlyMatches(t *testing.T) {
 	srv := startServer(t, nil)
-	alice, bob := newClient(t), newClient(t)
-	bobKey, _ := bob.Home.Keygen(home.KeyOptions{})
-	pub, _ := home.ArmoredPublic(bobKey)
-	alice.Home.ImportContact("bob", bytes.NewReader(pub))
+	alice, bob, pub := aliceAndBob(t)
 	alice.Home.ImportContact("bob-tagged", bytes.NewReader(pub))
 	alice.Home.SetHsub("bob-tagged", []byte("tag secret"))
 	bob.Home.SetHsub("alice", []byte("tag secret"))
@@ -480,10 +474,7 @@ func TestV6Keys(t *testing.T) {
 // already holds is refused with a clear error, and nothing is stored.
 func TestSyncRenumberedServer(t *testing.T) {
 	srv := startServer(t, nil)
-	alice, bob := newClient(t), newClient(t)
-	k, _ := bob.Home.Keygen(home.KeyOptions{})
-	pub, _ := home.ArmoredPublic(k)
-	alice.Home.ImportContact("bob", bytes.NewReader(pub))
+	alice, bob, _ := aliceAndBob(t)
 	sendTo(t, alice, "bob", srv.addr, "one")
 	// The store says we already had up to article 500 from this address.
 	fillSpool(t, bob, srv.addr, []spool.Record{{Kind: spool.KindRaw, Number: 500, Body: []byte("x")}})
