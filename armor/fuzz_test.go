@@ -31,6 +31,19 @@ func fuzzPolicies() []Policy {
 	return []Policy{DefaultPolicy(), strict}
 }
 
+// checkRefusal fails t unless err is an *Error with a message and a
+// known code.
+func checkRefusal(t *testing.T, err error) {
+	t.Helper()
+	var ae *Error
+	if !errors.As(err, &ae) || ae.Msg == "" {
+		t.Fatalf("error %T %v", err, err)
+	}
+	if _, ok := Rule(ae.Code); !ok {
+		t.Fatalf("unknown code %q", ae.Code)
+	}
+}
+
 // FuzzCheck: Check never panics, its verdict and error agree, every error
 // is an *Error with a known code, and whatever Check accepts Canonicalize
 // accepts with the same packets.
@@ -43,13 +56,7 @@ func FuzzCheck(f *testing.F) {
 				t.Fatalf("verdict %v and error %v", v, err)
 			}
 			if err != nil {
-				var ae *Error
-				if !errors.As(err, &ae) || ae.Msg == "" {
-					t.Fatalf("error %T %v", err, err)
-				}
-				if _, ok := Rule(ae.Code); !ok {
-					t.Fatalf("unknown code %q", ae.Code)
-				}
+				checkRefusal(t, err)
 				continue
 			}
 			switch v.Container {
@@ -82,13 +89,7 @@ func FuzzCanonicalize(f *testing.F) {
 			opt := CanonOptions{Policy: p, Anonymize: anonymize}
 			c, err := Canonicalize(body, opt)
 			if err != nil {
-				var ae *Error
-				if !errors.As(err, &ae) || ae.Msg == "" {
-					t.Fatalf("error %T %v", err, err)
-				}
-				if _, ok := Rule(ae.Code); !ok {
-					t.Fatalf("unknown code %q", ae.Code)
-				}
+				checkRefusal(t, err)
 				continue
 			}
 			if _, err := Check(c.Body, p); err != nil {
