@@ -87,7 +87,7 @@ type Config struct {
 	// Transit serves IHAVE, CHECK and TAKETHIS (a *transit.Receiver) for
 	// sessions that Peers recognises by address or account; nil: no
 	// transit, feeding commands are not offered.
-	Transit nntp.Feeder
+	Transit nntp.Transit
 	// Hashcash, with Bits > 0, asks every POST for a stamp; nil: off.
 	Hashcash *Hashcash
 	// ReleaseBatch bounds the posts released per transaction (the whole

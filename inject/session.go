@@ -29,7 +29,7 @@ var (
 	_ nntp.Session       = (*Session)(nil)
 	_ nntp.Poster        = (*Session)(nil)
 	_ nntp.Authenticator = (*Session)(nil)
-	_ nntp.Feeder        = (*Session)(nil)
+	_ nntp.Transit       = (*Session)(nil)
 )
 
 // Permissions allow POST unless the operator requires a login first, and

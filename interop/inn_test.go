@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/altcrypt/altcrypt/feed"
 	"github.com/altcrypt/altcrypt/nntp"
+	"github.com/altcrypt/altcrypt/outfeed"
 	"github.com/altcrypt/altcrypt/peers"
 	"github.com/altcrypt/altcrypt/store"
 	"github.com/altcrypt/altcrypt/transit"
@@ -175,12 +175,12 @@ func feedINN(t *testing.T, inn *INN, ids []string, raws map[string][]byte) {
 	}
 }
 
-func runManager(t *testing.T, st store.Store, ourName, peersText string) (*feed.Manager, func()) {
+func runManager(t *testing.T, st store.Store, ourName, peersText string) (*outfeed.Manager, func()) {
 	pf, err := peers.Parse(strings.NewReader(peersText))
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := feed.New(feed.Config{Store: st, Peers: pf.Peers, PathName: ourName, Logger: tt.Quiet(),
+	m, err := outfeed.New(outfeed.Config{Store: st, Peers: pf.Peers, PathName: ourName, Logger: tt.Quiet(),
 		PollInterval: 100 * time.Millisecond, MinBackoff: 100 * time.Millisecond, MaxBackoff: time.Second})
 	if err != nil {
 		t.Fatal(err)

@@ -37,7 +37,7 @@ type Permissions struct {
 type Reader = news.Reader
 
 // Session serves one connection: the read side plus its permissions.
-// Optional abilities are separate interfaces (Poster, Authenticator, Feeder)
+// Optional abilities are separate interfaces (Poster, Authenticator, Transit)
 // that a Session may also implement; the server advertises in CAPABILITIES
 // only what the session implements and permits.
 type Session interface {
@@ -69,11 +69,11 @@ type AuthAvailability interface {
 	AuthAvailable() bool
 }
 
-// Feeder is implemented by sessions that accept transit feeds (IHAVE, and
+// Transit is implemented by sessions that accept transit feeds (IHAVE, and
 // CHECK/TAKETHIS in streaming mode). Return ErrDuplicate when the article is
 // already known, ErrRejected (or an *Error wrapping it) when it will never be
 // accepted, and ErrTryLater when the peer should retry.
-type Feeder interface {
+type Transit interface {
 	// Wanted answers IHAVE's first step and CHECK: nil means "send it".
 	Wanted(ctx context.Context, messageID string) error
 	// Receive stores a transit article byte for byte, returning nil only

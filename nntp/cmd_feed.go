@@ -9,7 +9,7 @@ import (
 	"github.com/altcrypt/altcrypt/news"
 )
 
-// feedResponse maps a Feeder error for one of the transit commands. Besides
+// feedResponse maps a Transit error for one of the transit commands. Besides
 // ResponseFor it folds codes that belong to other stages into the codes the
 // command may answer: IHAVE's first stage knows only 435/436, its second
 // only 235/436/437; CHECK only 238/431/438; TAKETHIS only 239/439 (and 400,

@@ -492,8 +492,8 @@ func (c *conn) poster() (Poster, bool) {
 	return p, ok
 }
 
-func (c *conn) feeder() (Feeder, bool) {
-	f, ok := c.sess.(Feeder)
+func (c *conn) feeder() (Transit, bool) {
+	f, ok := c.sess.(Transit)
 	return f, ok
 }
 

@@ -9,7 +9,7 @@
 // 6048), AUTHINFO USER/PASS (RFC 4643), STARTTLS (RFC 4642) and implicit
 // TLS, and streaming feeds (RFC 4644: MODE STREAM, CHECK, TAKETHIS).
 // Storage and policy live behind Backend and Session (backend.go); the
-// optional Poster, Authenticator and Feeder interfaces enable POST,
+// optional Poster, Authenticator and Transit interfaces enable POST,
 // AUTHINFO and transit, and CAPABILITIES advertises only what the session
 // implements and permits. Every error reaching a client is mapped by
 // ResponseFor; anything unknown is 403 and never shows its text.
@@ -17,7 +17,7 @@
 // Behaviour worth knowing when writing a backend:
 //
 //   - Pipelined CHECK and TAKETHIS run on up to Server.StreamWindow
-//     goroutines per connection, so a Feeder's Wanted and Receive must be
+//     goroutines per connection, so a Transit's Wanted and Receive must be
 //     safe for concurrent use (which lets a store commit many articles in
 //     one transaction). Commands about one message-id run in order;
 //     responses are always written in command order.

@@ -130,7 +130,7 @@ func TestTransitNotPermitted(t *testing.T) {
 	tc.cmd("DATE", "111 ") // the article was drained, not run as commands
 	tc.cmd("STAT <n@x>", "430 ")
 
-	// A backend without Feeder: 502 for IHAVE and MODE STREAM.
+	// A backend without Transit: 502 for IHAVE and MODE STREAM.
 	_, addr2 := startServer(t, noAuth{newMem(t)}, nil)
 	tc2 := dial(t, addr2)
 	tc2.cmd("IHAVE <n@x>", "502 ")

@@ -105,7 +105,7 @@ type Stats struct {
 }
 
 // Receiver verifies and stores transit articles. It implements the
-// nntp.Feeder methods; a session that serves a recognised peer delegates
+// nntp.Transit methods; a session that serves a recognised peer delegates
 // to it. Close it to stop its committer.
 type Receiver struct {
 	cfg  Config

@@ -28,13 +28,13 @@ import (
 	"time"
 
 	"github.com/altcrypt/altcrypt/armor"
-	"github.com/altcrypt/altcrypt/feed"
 	"github.com/altcrypt/altcrypt/inject"
 	"github.com/altcrypt/altcrypt/internal/sdnotify"
 	"github.com/altcrypt/altcrypt/internal/tlsconf"
 	"github.com/altcrypt/altcrypt/internal/version"
 	"github.com/altcrypt/altcrypt/metrics"
 	"github.com/altcrypt/altcrypt/nntp"
+	"github.com/altcrypt/altcrypt/outfeed"
 	"github.com/altcrypt/altcrypt/peers"
 	"github.com/altcrypt/altcrypt/store"
 	"github.com/altcrypt/altcrypt/store/postgres"
@@ -263,8 +263,8 @@ func serve(ctx context.Context, o *options, log *slog.Logger, notify *sdnotify.N
 	var (
 		peerFile = fl.peers
 		receiver *transit.Receiver
-		feeder   *feed.Manager
-		feedCfg  feed.Config
+		feeder   *outfeed.Manager
+		feedCfg  outfeed.Config
 	)
 	if peerFile != nil {
 		receiver, err = transit.New(transit.Config{
@@ -276,12 +276,12 @@ func serve(ctx context.Context, o *options, log *slog.Logger, notify *sdnotify.N
 			return err
 		}
 		defer receiver.Close()
-		feedCfg = feed.Config{Store: st, Peers: peerFile.Peers, PathName: o.name, Logger: log}
-		if feeder, err = feed.New(feedCfg); err != nil {
+		feedCfg = outfeed.Config{Store: st, Peers: peerFile.Peers, PathName: o.name, Logger: log}
+		if feeder, err = outfeed.New(feedCfg); err != nil {
 			return err
 		}
 	}
-	var transitFeeder nntp.Feeder
+	var transitFeeder nntp.Transit
 	if receiver != nil {
 		transitFeeder = receiver
 	}

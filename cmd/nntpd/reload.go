@@ -10,8 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/altcrypt/altcrypt/feed"
 	"github.com/altcrypt/altcrypt/inject"
+	"github.com/altcrypt/altcrypt/outfeed"
 	"github.com/altcrypt/altcrypt/peers"
 )
 
@@ -75,27 +75,27 @@ func (r *reloader) reload() {
 // peer list. The queue is in the store, so a restart loses nothing.
 type feedRunner struct {
 	ctx  context.Context
-	base feed.Config
+	base outfeed.Config
 
 	mu     sync.Mutex
 	cancel context.CancelFunc
 	done   chan struct{}
-	m      *feed.Manager // the running feeds, for their counts
+	m      *outfeed.Manager // the running feeds, for their counts
 }
 
 // stats returns the running feeds' counts for peer (they start again
 // from zero after a reload, as counters may).
-func (f *feedRunner) stats(peer string) feed.PeerStats {
+func (f *feedRunner) stats(peer string) outfeed.PeerStats {
 	f.mu.Lock()
 	m := f.m
 	f.mu.Unlock()
 	if m == nil {
-		return feed.PeerStats{}
+		return outfeed.PeerStats{}
 	}
 	return m.Stats(peer)
 }
 
-func (f *feedRunner) start(m *feed.Manager) {
+func (f *feedRunner) start(m *outfeed.Manager) {
 	ctx, cancel := context.WithCancel(f.ctx)
 	done := make(chan struct{})
 	go func() { m.Run(ctx); close(done) }()
@@ -106,7 +106,7 @@ func (f *feedRunner) start(m *feed.Manager) {
 func (f *feedRunner) restart(pf *peers.File) error {
 	cfg := f.base
 	cfg.Peers = pf.Peers
-	m, err := feed.New(cfg)
+	m, err := outfeed.New(cfg)
 	if err != nil {
 		return err
 	}

@@ -262,8 +262,8 @@ func (b *Backend) NewSession(ctx context.Context, info nntp.ConnInfo) (nntp.Sess
 }
 
 // Session is one connection's view of the Backend. It implements
-// nntp.Session, nntp.Poster, nntp.Authenticator and nntp.Feeder, and is
-// safe for the concurrent Feeder calls of a streaming connection.
+// nntp.Session, nntp.Poster, nntp.Authenticator and nntp.Transit, and is
+// safe for the concurrent Transit calls of a streaming connection.
 type Session struct {
 	b      *Backend
 	authed atomic.Bool
@@ -273,7 +273,7 @@ var (
 	_ nntp.Session       = (*Session)(nil)
 	_ nntp.Poster        = (*Session)(nil)
 	_ nntp.Authenticator = (*Session)(nil)
-	_ nntp.Feeder        = (*Session)(nil)
+	_ nntp.Transit       = (*Session)(nil)
 )
 
 func (s *Session) Permissions() nntp.Permissions {

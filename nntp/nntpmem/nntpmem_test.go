@@ -124,7 +124,7 @@ func TestCheckHookAndConcurrency(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			id := fmt.Sprintf("<c%d@x>", i)
-			if err := s.(nntp.Feeder).Receive(ctx, id, art(id, "a.one")); err != nil {
+			if err := s.(nntp.Transit).Receive(ctx, id, art(id, "a.one")); err != nil {
 				t.Error(err)
 			}
 			s.Overview(ctx, "a.one", nntp.Range{Low: 1, High: -1}, func(*nntp.Overview) error { return nil })

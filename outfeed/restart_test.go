@@ -1,4 +1,4 @@
-package feed_test
+package outfeed_test
 
 import (
 	"context"
@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/altcrypt/altcrypt/feed"
 	"github.com/altcrypt/altcrypt/internal/pgtest"
 	"github.com/altcrypt/altcrypt/nntp"
+	"github.com/altcrypt/altcrypt/outfeed"
 	"github.com/altcrypt/altcrypt/peers"
 	"github.com/altcrypt/altcrypt/store"
 	"github.com/altcrypt/altcrypt/transit"
@@ -130,14 +130,14 @@ func startRecordingPeer(t *testing.T, st store.Store) (string, *transit.Receiver
 // restartManager is fixture.manager with a short lease: acknowledgements
 // lost while our own database is down come back after it, not after the
 // default two minutes.
-func (f *fixture) restartManager(streaming bool, conns int, lease time.Duration) *feed.Manager {
+func (f *fixture) restartManager(streaming bool, conns int, lease time.Duration) *outfeed.Manager {
 	pf, err := peers.Parse(strings.NewReader(fmt.Sprintf(
 		"peer p {\n send-to: %s\n path: %s\n streaming: %v\n connections: %d\n}\n",
 		f.peerAddr, peerName, map[bool]string{true: "yes", false: "no"}[streaming], conns)))
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	m, err := feed.New(feed.Config{
+	m, err := outfeed.New(outfeed.Config{
 		Store: f.ours, Peers: pf.Peers, PathName: ourName, Logger: tt.Quiet(), Lease: lease,
 		PollInterval: 50 * time.Millisecond, MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond,
 		Timeout: 5 * time.Second, DialTimeout: time.Second,
@@ -255,7 +255,7 @@ func peerDatabaseRestart(t *testing.T, srv *pgtest.Server, streaming bool, conns
 	f.peerAddr = addr
 	const n = 300
 	f.queue(fmt.Sprintf("pgrestart-%v", streaming), n)
-	m := f.restartManager(streaming, conns, feed.DefaultLease)
+	m := f.restartManager(streaming, conns, outfeed.DefaultLease)
 	stop := run(m)
 	defer stop()
 	atStop, atStart := restartMidFeed(t, srv, rec, 30, time.Second)
@@ -274,7 +274,7 @@ func peerDatabaseRestart(t *testing.T, srv *pgtest.Server, streaming bool, conns
 	if tempDown == 0 {
 		t.Error("no try-later answer while the database was down: the outage was not seen")
 	}
-	checkAnswers(t, f, rec, conns*feed.DefaultWindow)
+	checkAnswers(t, f, rec, conns*outfeed.DefaultWindow)
 }
 
 // ourDatabaseRestart restarts our own PostgreSQL (the sender's store,
@@ -300,7 +300,7 @@ func ourDatabaseRestart(t *testing.T, srv *pgtest.Server) {
 	}
 	// While our database is down, only the batches already claimed can
 	// reach the peer.
-	if atStart-atStop > conns*feed.DefaultWindow {
+	if atStart-atStop > conns*outfeed.DefaultWindow {
 		t.Errorf("%d articles sent while our queue was unreadable", atStart-atStop)
 	}
 	// Wait until the queue is empty, leased rows included (a lost
@@ -328,5 +328,5 @@ func ourDatabaseRestart(t *testing.T, srv *pgtest.Server) {
 	t.Logf("database down after %d articles (%d when back); answers %v, while down %v; sender %+v; receiver %+v",
 		atStop, atStart, rec.codes, rec.down, m.Stats("p"), r.Stats())
 	rec.mu.Unlock()
-	checkAnswers(t, f, rec, conns*feed.DefaultWindow)
+	checkAnswers(t, f, rec, conns*outfeed.DefaultWindow)
 }

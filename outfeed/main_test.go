@@ -1,4 +1,4 @@
-package feed_test
+package outfeed_test
 
 import (
 	"testing"

@@ -1,4 +1,4 @@
-package feed_test
+package outfeed_test
 
 import (
 	"bytes"
@@ -15,7 +15,7 @@ import (
 	"github.com/altcrypt/altcrypt/nntp"
 	_ "github.com/lib/pq"
 
-	"github.com/altcrypt/altcrypt/feed"
+	"github.com/altcrypt/altcrypt/outfeed"
 	"github.com/altcrypt/altcrypt/peers"
 	"github.com/altcrypt/altcrypt/store"
 	"github.com/altcrypt/altcrypt/transit"
@@ -68,7 +68,7 @@ func (f *fixture) queue(prefix string, n int) {
 	}
 }
 
-func (f *fixture) manager(streaming bool, conns int) *feed.Manager {
+func (f *fixture) manager(streaming bool, conns int) *outfeed.Manager {
 	pf, err := peers.Parse(strings.NewReader(fmt.Sprintf(`
 peer p {
     send-to: %s
@@ -79,7 +79,7 @@ peer p {
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	m, err := feed.New(feed.Config{
+	m, err := outfeed.New(outfeed.Config{
 		Store: f.ours, Peers: pf.Peers, PathName: ourName, Logger: tt.Quiet(),
 		PollInterval: 50 * time.Millisecond, MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond,
 		Timeout: 5 * time.Second, DialTimeout: time.Second,
@@ -91,7 +91,7 @@ peer p {
 }
 
 // run starts m and returns a function that stops it and waits.
-func run(m *feed.Manager) (stop func()) {
+func run(m *outfeed.Manager) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { m.Run(ctx); close(done) }()
@@ -101,7 +101,7 @@ func run(m *feed.Manager) (stop func()) {
 // waitAll waits until the peer holds every queued article and the
 // managers have had every article acknowledged (acks counts those of
 // earlier runs).
-func (f *fixture) waitAll(timeout time.Duration, acks int64, ms ...*feed.Manager) {
+func (f *fixture) waitAll(timeout time.Duration, acks int64, ms ...*outfeed.Manager) {
 	f.t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
@@ -226,7 +226,7 @@ func TestPeerDiesMidStream(t *testing.T) {
 		t.Logf("peer down after %d articles; receipts: %+v then %+v; sender %+v", got.Count, a, b, m.Stats("p"))
 		// Sent again only what was not acknowledged: at most one window
 		// per connection, and the peer recognised them.
-		if resent := a.Duplicates + b.Duplicates; resent > 2*feed.DefaultWindow {
+		if resent := a.Duplicates + b.Duplicates; resent > 2*outfeed.DefaultWindow {
 			t.Errorf("%d articles offered again after acknowledgement", resent)
 		}
 	})
@@ -343,7 +343,7 @@ func TestFeedWithAuth(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		m, err := feed.New(feed.Config{Store: f.ours, Peers: ps.Peers, PathName: ourName, Logger: tt.Quiet(),
+		m, err := outfeed.New(outfeed.Config{Store: f.ours, Peers: ps.Peers, PathName: ourName, Logger: tt.Quiet(),
 			PollInterval: 50 * time.Millisecond, MinBackoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)

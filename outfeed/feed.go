@@ -1,4 +1,4 @@
-// Package feed sends stored articles to the peers we feed. Each peer with
+// Package outfeed sends stored articles to the peers we feed. Each peer with
 // a send-to address gets its own set of connections; each connection
 // claims queued articles from the store (store.ClaimQueue, a lease, so
 // that several connections and several front-ends never send the same
@@ -10,7 +10,7 @@
 //
 // We relay byte for byte, except that our name is prepended to Path on the
 // wire (RFC 5537 section 3.2); the stored article is never changed.
-package feed
+package outfeed
 
 import (
 	"context"
