@@ -6,17 +6,24 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/altcrypt/altcrypt/gate"
 	"github.com/altcrypt/altcrypt/inject"
 	"github.com/altcrypt/altcrypt/internal/injecttest"
 	"github.com/altcrypt/altcrypt/nntp"
 )
 
-func startServer(t *testing.T) string {
+func startServer(t *testing.T) string { return startServerWith(t, inject.Config{}) }
+
+// startServerWith is startServer with cfg (released at once).
+func startServerWith(t *testing.T, cfg inject.Config) string {
 	t.Helper()
-	return injecttest.Start(t, inject.Config{ReleaseInterval: 0})
+	cfg.ReleaseInterval = 0
+	return injecttest.Start(t, cfg)
 }
 
 type result struct {
@@ -256,5 +263,23 @@ func TestKeygenUserID(t *testing.T) {
 	}
 	if keys, _ := os.ReadDir(filepath.Join(me, "secret")); len(keys) != 0 {
 		t.Errorf("%d keys made by refused keygens", len(keys))
+	}
+}
+
+// TestSendTooLarge: a message the server's size limit refuses is answered
+// with the largest text that fits, and a text of that size is posted.
+func TestSendTooLarge(t *testing.T) {
+	policy := gate.DefaultPolicy()
+	policy.MaxBodySize = 8 << 10
+	addr := startServerWith(t, inject.Config{Policy: policy})
+	alice, _ := pair(t)
+	r := runPool(t, strings.Repeat("x", 20<<10), "--home", alice, "send", "--to", "bob", "--server", addr)
+	m := regexp.MustCompile(`the largest this server takes is about (\d+) octets`).FindStringSubmatch(r.stderr)
+	if r.code != 1 || m == nil || !strings.Contains(r.stderr, "body-too-large") {
+		t.Fatalf("send too large: %+v", r)
+	}
+	n, _ := strconv.Atoi(m[1])
+	if r := runPool(t, strings.Repeat("y", n), "--home", alice, "send", "--to", "bob", "--server", addr); r.code != 0 {
+		t.Errorf("send %d octets, the largest said to fit: %+v", n, r)
 	}
 }
