@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/altcrypt/altcrypt/hsub"
-	"github.com/altcrypt/altcrypt/nntp"
 	"github.com/altcrypt/altcrypt/pool/home"
 	"github.com/altcrypt/altcrypt/pool/outbox"
 	"github.com/altcrypt/altcrypt/pool/trial"
@@ -224,10 +223,7 @@ func TestRunPostsQueuedInsteadOfDummies(t *testing.T) {
 		done <- result{st, err}
 	}()
 	count := func() int64 {
-		cl, err := nntp.Dial(context.Background(), srv.addr, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		cl := dialNews(t, srv.addr)
 		defer cl.Close()
 		g, err := cl.Group(context.Background(), DefaultGroup)
 		if err != nil {

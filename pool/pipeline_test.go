@@ -132,10 +132,7 @@ func TestSyncPipelinedFromINN(t *testing.T) {
 	// The same through the client alone: ARTICLE, HEAD, BODY, STAT
 	// pipelined against lock-step answers.
 	ctx := context.Background()
-	cl, err := nntp.Dial(ctx, inn.Addr, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cl := dialNews(t, inn.Addr)
 	defer cl.Close()
 	if _, err := cl.ModeReader(ctx); err != nil {
 		t.Fatal(err)

@@ -50,16 +50,23 @@ func serve(t testing.TB, b *inject.Injector, wrap func(nntp.Backend) nntp.Backen
 	return &newsServer{addr: addr, backend: b}
 }
 
-// postRaw posts an article as any newsreader would.
-func postRaw(t testing.TB, addr string, article []byte) {
+// dialNews connects to the news server at addr as any newsreader would;
+// the caller closes the client.
+func dialNews(t testing.TB, addr string) *nntp.Client {
 	t.Helper()
-	ctx := context.Background()
-	cl, err := nntp.Dial(ctx, addr, nil)
+	cl, err := nntp.Dial(context.Background(), addr, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return cl
+}
+
+// postRaw posts an article as any newsreader would.
+func postRaw(t testing.TB, addr string, article []byte) {
+	t.Helper()
+	cl := dialNews(t, addr)
 	defer cl.Close()
-	if err := cl.Post(ctx, article); err != nil {
+	if err := cl.Post(context.Background(), article); err != nil {
 		t.Fatalf("post: %v", err)
 	}
 }
@@ -190,10 +197,7 @@ func TestPoolToGPG(t *testing.T) {
 	if err := alice.Post(context.Background(), srv.addr, art); err != nil {
 		t.Fatal(err)
 	}
-	cl, err := nntp.Dial(context.Background(), srv.addr, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cl := dialNews(t, srv.addr)
 	defer cl.Close()
 	grp, err := cl.Group(context.Background(), DefaultGroup)
 	if err != nil {
@@ -224,10 +228,7 @@ type countingBackend struct {
 func (b *countingBackend) numberArticles(t testing.TB, addr string) {
 	t.Helper()
 	ctx := context.Background()
-	cl, err := nntp.Dial(ctx, addr, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cl := dialNews(t, addr)
 	defer cl.Close()
 	if _, err := cl.Group(ctx, DefaultGroup); err != nil {
 		t.Fatal(err)
