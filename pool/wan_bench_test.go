@@ -249,7 +249,9 @@ func BenchmarkSyncBig(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		cmd := exec.Command(bin, "--home", b.TempDir(), "sync", "--server", px.Addr())
+		// BENCH_SYNC_ARGS: more flags for pool sync (--compress, --window N).
+		args := append([]string{"--home", b.TempDir(), "sync", "--server", px.Addr()}, strings.Fields(os.Getenv("BENCH_SYNC_ARGS"))...)
+		cmd := exec.Command(bin, args...)
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		start := time.Now()
@@ -266,6 +268,8 @@ func BenchmarkSyncBig(b *testing.B) {
 		b.ReportMetric(float64(px.BytesDown())/float64(bodyBytes), "wire/body")
 		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 			b.ReportMetric(float64(ru.Maxrss)/1024, "client-peak-RSS-MiB")
+			cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+			b.ReportMetric(cpu.Seconds()/elapsed.Seconds(), "client-CPU/elapsed")
 		}
 		b.Logf("%s", bytes.TrimSpace(out.Bytes()))
 	}
