@@ -36,11 +36,7 @@ func cmdList(c *conn, r request) error {
 			c.reply(501, "Syntax: LIST OVERVIEW.FMT")
 			return nil
 		}
-		c.reply(215, "Order of fields in overview database")
-		for _, f := range overviewFormat {
-			c.out.line(f)
-		}
-		c.out.end()
+		c.replyLines(215, "Order of fields in overview database", overviewFormat)
 		return nil
 	case "HEADERS":
 		if len(rest) == 1 {
@@ -49,11 +45,7 @@ func cmdList(c *conn, r request) error {
 				return nil
 			}
 		}
-		c.reply(215, "Field list follows")
-		for _, f := range []string{":", ":bytes", ":lines"} {
-			c.out.line(f)
-		}
-		c.out.end()
+		c.replyLines(215, "Field list follows", []string{":", ":bytes", ":lines"})
 		return nil
 	case "ACTIVE", "NEWSGROUPS", "ACTIVE.TIMES", "COUNTS":
 	default:

@@ -44,11 +44,7 @@ func cmdCapabilities(c *conn, r request) error {
 		c.reply(501, "Syntax: CAPABILITIES [keyword]")
 		return nil
 	}
-	c.reply(101, "Capability list:")
-	for _, l := range c.capabilities() {
-		c.out.line(l)
-	}
-	c.out.end()
+	c.replyLines(101, "Capability list:", c.capabilities())
 	return nil
 }
 
@@ -124,11 +120,7 @@ func cmdHelp(c *conn, r request) error {
 		c.reply(501, "Syntax: HELP")
 		return nil
 	}
-	c.reply(100, "Help text follows")
-	for _, l := range helpText {
-		c.out.line(l)
-	}
-	c.out.end()
+	c.replyLines(100, "Help text follows", helpText)
 	return nil
 }
 

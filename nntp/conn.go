@@ -434,6 +434,15 @@ func (c *conn) reply(code int, msg string) {
 	writeStatus(c.bw, code, msg)
 }
 
+// replyLines writes a status line and a multi-line block of fixed lines.
+func (c *conn) replyLines(code int, msg string, lines []string) {
+	c.reply(code, msg)
+	for _, l := range lines {
+		c.out.line(l)
+	}
+	c.out.end()
+}
+
 func (c *conn) replyf(code int, format string, args ...any) {
 	c.reply(code, fmt.Sprintf(format, args...))
 }

@@ -1,6 +1,7 @@
 package nntp
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -241,26 +242,21 @@ func (s *Server) ServeTLS(l net.Listener) error {
 
 // ListenAndServe listens on addr (":119" if empty) and serves.
 func (s *Server) ListenAndServe(addr string) error {
-	if addr == "" {
-		addr = ":119"
-	}
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
-	return s.Serve(l)
+	return listenAnd(cmp.Or(addr, ":119"), s.Serve)
 }
 
 // ListenAndServeTLS listens on addr (":563" if empty) and serves NNTPS.
 func (s *Server) ListenAndServeTLS(addr string) error {
-	if addr == "" {
-		addr = ":563"
-	}
+	return listenAnd(cmp.Or(addr, ":563"), s.ServeTLS)
+}
+
+// listenAnd listens on addr and hands the listener to serve.
+func listenAnd(addr string, serve func(net.Listener) error) error {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
-	return s.ServeTLS(l)
+	return serve(l)
 }
 
 func (s *Server) trackListener(l net.Listener, add bool) bool {

@@ -36,6 +36,20 @@ type nntpFlags struct {
 	maxSize                                          int64
 }
 
+// newPosterFlags is the flag set of a command that posts to the news
+// server (post, smtp): usage text first, then the server flags.
+func newPosterFlags(name, usage string, stderr io.Writer) (*flag.FlagSet, *nntpFlags) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usage)
+		fs.PrintDefaults()
+	}
+	nf := new(nntpFlags)
+	nf.register(fs)
+	return fs, nf
+}
+
 func (f *nntpFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.server, "server", "127.0.0.1:1119", "news server `host:port`")
 	fs.StringVar(&f.user, "user", "", "AUTHINFO user name")
@@ -106,14 +120,7 @@ func postCommand(ctx context.Context, args []string, stdin io.Reader, _, stderr 
 // runPost is `gateway post`. getenv gives the environment the MTA set
 // (ORIGINAL_RECIPIENT, RECIPIENT).
 func runPost(ctx context.Context, args []string, stdin io.Reader, stderr io.Writer, getenv func(string) string) int {
-	fs := flag.NewFlagSet("gateway post", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, postUsage)
-		fs.PrintDefaults()
-	}
-	var nf nntpFlags
-	nf.register(fs)
+	fs, nf := newPosterFlags("gateway post", postUsage, stderr)
 	var recipient string
 	fs.StringVar(&recipient, "recipient", "", "envelope recipient `address` (default: $ORIGINAL_RECIPIENT, $RECIPIENT, then the Delivered-To, X-Original-To and To headers)")
 	fs.StringVar(&recipient, "r", "", "short for --recipient")

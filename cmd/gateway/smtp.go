@@ -36,14 +36,7 @@ func smtpCommand(ctx context.Context, args []string, _ io.Reader, _, stderr io.W
 
 // runSMTP is `gateway smtp`. It serves until ctx ends or SIGINT/SIGTERM.
 func runSMTP(ctx context.Context, args []string, stderr io.Writer) int {
-	fs := flag.NewFlagSet("gateway smtp", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, smtpUsage)
-		fs.PrintDefaults()
-	}
-	var nf nntpFlags
-	nf.register(fs)
+	fs, nf := newPosterFlags("gateway smtp", smtpUsage, stderr)
 	var (
 		listen, domain, accept, tlsCert, tlsKey, rateBy string
 		rate                                            int

@@ -83,12 +83,7 @@ func firstLine(text []byte) string {
 // reply encrypts standard input to the sender of inbox message N.
 func reply(ctx context.Context, c *pool.Client, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flags("reply", stderr)
-	server := fs.String("server", "", "post to `HOST:PORT` (default $ALTCRYPT_SERVER or 127.0.0.1:1119)")
-	print := fs.Bool("print", false, "print the whole article instead of posting it")
-	sign := fs.Bool("sign", false, "sign the reply with your key")
-	nf := addNetFlags(fs)
-	lf := addLaterFlags(fs)
-	pf := addPostFlags(fs)
+	of := addOutgoingFlags(fs, "print the whole article instead of posting it", "sign the reply with your key")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "usage: pool reply [--sign] [--server HOST:PORT | --print] [--later | --now] N < message\n")
 		fs.PrintDefaults()
@@ -96,17 +91,13 @@ func reply(ctx context.Context, c *pool.Client, args []string, stdin io.Reader, 
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if err := nf.apply(c); err != nil {
+	if err := of.net.apply(c); err != nil {
 		return err
 	}
 	n, err := strconv.Atoi(fs.Arg(0))
 	if fs.NArg() != 1 || err != nil {
 		fs.Usage()
 		return errUsage
-	}
-	po, err := pf.options(*print)
-	if err != nil {
-		return err
 	}
 	e, err := c.InboxEntry(n)
 	if err != nil {
@@ -120,19 +111,52 @@ func reply(ctx context.Context, c *pool.Client, args []string, stdin io.Reader, 
 	if err != nil {
 		return err
 	}
-	addr := serverAddr(*server)
 	fmt.Fprintf(stderr, "pool: replying to %s\n", to)
 	// A reply is where timing shows a conversation: it waits in the
 	// outbox like any message when asked to.
-	opt, err := pf.signOptions(c, pool.ComposeOptions{Sign: *sign})
+	return of.deliver(ctx, c, to, msg, stdout, stderr)
+}
+
+// outgoingFlags are the flags of the commands that write a message to a
+// contact (send, reply): where it goes, whether it is signed, when it is
+// posted and how the poster logs in.
+type outgoingFlags struct {
+	server *string
+	print  *bool
+	sign   *bool
+	net    netFlags
+	later  laterFlags
+	post   *postFlags
+}
+
+func addOutgoingFlags(fs *flag.FlagSet, printHelp, signHelp string) *outgoingFlags {
+	return &outgoingFlags{
+		server: fs.String("server", "", "post to `HOST:PORT` (default $ALTCRYPT_SERVER or 127.0.0.1:1119)"),
+		print:  fs.Bool("print", false, printHelp),
+		sign:   fs.Bool("sign", false, signHelp),
+		net:    addNetFlags(fs),
+		later:  addLaterFlags(fs),
+		post:   addPostFlags(fs),
+	}
+}
+
+// deliver signs msg if asked, then queues it in the outbox (--later) or
+// encrypts and posts (or prints) it now.
+func (f *outgoingFlags) deliver(ctx context.Context, c *pool.Client, to string, msg []byte, stdout, stderr io.Writer) error {
+	addr := serverAddr(*f.server)
+	opt, err := f.post.signOptions(c, pool.ComposeOptions{Sign: *f.sign})
 	if err != nil {
 		return err
 	}
-	if queued, err := lf.queue(c, to, msg, opt, addr, *print, stderr); queued || err != nil {
-		pf.laterNote(queued, stderr)
+	if queued, err := f.later.queue(c, to, msg, opt, addr, *f.print, stderr); queued || err != nil {
+		f.post.laterNote(queued, stderr)
 		return err
 	}
-	return composeAndPost(ctx, c, to, msg, opt, addr, *print, po, stdout, stderr)
+	po, err := f.post.options(*f.print)
+	if err != nil {
+		return err
+	}
+	return composeAndPost(ctx, c, to, msg, opt, addr, *f.print, po, stdout, stderr)
 }
 
 // loginFlags are the login and hashcash flags of every command that

@@ -312,19 +312,15 @@ func defaultServer() string {
 func send(ctx context.Context, c *pool.Client, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flags("send", stderr)
 	to := fs.String("to", "", "the contact `NAME` to encrypt to")
-	server := fs.String("server", "", "post to `HOST:PORT` (default $ALTCRYPT_SERVER or 127.0.0.1:1119)")
-	print := fs.Bool("print", false, "print the whole article instead of posting it (for a mail-to-news gateway)")
-	sign := fs.Bool("sign", false, "sign the message with your key (inside the encryption: only the recipient sees it)")
-	nf := addNetFlags(fs)
-	lf := addLaterFlags(fs)
-	pf := addPostFlags(fs)
+	of := addOutgoingFlags(fs, "print the whole article instead of posting it (for a mail-to-news gateway)",
+		"sign the message with your key (inside the encryption: only the recipient sees it)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if err := nf.apply(c); err != nil {
+	if err := of.net.apply(c); err != nil {
 		return err
 	}
-	if *to == "" || fs.NArg() > 0 || (*print && *server != "") {
+	if *to == "" || fs.NArg() > 0 || (*of.print && *of.server != "") {
 		fmt.Fprint(stderr, "usage: pool send --to CONTACT [--server HOST:PORT | --print] < message\n")
 		return errUsage
 	}
@@ -332,20 +328,7 @@ func send(ctx context.Context, c *pool.Client, args []string, stdin io.Reader, s
 	if err != nil {
 		return err
 	}
-	addr := serverAddr(*server)
-	opt, err := pf.signOptions(c, pool.ComposeOptions{Sign: *sign})
-	if err != nil {
-		return err
-	}
-	if queued, err := lf.queue(c, *to, msg, opt, addr, *print, stderr); queued || err != nil {
-		pf.laterNote(queued, stderr)
-		return err
-	}
-	po, err := pf.options(*print)
-	if err != nil {
-		return err
-	}
-	return composeAndPost(ctx, c, *to, msg, opt, addr, *print, po, stdout, stderr)
+	return of.deliver(ctx, c, *to, msg, stdout, stderr)
 }
 
 func syncCmd(ctx context.Context, c *pool.Client, args []string, _ io.Reader, stdout, stderr io.Writer) error {

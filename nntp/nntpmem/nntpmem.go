@@ -352,11 +352,9 @@ func (s *Session) Overview(ctx context.Context, name string, r nntp.Range, fn fu
 }
 
 func (s *Session) OverviewByID(ctx context.Context, id string) (*nntp.Overview, error) {
-	s.b.mu.RLock()
-	defer s.b.mu.RUnlock()
-	a, ok := s.b.byID[id]
-	if !ok {
-		return nil, nntp.ErrNoSuchArticle
+	a, err := s.byID(id)
+	if err != nil {
+		return nil, err
 	}
 	ov := a.ov
 	ov.Number = 0
@@ -382,13 +380,23 @@ func (s *Session) Article(ctx context.Context, name string, n int64) (*nntp.Arti
 }
 
 func (s *Session) ArticleByID(ctx context.Context, id string) (*nntp.Article, error) {
+	a, err := s.byID(id)
+	if err != nil {
+		return nil, err
+	}
+	return a.export(0), nil
+}
+
+// byID finds an article by message-id; articles are never changed after
+// they are stored, so the caller may read it without the lock.
+func (s *Session) byID(id string) (*article, error) {
 	s.b.mu.RLock()
 	defer s.b.mu.RUnlock()
 	a, ok := s.b.byID[id]
 	if !ok {
 		return nil, nntp.ErrNoSuchArticle
 	}
-	return a.export(0), nil
+	return a, nil
 }
 
 func (s *Session) Next(ctx context.Context, name string, n int64) (int64, error) {
