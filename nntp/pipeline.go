@@ -336,8 +336,9 @@ func (p *Pipeline) sendFailed(err error) error {
 
 func (p *Pipeline) sendFailedLocked(err error) error {
 	if p.werr == nil {
+		// The Client learns of it in Close: the reading goroutine may be
+		// using the Client's error state now.
 		p.werr = err
-		p.c.fail(err)
 		p.cond.Broadcast()
 	}
 	return p.werr
@@ -374,6 +375,9 @@ func (p *Pipeline) Close() error {
 	p.mu.Lock()
 	p.closed = true
 	p.cond.Broadcast()
+	if p.werr != nil {
+		p.c.fail(p.werr) // the stream is unusable once a write failed
+	}
 	p.mu.Unlock()
 	p.end()
 	if err == io.EOF {
