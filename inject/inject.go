@@ -29,13 +29,11 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultName             = "altcrypt.invalid"
-	DefaultFrom             = "Anonymous <nobody@invalid>"
-	DefaultGroup            = "alt.crypt.messages"
-	DefaultReleaseInterval  = time.Minute
-	DefaultRetention        = 30 * 24 * time.Hour
-	DefaultHistoryRetention = 60 * 24 * time.Hour
-	DefaultExpireInterval   = time.Hour
+	DefaultName            = "altcrypt.invalid"
+	DefaultFrom            = "Anonymous <nobody@invalid>"
+	DefaultGroup           = "alt.crypt.messages"
+	DefaultReleaseInterval = time.Minute
+	DefaultExpireInterval  = time.Hour
 	// DefaultReleaseBatch bounds the posts taken per Insert transaction.
 	DefaultReleaseBatch = 1000
 	// DefaultMaxInjectESKs: one recipient (or passphrase) per post.
@@ -58,10 +56,10 @@ type Config struct {
 	// ReleaseInterval is how often pending posts are released in a
 	// shuffled batch. 0 releases each post at once (after it is durable).
 	ReleaseInterval time.Duration
-	// Retention is how long articles stay (DefaultRetention when 0).
+	// Retention is how long articles stay (news.DefaultRetention when 0).
 	Retention time.Duration
 	// HistoryRetention is how long message-ids and body hashes are
-	// remembered (DefaultHistoryRetention when 0); at least Retention.
+	// remembered (news.DefaultHistoryRetention when 0); at least Retention.
 	HistoryRetention time.Duration
 	// ReplayWindow is how long an identical body is refused
 	// (HistoryRetention when 0).
@@ -144,10 +142,10 @@ func New(ctx context.Context, st Store, cfg Config) (*Injector, error) {
 		return nil, errors.New("inject: negative release interval")
 	}
 	if cfg.Retention <= 0 {
-		cfg.Retention = DefaultRetention
+		cfg.Retention = news.DefaultRetention
 	}
 	if cfg.HistoryRetention <= 0 {
-		cfg.HistoryRetention = DefaultHistoryRetention
+		cfg.HistoryRetention = news.DefaultHistoryRetention
 	}
 	if cfg.HistoryRetention < cfg.Retention {
 		cfg.HistoryRetention = cfg.Retention

@@ -26,9 +26,7 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultHistoryWindow  = 10 * 24 * time.Hour
 	DefaultFutureSkew     = 24 * time.Hour
-	DefaultRetention      = 30 * 24 * time.Hour
 	DefaultMaxBatch       = 64
 	DefaultCommitters     = 2
 	DefaultMaxQueue       = 4096
@@ -65,11 +63,13 @@ type Config struct {
 	Privacy Privacy
 	// HistoryWindow: articles dated before now-HistoryWindow are refused,
 	// since the history may no longer remember them. The store's history
-	// must be kept at least this long.
+	// must be kept at least this long. news.DefaultHistoryRetention when
+	// 0: the window is the history's memory, not a setting of its own.
 	HistoryWindow time.Duration
 	// FutureSkew: articles dated after now+FutureSkew are refused.
 	FutureSkew time.Duration
-	// Retention sets NewArticle.Expires = arrival + Retention.
+	// Retention sets NewArticle.Expires = arrival + Retention
+	// (news.DefaultRetention when 0).
 	Retention time.Duration
 	// MaxBatch bounds the articles of one transaction; MaxQueue the
 	// articles waiting for one (beyond it Receive answers try-later).
@@ -147,13 +147,13 @@ func New(cfg Config) (*Receiver, error) {
 		return nil, errors.New("transit: Config needs Store and PathName")
 	}
 	if cfg.HistoryWindow <= 0 {
-		cfg.HistoryWindow = DefaultHistoryWindow
+		cfg.HistoryWindow = news.DefaultHistoryRetention
 	}
 	if cfg.FutureSkew <= 0 {
 		cfg.FutureSkew = DefaultFutureSkew
 	}
 	if cfg.Retention <= 0 {
-		cfg.Retention = DefaultRetention
+		cfg.Retention = news.DefaultRetention
 	}
 	if cfg.MaxBatch <= 0 {
 		cfg.MaxBatch = DefaultMaxBatch

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/altcrypt/altcrypt/news"
 	"github.com/altcrypt/altcrypt/nntp"
 	"github.com/altcrypt/altcrypt/peers"
 	"github.com/altcrypt/altcrypt/store"
@@ -164,7 +165,9 @@ func TestRejects(t *testing.T) {
 		{"plaintext", func(id string) []byte { return tt.Article(id, "peer!x", now, plain) }, "", ""},
 		{"no-carried-group", func(id string) []byte { return tt.Article(id, "peer!x", now, body, "misc.test") }, "", "no-carried-group"},
 		{"path-loop", func(id string) []byte { return tt.Article(id, "peer!"+ourName+"!x", now, body) }, "", "path-loop"},
-		{"too-old", func(id string) []byte { return tt.Article(id, "peer!x", now.Add(-11*24*time.Hour), body) }, "", "too-old"},
+		{"too-old", func(id string) []byte {
+			return tt.Article(id, "peer!x", now.Add(-news.DefaultHistoryRetention-24*time.Hour), body)
+		}, "", "too-old"},
 		{"too-new", func(id string) []byte { return tt.Article(id, "peer!x", now.Add(48*time.Hour), body) }, "", "too-new"},
 		{"missing-subject", func(id string) []byte {
 			return bytes.Replace(tt.Article(id, "peer!x", now, body), []byte("Subject: "), []byte("X-Subject: "), 1)
