@@ -9,7 +9,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -27,23 +26,18 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/altcrypt/altcrypt/armor"
 	"github.com/altcrypt/altcrypt/inject"
 	"github.com/altcrypt/altcrypt/internal/sdnotify"
 	"github.com/altcrypt/altcrypt/internal/tlsconf"
 	"github.com/altcrypt/altcrypt/internal/version"
 	"github.com/altcrypt/altcrypt/metrics"
 	"github.com/altcrypt/altcrypt/nntp"
-	"github.com/altcrypt/altcrypt/outfeed"
+	"github.com/altcrypt/altcrypt/node"
 	"github.com/altcrypt/altcrypt/peers"
 	"github.com/altcrypt/altcrypt/store"
 	"github.com/altcrypt/altcrypt/store/postgres"
 	"github.com/altcrypt/altcrypt/store/sqlite"
-	"github.com/altcrypt/altcrypt/transit"
 )
-
-// shutdownGrace is how long connections get to finish their command.
-const shutdownGrace = 30 * time.Second
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
@@ -249,82 +243,23 @@ func serve(ctx context.Context, o *options, log *slog.Logger, notify *sdnotify.N
 		return err
 	}
 	defer st.Close()
+	cfg := o.nodeConfig(fl, log)
 	if metricsL != nil {
 		mx = metrics.New()
 		st = mx.Store(st) // times the commits acknowledgements wait for
+		cfg.Observer = mx
 	}
-
-	accounts := fl.accounts
-	policy := armor.DefaultPolicy()
-	policy.MaxBodySize = o.maxArticleSize
-
-	// Peering (optional): a transit receiver for peers that feed us and
-	// feed senders for the peers we feed.
-	var (
-		peerFile = fl.peers
-		receiver *transit.Receiver
-		feeder   *outfeed.Manager
-		feedCfg  outfeed.Config
-	)
-	if peerFile != nil {
-		receiver, err = transit.New(transit.Config{
-			Store: st, PathName: o.name, Peers: peerFile, Armor: &policy,
-			Privacy:       transit.Privacy{RefuseHostTraces: o.transitHostTraces, RefuseVisibleRecipients: o.transitVisible, MaxESKs: o.transitMaxESKs},
-			HistoryWindow: o.historyRetention, Retention: o.retention, Logger: log,
-		})
-		if err != nil {
-			return err
-		}
-		defer receiver.Close()
-		feedCfg = outfeed.Config{Store: st, Peers: peerFile.Peers, PathName: o.name, Logger: log}
-		if feeder, err = outfeed.New(feedCfg); err != nil {
-			return err
-		}
-	}
-	var transitFeeder nntp.Transit
-	if receiver != nil {
-		transitFeeder = receiver
-	}
-	be, err := inject.New(ctx, st, inject.Config{
-		Name:              o.name,
-		Domain:            o.domain,
-		From:              o.from,
-		Groups:            o.groupList(),
-		ReleaseInterval:   o.releaseInterval,
-		MinBatch:          o.releaseMinBatch,
-		MaxInjectESKs:     o.maxESKs,
-		MaxWait:           o.releaseMaxWait,
-		Retention:         o.retention,
-		HistoryRetention:  o.historyRetention,
-		Policy:            policy,
-		Accounts:          accounts,
-		RequireAuthToPost: o.requireAuthToPost,
-		MailComplaintsTo:  o.complaintsTo,
-		Peers:             peerFile,
-		Transit:           transitFeeder,
-		Hashcash:          o.hashcash(),
-		Logger:            log,
-	})
+	n, err := node.New(ctx, cfg, st)
 	if err != nil {
 		return err
 	}
-
-	srv := &nntp.Server{
-		Backend:             be,
-		Name:                o.name,
-		Logger:              log,
-		AllowInsecureAuth:   o.allowInsecureAuth,
-		MaxArticleSize:      o.maxArticleSize + 64<<10, // room for the poster's headers
-		IdleTimeout:         o.idleTimeout,
-		MaxConnections:      o.maxConnections,
-		MaxConnectionsPerIP: cmp.Or(o.maxConnectionsIP, -1), // 0: no limit
-		LogAddresses:        o.logAddresses,
-	}
-	srv.TLSConfig = fl.tls
 	if mx != nil {
 		mctx, stopMetrics := context.WithCancel(context.Background())
 		defer stopMetrics()
-		observed(mctx, mx, metricsL, srv, log)
+		serveMetrics(mctx, mx, metricsL, log)
+		if fl.peers != nil {
+			observeFeeds(mx, st, fl.peers, n)
+		}
 	}
 
 	errc := make(chan error, 3)
@@ -334,38 +269,27 @@ func serve(ctx context.Context, o *options, log *slog.Logger, notify *sdnotify.N
 		log.Info("listening", "addr", bl.Addr().String(), "tls", bl.tls)
 		go func() {
 			if bl.tls {
-				errc <- srv.ServeTLS(bl)
+				errc <- n.ServeTLS(bl)
 			} else {
-				errc <- srv.Serve(bl)
+				errc <- n.Serve(bl)
 			}
 		}()
 	}
-	lns = nil // the server closes them now
+	lns = nil // the node closes them now
+	n.Start()
 
-	runCtx, stopRun := context.WithCancel(context.Background())
-	runDone := make(chan struct{})
-	var feeds *feedRunner
-	if feeder != nil {
-		feeds = &feedRunner{ctx: runCtx, base: feedCfg}
-		feeds.start(feeder)
-		if mx != nil {
-			observeFeeds(mx, st, peerFile, feeds)
-		}
+	rl := &reloader{o: o, log: log, accounts: fl.accounts, peers: fl.peers, cert: fl.cert}
+	if fl.peers != nil {
+		rl.feeds = n
 	}
-	go func() {
-		defer close(runDone)
-		be.Run(runCtx)
-		if feeds != nil {
-			feeds.stop()
-		}
-	}()
-	rl := &reloader{o: o, log: log, accounts: accounts, peers: peerFile, cert: fl.cert, feeds: feeds}
+	reloadCtx, stopReload := context.WithCancel(context.Background())
+	defer stopReload()
 	go func() {
 		for {
 			select {
 			case <-hup:
 				rl.reload()
-			case <-runCtx.Done():
+			case <-reloadCtx.Done():
 				return
 			}
 		}
@@ -374,7 +298,7 @@ func serve(ctx context.Context, o *options, log *slog.Logger, notify *sdnotify.N
 		log.Warn("--release-interval 0 publishes every post at once, in the order posts arrive: anyone watching the group, or the line, can match articles to posters; use it for tests only")
 	}
 	log.Info("serving", "name", o.name, "store", kind, "listeners", strings.Join(srvAddrs, ","),
-		"groups", strings.Join(o.groupList(), ","), "peers", peerSummary(peerFile),
+		"groups", strings.Join(o.groupList(), ","), "peers", peerSummary(fl.peers),
 		"release_interval", formatDuration(o.releaseInterval), "release_min_batch", o.releaseMinBatch,
 		"release_max_wait", formatDuration(o.releaseMaxWait), "hashcash_bits", o.hashcashBits)
 	if err := notify.Ready(fmt.Sprintf("serving from %s on %s", kind, strings.Join(srvAddrs, " "))); err != nil {
@@ -389,15 +313,11 @@ func serve(ctx context.Context, o *options, log *slog.Logger, notify *sdnotify.N
 		log.Error("listener failed", "err", serveErr)
 	}
 	notify.Stopping()
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
+	// Connections first, then the loops (a release in progress finishes).
+	if err := n.Shutdown(context.Background()); err != nil {
 		log.Warn("shutdown", "err", err)
 	}
-	// Posts answered 240 are durable already; stop the loops last so a
-	// release in progress finishes.
-	stopRun()
-	<-runDone
+	stopReload()
 	if serveErr != nil && !errors.Is(serveErr, nntp.ErrServerClosed) {
 		return serveErr
 	}

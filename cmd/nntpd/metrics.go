@@ -7,7 +7,7 @@ import (
 	"net"
 
 	"github.com/altcrypt/altcrypt/metrics"
-	"github.com/altcrypt/altcrypt/nntp"
+	"github.com/altcrypt/altcrypt/node"
 	"github.com/altcrypt/altcrypt/peers"
 	"github.com/altcrypt/altcrypt/store"
 )
@@ -34,10 +34,8 @@ func checkMetricsListen(addr, listen, tlsListen string) error {
 	return nil
 }
 
-// observed wires metrics into the server before it serves: the NNTP
-// server reports to them, and /metrics is served on l until ctx ends.
-func observed(ctx context.Context, mx *metrics.Metrics, l net.Listener, srv *nntp.Server, log *slog.Logger) {
-	srv.Observer = mx
+// serveMetrics serves /metrics on l until ctx ends.
+func serveMetrics(ctx context.Context, mx *metrics.Metrics, l net.Listener, log *slog.Logger) {
 	log.Info("metrics listening", "addr", l.Addr().String(), "path", "/metrics")
 	go func() {
 		if err := mx.Serve(ctx, l); err != nil {
@@ -48,7 +46,7 @@ func observed(ctx context.Context, mx *metrics.Metrics, l net.Listener, srv *nnt
 
 // observeFeeds exports the queues and send results of the peers we feed,
 // as the peers file names them at each scrape (it may be reloaded).
-func observeFeeds(mx *metrics.Metrics, st store.Admin, pf *peers.File, feeds *feedRunner) {
+func observeFeeds(mx *metrics.Metrics, st store.Admin, pf *peers.File, n *node.Node) {
 	sending := func() []string {
 		var names []string
 		for _, p := range pf.Senders() {
@@ -57,7 +55,7 @@ func observeFeeds(mx *metrics.Metrics, st store.Admin, pf *peers.File, feeds *fe
 		return names
 	}
 	mx.Feeds(st, sending, func(peer string) metrics.PeerCounts {
-		s := feeds.stats(peer)
+		s := n.FeedStats(peer)
 		return metrics.PeerCounts{Offered: s.Offered, Sent: s.Sent, Refused: s.Refused, Deferred: s.Deferred, Failures: s.Failures}
 	})
 }

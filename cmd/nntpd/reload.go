@@ -2,16 +2,13 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"log/slog"
 	"strings"
-	"sync"
 	"sync/atomic"
 
 	"github.com/altcrypt/altcrypt/inject"
-	"github.com/altcrypt/altcrypt/outfeed"
 	"github.com/altcrypt/altcrypt/peers"
 )
 
@@ -24,9 +21,9 @@ type reloader struct {
 	accounts *inject.Accounts // nil without --accounts
 	peers    *peers.File      // nil without --peers
 	cert     *atomic.Pointer[tls.Certificate]
-	// feeds restarts the outgoing feeds with a new peer list; nil
-	// without --peers.
-	feeds *feedRunner
+	// feeds restarts the outgoing feeds with a new peer list (the
+	// node); nil without --peers.
+	feeds interface{ RestartFeeds(*peers.File) error }
 }
 
 func (r *reloader) reload() {
@@ -47,7 +44,7 @@ func (r *reloader) reload() {
 			r.log.Info("reload: peers", "peers", len(f.Peers), "added", strings.Join(added, ","),
 				"removed", strings.Join(removed, ","), "changed", strings.Join(changed, ","))
 			if r.feeds != nil && len(added)+len(removed)+len(changed) > 0 {
-				if err := r.feeds.restart(f); err != nil {
+				if err := r.feeds.RestartFeeds(f); err != nil {
 					r.log.Error("reload: cannot restart the outgoing feeds; the old ones keep running", "err", err)
 				}
 			}
@@ -68,65 +65,5 @@ func (r *reloader) reload() {
 			}
 			r.log.Info("reload: new certificate in use for new connections", attrs...)
 		}
-	}
-}
-
-// feedRunner runs the outgoing feeds and can restart them with another
-// peer list. The queue is in the store, so a restart loses nothing.
-type feedRunner struct {
-	ctx  context.Context
-	base outfeed.Config
-
-	mu     sync.Mutex
-	cancel context.CancelFunc
-	done   chan struct{}
-	m      *outfeed.Manager // the running feeds, for their counts
-}
-
-// stats returns the running feeds' counts for peer (they start again
-// from zero after a reload, as counters may).
-func (f *feedRunner) stats(peer string) outfeed.PeerStats {
-	f.mu.Lock()
-	m := f.m
-	f.mu.Unlock()
-	if m == nil {
-		return outfeed.PeerStats{}
-	}
-	return m.Stats(peer)
-}
-
-func (f *feedRunner) start(m *outfeed.Manager) {
-	ctx, cancel := context.WithCancel(f.ctx)
-	done := make(chan struct{})
-	go func() { m.Run(ctx); close(done) }()
-	f.cancel, f.done, f.m = cancel, done, m
-}
-
-// restart replaces the running feeds by feeds to pf's peers.
-func (f *feedRunner) restart(pf *peers.File) error {
-	cfg := f.base
-	cfg.Peers = pf.Peers
-	m, err := outfeed.New(cfg)
-	if err != nil {
-		return err
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.stopLocked()
-	f.start(m)
-	return nil
-}
-
-func (f *feedRunner) stop() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.stopLocked()
-}
-
-func (f *feedRunner) stopLocked() {
-	if f.cancel != nil {
-		f.cancel()
-		<-f.done
-		f.cancel = nil
 	}
 }
