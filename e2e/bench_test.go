@@ -17,6 +17,7 @@ import (
 
 	"github.com/altcrypt/altcrypt/inject"
 	"github.com/altcrypt/altcrypt/nntp"
+	"github.com/altcrypt/altcrypt/node"
 	"github.com/altcrypt/altcrypt/store"
 )
 
@@ -85,7 +86,7 @@ func benchPost(b *testing.B, k storeKind, cm *cipherMaker, mode string, conns in
 	if mode == "immediate" {
 		interval = 0 // each POST also releases (numbering, overview)
 	}
-	srv := startServerManual(b, k.open(b), func(c *inject.Config) { c.ReleaseInterval = interval })
+	srv := startServerManual(b, k.open(b), func(c *node.Config) { c.ReleaseInterval = interval })
 	arts := make([][]byte, b.N)
 	for i, body := range cm.make(b, b.N, 3000) {
 		arts[i] = postArticle("x", body)

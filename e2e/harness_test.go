@@ -9,16 +9,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/altcrypt/altcrypt/armor"
 	"github.com/altcrypt/altcrypt/inject"
 	"github.com/altcrypt/altcrypt/internal/gpgtest"
 	"github.com/altcrypt/altcrypt/nntp"
+	"github.com/altcrypt/altcrypt/node"
+	"github.com/altcrypt/altcrypt/node/nodetest"
 	"github.com/altcrypt/altcrypt/store"
 	"github.com/altcrypt/altcrypt/store/sqlite/sqlitetest"
 )
@@ -65,58 +65,53 @@ func logger() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-// startServer serves st with the injection policy of a default server,
-// changed by mod, and runs the release loop.
-func startServer(t testing.TB, st store.Store, mod func(*inject.Config)) *testServer {
+// startServer serves st with the settings of a default node, changed by
+// mod, and runs its loops.
+func startServer(t testing.TB, st store.Store, mod func(*node.Config)) *testServer {
 	t.Helper()
 	return startServerRun(t, st, mod, true)
 }
 
-// startServerManual is startServer without the release loop: the test
-// calls Backend.Release itself.
-func startServerManual(t testing.TB, st store.Store, mod func(*inject.Config)) *testServer {
+// startServerManual is startServer without the loops: the test calls
+// Backend.Release itself.
+func startServerManual(t testing.TB, st store.Store, mod func(*node.Config)) *testServer {
 	t.Helper()
 	return startServerRun(t, st, mod, false)
 }
 
-func startServerRun(t testing.TB, st store.Store, mod func(*inject.Config), runLoops bool) *testServer {
-	t.Helper()
-	cfg := inject.Config{
-		Name:            "news.example",
-		Domain:          "id.news.example",
-		ReleaseInterval: 0,
-		Policy:          armor.DefaultPolicy(),
-		Logger:          logger(),
+// testConfig is the node the tests serve unless mod changes it: posts
+// released at once, none held for a batch, AUTHINFO allowed in clear,
+// no overall connection limit.
+func testConfig(log *slog.Logger) node.Config {
+	return node.Config{
+		Name:              "news.example",
+		Domain:            "id.news.example",
+		ReleaseInterval:   0,
+		MinBatch:          1,
+		MaxConnections:    -1,
+		AllowInsecureAuth: true,
+		Logger:            log,
 	}
+}
+
+func startServerRun(t testing.TB, st store.Store, mod func(*node.Config), runLoops bool) *testServer {
+	t.Helper()
+	cfg := testConfig(logger())
 	if mod != nil {
 		mod(&cfg)
 	}
-	be, err := inject.New(context.Background(), st, cfg)
-	if err != nil {
-		t.Fatal(err)
+	return serveNode(t, st, cfg, runLoops)
+}
+
+// serveNode serves a node of cfg over st on 127.0.0.1:0 until the test
+// ends, running its loops if runLoops.
+func serveNode(t testing.TB, st store.Store, cfg node.Config, runLoops bool) *testServer {
+	t.Helper()
+	n, addr := nodetest.Serve(t, st, cfg)
+	if runLoops {
+		n.Start()
 	}
-	srv := &nntp.Server{Backend: be, Name: "news.example", Logger: logger(), AllowInsecureAuth: true}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(l)
-	ctx, cancel := context.WithCancel(context.Background())
-	runDone := make(chan struct{})
-	go func() {
-		defer close(runDone)
-		if runLoops {
-			be.Run(ctx)
-		}
-	}()
-	t.Cleanup(func() {
-		sctx, c := context.WithTimeout(context.Background(), 10*time.Second)
-		defer c()
-		srv.Shutdown(sctx)
-		cancel()
-		<-runDone
-	})
-	return &testServer{Addr: l.Addr().String(), Backend: be, Store: st}
+	return &testServer{Addr: addr, Backend: n.Injector(), Store: st}
 }
 
 func dial(t testing.TB, addr string) *nntp.Client {

@@ -12,6 +12,7 @@ import (
 	"github.com/altcrypt/altcrypt/hsub"
 	"github.com/altcrypt/altcrypt/inject"
 	"github.com/altcrypt/altcrypt/internal/gpgtest"
+	"github.com/altcrypt/altcrypt/node"
 )
 
 type nntplibResult struct {
@@ -56,7 +57,7 @@ type nntplibResult struct {
 func TestNNTPLib(t *testing.T) {
 	forEachStore(t, func(t *testing.T, k storeKind) {
 		gpg := gpgtest.NewKey(t)
-		srv := startServer(t, k.open(t), func(c *inject.Config) { c.ReleaseInterval = 0 })
+		srv := startServer(t, k.open(t), func(c *node.Config) { c.ReleaseInterval = 0 })
 		dir := t.TempDir()
 		good := filepath.Join(dir, "good.txt")
 		bad := filepath.Join(dir, "bad.txt")

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"net"
 	"os"
 	"path/filepath"
 	"sort"
@@ -108,25 +107,11 @@ func postInOneInterval(t *testing.T, st store.Store) *orderRun {
 	logs := new(testlog.Buffer)
 	// The default level: what an operator keeps.
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	be, err := inject.New(context.Background(), st, inject.Config{
-		Name: "news.example", Domain: "id.news.example", ReleaseInterval: time.Hour,
-		Policy: armor.DefaultPolicy(), Logger: log,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &nntp.Server{Backend: be, Name: "news.example", Logger: log}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(l)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	})
-	r := &orderRun{st: st, be: be, addr: l.Addr().String(), logs: logs}
+	cfg := testConfig(log)
+	cfg.ReleaseInterval = time.Hour
+	cfg.AllowInsecureAuth = false
+	srv := serveNode(t, st, cfg, false)
+	r := &orderRun{st: st, be: srv.Backend, addr: srv.Addr, logs: logs}
 
 	to, err := openpgp.NewEntity("reader", "", "", &packet.Config{Algorithm: packet.PubKeyAlgoEdDSA, Curve: packet.Curve25519})
 	if err != nil {
@@ -193,7 +178,7 @@ func postInOneInterval(t *testing.T, st store.Store) *orderRun {
 		}
 		r.bodies[k] = c.Body
 	}
-	if n, err := be.Release(ctx); err != nil || n != orderPosts {
+	if n, err := r.be.Release(ctx); err != nil || n != orderPosts {
 		t.Fatalf("release: %d, %v", n, err)
 	}
 	r.readGroup(t)

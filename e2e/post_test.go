@@ -17,6 +17,7 @@ import (
 	"github.com/altcrypt/altcrypt/inject"
 	"github.com/altcrypt/altcrypt/internal/gpgtest"
 	"github.com/altcrypt/altcrypt/nntp"
+	"github.com/altcrypt/altcrypt/node"
 )
 
 var messageIDShape = regexp.MustCompile(`^<[a-z2-7]{32}@id\.news\.example>$`)
@@ -79,7 +80,7 @@ func checkInjectedOn(t *testing.T, gpg *gpgtest.Key, raw []byte, name, want stri
 func TestPostCiphertextReleased(t *testing.T) {
 	forEachStore(t, func(t *testing.T, k storeKind) {
 		gpg := gpgtest.NewKey(t)
-		srv := startServerManual(t, k.open(t), func(c *inject.Config) { c.ReleaseInterval = time.Hour })
+		srv := startServerManual(t, k.open(t), func(c *node.Config) { c.ReleaseInterval = time.Hour })
 		c := dial(t, srv.Addr)
 		ctx := context.Background()
 		if err := c.Post(ctx, postArticle("Hello Bob", gpg.EncryptText(t, "meet at noon\n"))); err != nil {
@@ -152,7 +153,7 @@ func TestPostPlaintextRefused(t *testing.T) {
 func TestBatchReleaseShuffles(t *testing.T) {
 	forEachStore(t, func(t *testing.T, k storeKind) {
 		gpg := gpgtest.NewKey(t)
-		srv := startServerManual(t, k.open(t), func(c *inject.Config) { c.ReleaseInterval = time.Hour })
+		srv := startServerManual(t, k.open(t), func(c *node.Config) { c.ReleaseInterval = time.Hour })
 		ctx := context.Background()
 		const n = 16
 		var posted []string // plaintexts in posting order

@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/altcrypt/altcrypt/inject"
 	"github.com/altcrypt/altcrypt/internal/gpgtest"
 	"github.com/altcrypt/altcrypt/nntp"
+	"github.com/altcrypt/altcrypt/node"
 )
 
 // tmux drives one interactive program on a private tmux server.
@@ -145,7 +145,7 @@ type newsreaderTest struct {
 func startNewsreaderTest(t *testing.T, k storeKind, name string) *newsreaderTest {
 	t.Helper()
 	r := &newsreaderTest{name: name, gpg: gpgtest.NewKey(t)}
-	r.srv = startServer(t, k.open(t), func(c *inject.Config) { c.ReleaseInterval = 0 })
+	r.srv = startServer(t, k.open(t), func(c *node.Config) { c.ReleaseInterval = 0 })
 	r.c = dial(t, r.srv.Addr)
 	if err := r.c.Post(context.Background(), postArticle("first", r.gpg.EncryptText(t, "posted before "+name+"\n"))); err != nil {
 		t.Fatal(err)
