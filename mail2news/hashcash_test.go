@@ -7,11 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/altcrypt/altcrypt/armor"
 	"github.com/altcrypt/altcrypt/hashcash"
 	"github.com/altcrypt/altcrypt/inject"
-	"github.com/altcrypt/altcrypt/internal/injecttest"
 	"github.com/altcrypt/altcrypt/mail2news/m2ntest"
+	"github.com/altcrypt/altcrypt/node"
 )
 
 func mintStamp(t *testing.T, resource string, bits int) string {
@@ -73,8 +72,7 @@ func TestPrepareHashcash(t *testing.T) {
 // hashcash on: the gateway carries the mail's stamp, the server spends it
 // and the stamp does not reach the group.
 func TestDeliverHashcash(t *testing.T) {
-	be := injecttest.Backend(t, inject.Config{Name: "news.test", Policy: armor.DefaultPolicy(), Hashcash: &inject.Hashcash{Bits: 10}})
-	srv := m2ntest.StartNewsServer(t, be, nil)
+	srv := m2ntest.StartNode(t, node.Config{Name: "news.test", Hashcash: &inject.Hashcash{Bits: 10}})
 	gw := &Gateway{Poster: &NNTPPoster{Addr: srv.Addr, Timeout: 10 * time.Second}}
 
 	good := mintStamp(t, "news.test", 10)

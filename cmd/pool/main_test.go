@@ -11,19 +11,18 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/altcrypt/altcrypt/gate"
-	"github.com/altcrypt/altcrypt/inject"
-	"github.com/altcrypt/altcrypt/internal/injecttest"
 	"github.com/altcrypt/altcrypt/nntp"
+	"github.com/altcrypt/altcrypt/node"
+	"github.com/altcrypt/altcrypt/node/nodetest"
 )
 
-func startServer(t *testing.T) string { return startServerWith(t, inject.Config{}) }
+func startServer(t *testing.T) string { return startServerWith(t, node.Config{}) }
 
-// startServerWith is startServer with cfg (released at once).
-func startServerWith(t *testing.T, cfg inject.Config) string {
+// startServerWith serves a node of cfg, releasing posts at once.
+func startServerWith(t *testing.T, cfg node.Config) string {
 	t.Helper()
 	cfg.ReleaseInterval = 0
-	return injecttest.Start(t, cfg)
+	return nodetest.Start(t, cfg)
 }
 
 type result struct {
@@ -269,9 +268,10 @@ func TestKeygenUserID(t *testing.T) {
 // TestSendTooLarge: a message the server's size limit refuses is answered
 // with the largest text that fits, and a text of that size is posted.
 func TestSendTooLarge(t *testing.T) {
-	policy := gate.DefaultPolicy()
-	policy.MaxBodySize = 8 << 10
-	addr := startServerWith(t, inject.Config{Policy: policy})
+	// 20 KiB of text seal to 64 KiB, over the body limit but within the
+	// article limit (64 KiB more), so that the gate refuses it, not the
+	// protocol layer.
+	addr := startServerWith(t, node.Config{MaxArticleSize: 32 << 10})
 	alice, _ := pair(t)
 	r := runPool(t, strings.Repeat("x", 20<<10), "--home", alice, "send", "--to", "bob", "--server", addr)
 	m := regexp.MustCompile(`the largest this server takes is about (\d+) octets`).FindStringSubmatch(r.stderr)

@@ -1,6 +1,6 @@
-// Package injecttest runs nntpd's injecting stack in process for the
-// tests of clients that post and read: the backend over a fresh SQLite
-// store, served by nntp.Server on 127.0.0.1.
+// Package injecttest makes the injecting backend alone over a fresh
+// SQLite store, for tests that wrap it or serve it themselves; the whole
+// server as nntpd builds it is node/nodetest.
 package injecttest
 
 import (
@@ -8,8 +8,6 @@ import (
 	"testing"
 
 	"github.com/altcrypt/altcrypt/inject"
-	"github.com/altcrypt/altcrypt/internal/nntptest"
-	"github.com/altcrypt/altcrypt/nntp"
 	"github.com/altcrypt/altcrypt/store"
 	"github.com/altcrypt/altcrypt/store/sqlite/sqlitetest"
 )
@@ -31,11 +29,4 @@ func BackendAndStore(t testing.TB, cfg inject.Config) (*inject.Injector, store.S
 		t.Fatal(err)
 	}
 	return b, st
-}
-
-// Start serves Backend(t, cfg) on 127.0.0.1 until the test ends and
-// returns the address.
-func Start(t testing.TB, cfg inject.Config) string {
-	t.Helper()
-	return nntptest.ServeNNTP(t, &nntp.Server{Backend: Backend(t, cfg)}, nil)
 }

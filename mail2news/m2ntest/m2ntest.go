@@ -2,7 +2,7 @@
 // against: gpg-made ciphertext in a temporary GNUPGHOME, mails written by
 // Python's email package (../testdata/makemail.py), SMTP clients from
 // Python's smtplib (../testdata/sendmail.py), and an NNTP server on
-// 127.0.0.1 running the injection backend on a sqlite store, which can be
+// 127.0.0.1 running a node (nntpd's server) on a sqlite store, which can be
 // stopped and started again on the same address.
 package m2ntest
 
@@ -23,11 +23,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/altcrypt/altcrypt/gate"
-	"github.com/altcrypt/altcrypt/inject"
 	"github.com/altcrypt/altcrypt/internal/gpgtest"
-	"github.com/altcrypt/altcrypt/internal/injecttest"
 	"github.com/altcrypt/altcrypt/nntp"
+	"github.com/altcrypt/altcrypt/node"
+	"github.com/altcrypt/altcrypt/store/sqlite/sqlitetest"
 )
 
 // Script returns the path of a script in mail2news/testdata.
@@ -138,28 +137,60 @@ func MakeMails(t testing.TB, specs []MailSpec) [][]byte {
 // NewsServer is an NNTP server on 127.0.0.1 that can be stopped and
 // started again on the same address.
 type NewsServer struct {
-	Addr    string
-	t       testing.TB
-	backend nntp.Backend
-	tls     *tls.Config
+	Addr string
+	t    testing.TB
+	// serveOn serves l and returns what stops serving it, closing its
+	// connections at once.
+	serveOn func(l net.Listener) (stop func())
 
-	mu  sync.Mutex
-	srv *nntp.Server
+	mu   sync.Mutex
+	stop func()
 }
 
-// StartInjectionServer runs what nntpd runs: inject.Injector (armor gate,
-// fresh headers, replay refusal; release at once) on a sqlite store in a
-// temporary directory.
+// StartInjectionServer runs what nntpd runs (a node: armor gate, fresh
+// headers, replay refusal) as news.test, releasing posts at once, on a
+// sqlite store in a temporary directory.
 func StartInjectionServer(t testing.TB) *NewsServer {
 	t.Helper()
-	be := injecttest.Backend(t, inject.Config{Name: "news.test", Policy: gate.DefaultPolicy()})
-	return StartNewsServer(t, be, nil)
+	return StartNode(t, node.Config{Name: "news.test"})
+}
+
+// StartNode serves a node of cfg (posts released at once, AUTHINFO
+// allowed in clear) on a fresh sqlite store. Stop and Start build it
+// again on the same store.
+func StartNode(t testing.TB, cfg node.Config) *NewsServer {
+	t.Helper()
+	cfg.AllowInsecureAuth = true
+	st := sqlitetest.Open(t)
+	return startOn(t, func(l net.Listener) func() {
+		n, err := node.New(context.Background(), cfg, st)
+		if err != nil {
+			l.Close()
+			t.Fatal(err)
+		}
+		go n.Serve(l)
+		n.Start()
+		return func() {
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel() // no grace: close the connections at once
+			n.Shutdown(ctx)
+		}
+	})
 }
 
 // StartNewsServer serves be (with STARTTLS when tlsCfg is set).
 func StartNewsServer(t testing.TB, be nntp.Backend, tlsCfg *tls.Config) *NewsServer {
 	t.Helper()
-	s := &NewsServer{t: t, backend: be, tls: tlsCfg}
+	return startOn(t, func(l net.Listener) func() {
+		srv := &nntp.Server{Backend: be, Name: "news.test", AllowInsecureAuth: true, TLSConfig: tlsCfg}
+		go srv.Serve(l)
+		return func() { srv.Close() }
+	})
+}
+
+func startOn(t testing.TB, serveOn func(net.Listener) func()) *NewsServer {
+	t.Helper()
+	s := &NewsServer{t: t, serveOn: serveOn}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -171,21 +202,20 @@ func StartNewsServer(t testing.TB, be nntp.Backend, tlsCfg *tls.Config) *NewsSer
 }
 
 func (s *NewsServer) serve(l net.Listener) {
-	srv := &nntp.Server{Backend: s.backend, Name: "news.test", AllowInsecureAuth: true, TLSConfig: s.tls}
+	stop := s.serveOn(l)
 	s.mu.Lock()
-	s.srv = srv
+	s.stop = stop
 	s.mu.Unlock()
-	go srv.Serve(l)
 }
 
 // Stop closes the server: connections are refused until Start.
 func (s *NewsServer) Stop() {
 	s.mu.Lock()
-	srv := s.srv
-	s.srv = nil
+	stop := s.stop
+	s.stop = nil
 	s.mu.Unlock()
-	if srv != nil {
-		srv.Close()
+	if stop != nil {
+		stop()
 	}
 }
 
