@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"time"
 
+	"github.com/altcrypt/altcrypt/internal/unset"
 	"github.com/altcrypt/altcrypt/news"
 )
 
@@ -34,15 +35,9 @@ const (
 )
 
 func (l Limits) withDefaults() Limits {
-	if l.MaxHeaderBytes <= 0 {
-		l.MaxHeaderBytes = DefaultMaxHeaderBytes
-	}
-	if l.MaxFields <= 0 {
-		l.MaxFields = DefaultMaxFields
-	}
-	if l.MaxLineLength <= 0 {
-		l.MaxLineLength = DefaultMaxLineLength
-	}
+	l.MaxHeaderBytes = unset.Or(l.MaxHeaderBytes, DefaultMaxHeaderBytes)
+	l.MaxFields = unset.Or(l.MaxFields, DefaultMaxFields)
+	l.MaxLineLength = unset.Or(l.MaxLineLength, DefaultMaxLineLength)
 	return l
 }
 

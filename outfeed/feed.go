@@ -24,6 +24,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/altcrypt/altcrypt/internal/unset"
 	"github.com/altcrypt/altcrypt/news"
 	"github.com/altcrypt/altcrypt/nntp"
 	"github.com/altcrypt/altcrypt/peers"
@@ -97,30 +98,16 @@ func New(cfg Config) (*Manager, error) {
 	if cfg.Store == nil || cfg.PathName == "" {
 		return nil, errors.New("feed: Config needs Store and PathName")
 	}
-	if cfg.Window <= 0 {
-		cfg.Window = DefaultWindow
-	}
-	if cfg.Lease <= 0 {
-		cfg.Lease = DefaultLease
-	}
-	if cfg.PollInterval <= 0 {
-		cfg.PollInterval = DefaultPollInterval
-	}
-	if cfg.MinBackoff <= 0 {
-		cfg.MinBackoff = DefaultMinBackoff
-	}
+	cfg.Window = unset.Or(cfg.Window, DefaultWindow)
+	cfg.Lease = unset.Or(cfg.Lease, DefaultLease)
+	cfg.PollInterval = unset.Or(cfg.PollInterval, DefaultPollInterval)
+	cfg.MinBackoff = unset.Or(cfg.MinBackoff, DefaultMinBackoff)
 	if cfg.MaxBackoff < cfg.MinBackoff {
 		cfg.MaxBackoff = max(DefaultMaxBackoff, cfg.MinBackoff)
 	}
-	if cfg.IdleClose <= 0 {
-		cfg.IdleClose = DefaultIdleClose
-	}
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = DefaultTimeout
-	}
-	if cfg.DialTimeout <= 0 {
-		cfg.DialTimeout = 30 * time.Second
-	}
+	cfg.IdleClose = unset.Or(cfg.IdleClose, DefaultIdleClose)
+	cfg.Timeout = unset.Or(cfg.Timeout, DefaultTimeout)
+	cfg.DialTimeout = unset.Or(cfg.DialTimeout, 30*time.Second)
 	m := &Manager{cfg: cfg, log: cfg.Logger, stats: map[string]*PeerStats{}}
 	if m.log == nil {
 		m.log = slog.Default()

@@ -18,6 +18,7 @@ import (
 	"github.com/altcrypt/altcrypt/article"
 	"github.com/altcrypt/altcrypt/gate"
 	"github.com/altcrypt/altcrypt/internal/groupcommit"
+	"github.com/altcrypt/altcrypt/internal/unset"
 	"github.com/altcrypt/altcrypt/news"
 	"github.com/altcrypt/altcrypt/nntp"
 	"github.com/altcrypt/altcrypt/peers"
@@ -146,30 +147,14 @@ func New(cfg Config) (*Receiver, error) {
 	if cfg.Store == nil || cfg.PathName == "" {
 		return nil, errors.New("transit: Config needs Store and PathName")
 	}
-	if cfg.HistoryWindow <= 0 {
-		cfg.HistoryWindow = news.DefaultHistoryRetention
-	}
-	if cfg.FutureSkew <= 0 {
-		cfg.FutureSkew = DefaultFutureSkew
-	}
-	if cfg.Retention <= 0 {
-		cfg.Retention = news.DefaultRetention
-	}
-	if cfg.MaxBatch <= 0 {
-		cfg.MaxBatch = DefaultMaxBatch
-	}
-	if cfg.Committers <= 0 {
-		cfg.Committers = DefaultCommitters
-	}
-	if cfg.MaxQueue <= 0 {
-		cfg.MaxQueue = DefaultMaxQueue
-	}
-	if cfg.OfferTimeout <= 0 {
-		cfg.OfferTimeout = DefaultOfferTimeout
-	}
-	if cfg.CommitTimeout <= 0 {
-		cfg.CommitTimeout = DefaultCommitTimeout
-	}
+	cfg.HistoryWindow = unset.Or(cfg.HistoryWindow, news.DefaultHistoryRetention)
+	cfg.FutureSkew = unset.Or(cfg.FutureSkew, DefaultFutureSkew)
+	cfg.Retention = unset.Or(cfg.Retention, news.DefaultRetention)
+	cfg.MaxBatch = unset.Or(cfg.MaxBatch, DefaultMaxBatch)
+	cfg.Committers = unset.Or(cfg.Committers, DefaultCommitters)
+	cfg.MaxQueue = unset.Or(cfg.MaxQueue, DefaultMaxQueue)
+	cfg.OfferTimeout = unset.Or(cfg.OfferTimeout, DefaultOfferTimeout)
+	cfg.CommitTimeout = unset.Or(cfg.CommitTimeout, DefaultCommitTimeout)
 	r := &Receiver{
 		cfg: cfg,
 		gate: gate.Relay{
