@@ -9,6 +9,7 @@
 package inject
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/altcrypt/altcrypt/gate"
 	"github.com/altcrypt/altcrypt/internal/groupcommit"
+	"github.com/altcrypt/altcrypt/internal/unset"
 	"github.com/altcrypt/altcrypt/news"
 	"github.com/altcrypt/altcrypt/nntp"
 	"github.com/altcrypt/altcrypt/peers"
@@ -29,11 +31,10 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultName            = "altcrypt.invalid"
-	DefaultFrom            = "Anonymous <nobody@invalid>"
-	DefaultGroup           = "alt.crypt.messages"
-	DefaultReleaseInterval = time.Minute
-	DefaultExpireInterval  = time.Hour
+	DefaultName           = "altcrypt.invalid"
+	DefaultFrom           = "Anonymous <nobody@invalid>"
+	DefaultGroup          = "alt.crypt.messages"
+	DefaultExpireInterval = time.Hour
 	// DefaultReleaseBatch bounds the posts taken per Insert transaction.
 	DefaultReleaseBatch = 1000
 	// DefaultMaxInjectESKs: one recipient (or passphrase) per post.
@@ -126,45 +127,25 @@ type Injector struct {
 // New checks cfg, fills in its defaults and makes sure every carried group
 // exists in the store.
 func New(ctx context.Context, st Store, cfg Config) (*Injector, error) {
-	if cfg.Name == "" {
-		cfg.Name = DefaultName
-	}
-	if cfg.Domain == "" {
-		cfg.Domain = cfg.Name
-	}
-	if cfg.From == "" {
-		cfg.From = DefaultFrom
-	}
+	cfg.Name = cmp.Or(cfg.Name, DefaultName)
+	cfg.Domain = cmp.Or(cfg.Domain, cfg.Name)
+	cfg.From = cmp.Or(cfg.From, DefaultFrom)
 	if len(cfg.Groups) == 0 {
 		cfg.Groups = []string{DefaultGroup}
 	}
 	if cfg.ReleaseInterval < 0 {
 		return nil, errors.New("inject: negative release interval")
 	}
-	if cfg.Retention <= 0 {
-		cfg.Retention = news.DefaultRetention
-	}
-	if cfg.HistoryRetention <= 0 {
-		cfg.HistoryRetention = news.DefaultHistoryRetention
-	}
+	cfg.Retention = unset.Or(cfg.Retention, news.DefaultRetention)
+	cfg.HistoryRetention = unset.Or(cfg.HistoryRetention, news.DefaultHistoryRetention)
 	if cfg.HistoryRetention < cfg.Retention {
 		cfg.HistoryRetention = cfg.Retention
 	}
-	if cfg.ReplayWindow <= 0 {
-		cfg.ReplayWindow = cfg.HistoryRetention
-	}
-	if cfg.ExpireInterval <= 0 {
-		cfg.ExpireInterval = DefaultExpireInterval
-	}
-	if cfg.ReleaseBatch <= 0 {
-		cfg.ReleaseBatch = DefaultReleaseBatch
-	}
-	if cfg.MaxInjectESKs <= 0 {
-		cfg.MaxInjectESKs = DefaultMaxInjectESKs
-	}
-	if cfg.MinBatch <= 0 {
-		cfg.MinBatch = 1
-	}
+	cfg.ReplayWindow = unset.Or(cfg.ReplayWindow, cfg.HistoryRetention)
+	cfg.ExpireInterval = unset.Or(cfg.ExpireInterval, DefaultExpireInterval)
+	cfg.ReleaseBatch = unset.Or(cfg.ReleaseBatch, DefaultReleaseBatch)
+	cfg.MaxInjectESKs = unset.Or(cfg.MaxInjectESKs, DefaultMaxInjectESKs)
+	cfg.MinBatch = unset.Or(cfg.MinBatch, 1)
 	if cfg.MaxWait < 0 {
 		return nil, errors.New("inject: negative maximum wait")
 	}

@@ -12,8 +12,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/altcrypt/altcrypt/armor"
 	"github.com/altcrypt/altcrypt/hashcash"
 	"github.com/altcrypt/altcrypt/inject"
+	"github.com/altcrypt/altcrypt/news"
+	"github.com/altcrypt/altcrypt/nntp"
 	"github.com/altcrypt/altcrypt/node"
 	"github.com/altcrypt/altcrypt/transit"
 )
@@ -90,30 +93,30 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.db, "db", "sqlite:altcrypt.db", "store: postgres://... or sqlite:PATH")
 	fs.StringVar(&o.name, "name", "", "server name in Path, Injection-Info and Xref (default: the host name)")
 	fs.StringVar(&o.domain, "domain", "", "domain of the Message-IDs we make (default: --name)")
-	fs.StringVar(&o.from, "from", node.DefaultFrom, "the From of every injected article")
+	fs.StringVar(&o.from, "from", inject.DefaultFrom, "the From of every injected article")
 	fs.StringVar(&o.complaintsTo, "complaints-to", "", "operator address announced in Injection-Info (optional)")
-	fs.StringVar(&o.groups, "groups", node.DefaultGroup, "groups carried, comma-separated")
+	fs.StringVar(&o.groups, "groups", inject.DefaultGroup, "groups carried, comma-separated")
 	days := func(p *time.Duration, name string, def time.Duration, usage string) {
 		*p = def
 		fs.Var((*durationValue)(p), name, usage+" (Go duration or days, e.g. 30d)")
 	}
 	days(&o.releaseInterval, "release-interval", node.DefaultReleaseInterval, "how often posts are released in a shuffled batch; 0 releases at once")
 	fs.IntVar(&o.releaseMinBatch, "release-min-batch", node.DefaultMinBatch, "hold posts until at least this many are pending (or --release-max-wait passes), so no post is published alone; 1: no hold")
-	fs.IntVar(&o.maxESKs, "max-esks", node.DefaultMaxInjectESKs, "the most session key packets (recipients and passphrases) a post may carry; more are refused (several-recipients): they link the recipients' keys")
+	fs.IntVar(&o.maxESKs, "max-esks", inject.DefaultMaxInjectESKs, "the most session key packets (recipients and passphrases) a post may carry; more are refused (several-recipients): they link the recipients' keys")
 	fs.BoolVar(&o.transitHostTraces, "transit-refuse-host-traces", false, "refuse fed articles carrying NNTP-Posting-Host, X-Trace, X-Originating-IP or an address in Injection-Info")
 	fs.BoolVar(&o.transitVisible, "transit-refuse-visible-recipients", false, "refuse fed articles whose session key packets name their recipients")
 	fs.IntVar(&o.transitMaxESKs, "transit-max-esks", 0, "refuse fed articles with more session key packets than this (0: no limit)")
 	days(&o.releaseMaxWait, "release-max-wait", node.DefaultMaxWait, "the longest a post is held for --release-min-batch")
-	days(&o.retention, "retention", node.DefaultRetention, "how long articles are kept")
-	days(&o.historyRetention, "history-retention", node.DefaultHistoryRetention, "how long message-ids and body hashes are remembered, and the oldest date a peer's article may carry")
-	days(&o.idleTimeout, "idle-timeout", node.DefaultIdleTimeout, "how long an idle connection is kept (RFC 3977: at least 3m)")
+	days(&o.retention, "retention", news.DefaultRetention, "how long articles are kept")
+	days(&o.historyRetention, "history-retention", news.DefaultHistoryRetention, "how long message-ids and body hashes are remembered, and the oldest date a peer's article may carry")
+	days(&o.idleTimeout, "idle-timeout", nntp.DefaultIdleTimeout, "how long an idle connection is kept (RFC 3977: at least 3m)")
 	fs.StringVar(&o.accounts, "accounts", "", "accounts file for AUTHINFO (user:bcrypt-or-argon2id-hash lines)")
 	fs.StringVar(&o.peers, "peers", "", "peers file: who may feed us (IHAVE, CHECK/TAKETHIS) and whom we feed")
 	fs.BoolVar(&o.requireAuthToPost, "require-auth-to-post", false, "refuse POST until the client logged in")
 	fs.BoolVar(&o.allowInsecureAuth, "allow-insecure-auth", false, "allow AUTHINFO without TLS")
-	fs.IntVar(&o.maxArticleSize, "max-article-size", node.DefaultMaxArticleSize, "largest article accepted, in bytes (also the ciphertext body limit)")
+	fs.IntVar(&o.maxArticleSize, "max-article-size", armor.DefaultMaxBodySize, "largest article accepted, in bytes (also the ciphertext body limit)")
 	fs.IntVar(&o.maxConnections, "max-connections", node.DefaultMaxConnections, "connections overall (0: no limit)")
-	fs.IntVar(&o.maxConnectionsIP, "max-connections-per-ip", node.DefaultMaxConnectionsPerIP, "connections per client address, an IPv6 /64 counting as one; loopback is not counted (0: no limit)")
+	fs.IntVar(&o.maxConnectionsIP, "max-connections-per-ip", nntp.DefaultMaxConnectionsPerIP, "connections per client address, an IPv6 /64 counting as one; loopback is not counted (0: no limit)")
 	fs.BoolVar(&o.logAddresses, "log-addresses", false, "log client addresses (off: never)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.IntVar(&o.hashcashBits, "hashcash-bits", 0, "ask every POST for an X-Hashcash stamp (version 1) of at least this many bits; 0: off")
