@@ -16,6 +16,7 @@ import (
 
 	"github.com/altcrypt/altcrypt/inject"
 	"github.com/altcrypt/altcrypt/internal/gpgtest"
+	"github.com/altcrypt/altcrypt/internal/nntptest"
 	"github.com/altcrypt/altcrypt/nntp"
 	"github.com/altcrypt/altcrypt/node"
 	"github.com/altcrypt/altcrypt/node/nodetest"
@@ -114,14 +115,10 @@ func serveNode(t testing.TB, st store.Store, cfg node.Config, runLoops bool) *te
 	return &testServer{Addr: addr, Backend: n.Injector(), Store: st}
 }
 
+// dial connects to addr until the test ends.
 func dial(t testing.TB, addr string) *nntp.Client {
 	t.Helper()
-	c, err := nntp.Dial(context.Background(), addr, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
+	return nntptest.Dial(t, addr)
 }
 
 // postArticle is what a newsreader sends: its own headers, which must not

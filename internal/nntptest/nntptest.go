@@ -156,3 +156,14 @@ func ServeNNTP(t testing.TB, srv *nntp.Server, l net.Listener) string {
 	t.Cleanup(func() { srv.Close() })
 	return l.Addr().String()
 }
+
+// Dial connects a client to addr, closed when the test ends.
+func Dial(t testing.TB, addr string) *nntp.Client {
+	t.Helper()
+	c, err := nntp.Dial(context.Background(), addr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}

@@ -4,10 +4,10 @@ package nodetest
 
 import (
 	"context"
-	"net"
 	"testing"
 	"time"
 
+	"github.com/altcrypt/altcrypt/internal/nntptest"
 	"github.com/altcrypt/altcrypt/node"
 	"github.com/altcrypt/altcrypt/store"
 	"github.com/altcrypt/altcrypt/store/sqlite/sqlitetest"
@@ -24,10 +24,7 @@ func Serve(t testing.TB, st store.Store, cfg node.Config) (n *node.Node, addr st
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := nntptest.Listen(t)
 	go n.Serve(l)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
