@@ -59,13 +59,17 @@ type Policy = armor.Policy
 // Verdict is what the ciphertext rule found in an accepted body.
 type Verdict = armor.Verdict
 
+// DefaultMaxBodySize is the body limit of the default policy, so that the
+// server's other limits can be set from it without importing armor.
+const DefaultMaxBodySize = armor.DefaultMaxBodySize
+
 // DefaultPolicy is the policy of alt.crypt.messages.
 func DefaultPolicy() Policy { return armor.DefaultPolicy() }
 
 // MaxBody is the body limit policy p applies.
 func MaxBody(p Policy) int {
 	if p.MaxBodySize <= 0 {
-		return armor.DefaultMaxBodySize
+		return DefaultMaxBodySize
 	}
 	return p.MaxBodySize
 }

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/altcrypt/altcrypt/armor"
 	"github.com/altcrypt/altcrypt/gate"
 	"github.com/altcrypt/altcrypt/inject"
 	"github.com/altcrypt/altcrypt/news"
@@ -81,7 +80,7 @@ type Config struct {
 	HistoryRetention time.Duration
 
 	// MaxArticleSize is the largest ciphertext body accepted, by POST and
-	// by relay (armor.DefaultMaxBodySize); the protocol layer allows
+	// by relay (gate.DefaultMaxBodySize); the protocol layer allows
 	// 64 KiB more for the headers.
 	MaxArticleSize int
 	// Policy is the ciphertext gate's policy (gate.DefaultPolicy() when
@@ -148,7 +147,7 @@ func (c Config) withDefaults() Config {
 	c.MaxInjectESKs = cmp.Or(c.MaxInjectESKs, inject.DefaultMaxInjectESKs)
 	c.Retention = cmp.Or(c.Retention, news.DefaultRetention)
 	c.HistoryRetention = cmp.Or(c.HistoryRetention, news.DefaultHistoryRetention)
-	c.MaxArticleSize = cmp.Or(c.MaxArticleSize, armor.DefaultMaxBodySize)
+	c.MaxArticleSize = cmp.Or(c.MaxArticleSize, gate.DefaultMaxBodySize)
 	c.IdleTimeout = cmp.Or(c.IdleTimeout, nntp.DefaultIdleTimeout)
 	c.MaxConnections = cmp.Or(c.MaxConnections, DefaultMaxConnections)
 	c.MaxConnectionsPerIP = cmp.Or(c.MaxConnectionsPerIP, nntp.DefaultMaxConnectionsPerIP)

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/altcrypt/altcrypt/armor"
+	"github.com/altcrypt/altcrypt/gate"
 	"github.com/altcrypt/altcrypt/hashcash"
 	"github.com/altcrypt/altcrypt/inject"
 	"github.com/altcrypt/altcrypt/news"
@@ -114,7 +114,7 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.peers, "peers", "", "peers file: who may feed us (IHAVE, CHECK/TAKETHIS) and whom we feed")
 	fs.BoolVar(&o.requireAuthToPost, "require-auth-to-post", false, "refuse POST until the client logged in")
 	fs.BoolVar(&o.allowInsecureAuth, "allow-insecure-auth", false, "allow AUTHINFO without TLS")
-	fs.IntVar(&o.maxArticleSize, "max-article-size", armor.DefaultMaxBodySize, "largest article accepted, in bytes (also the ciphertext body limit)")
+	fs.IntVar(&o.maxArticleSize, "max-article-size", gate.DefaultMaxBodySize, "largest article accepted, in bytes (also the ciphertext body limit)")
 	fs.IntVar(&o.maxConnections, "max-connections", node.DefaultMaxConnections, "connections overall (0: no limit)")
 	fs.IntVar(&o.maxConnectionsIP, "max-connections-per-ip", nntp.DefaultMaxConnectionsPerIP, "connections per client address, an IPv6 /64 counting as one; loopback is not counted (0: no limit)")
 	fs.BoolVar(&o.logAddresses, "log-addresses", false, "log client addresses (off: never)")
