@@ -301,7 +301,10 @@ func TestSyncInterruptedResumes(t *testing.T) {
 
 func testSyncInterruptedResumes(t *testing.T, opt SyncOptions) {
 	srv := startServer(t, nil)
-	const n = 60
+	// Enough that two interrupted syncs, each storing the chunks it had
+	// started, usually leave some for the last one (with 60, under load,
+	// the first stored 50 and the second finished before its stop).
+	const n = 200
 	_, bob := postedToBob(t, srv.addr, n)
 	cb := &countingBackend{count: map[int64]int{}}
 	reader := serve(t, srv.backend, func(b nntp.Backend) nntp.Backend { cb.Backend = b; return cb })
@@ -321,9 +324,16 @@ func testSyncInterruptedResumes(t *testing.T, opt SyncOptions) {
 		cb.mu.Unlock()
 		st, err := bob.Sync(ctx, reader.addr, opt)
 		cancel()
+		if err == nil && !st.Stopped && st.To == n {
+			// Everything asked for was in flight before the stop: a slow
+			// machine can let a pipelined sync get that far ahead.
+			t.Logf("sync from %d finished before it was stopped", st.From)
+			continue
+		}
 		if !errors.Is(err, context.Canceled) || !st.Stopped {
 			t.Fatalf("interrupted sync: %+v, %v", st, err)
 		}
+		t.Logf("interrupted sync from %d stored %d articles", st.From, st.Fetched)
 	}
 	cb.mu.Lock()
 	cb.hook = nil
