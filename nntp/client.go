@@ -193,10 +193,16 @@ func (c *Client) begin(ctx context.Context) (end func()) {
 		c.cc.limit.Store(0)
 	}
 	cc := c.cc
-	stop := context.AfterFunc(ctx, func() {
+	interrupt := func() {
 		cc.canceled.Store(true)
 		cc.Conn.SetDeadline(time.Unix(1, 0))
-	})
+	}
+	if ctx.Err() != nil {
+		// AfterFunc would interrupt from another goroutine, possibly
+		// after the command had run: fail it for certain.
+		interrupt()
+	}
+	stop := context.AfterFunc(ctx, interrupt)
 	return func() {
 		if !stop() && ctx.Err() != nil && c.broken == nil {
 			c.broken = fmt.Errorf("nntp: command interrupted: %w", ctx.Err())
