@@ -11,36 +11,31 @@ import (
 
 // feedResponse maps a Transit error for one of the transit commands. Besides
 // ResponseFor it folds codes that belong to other stages into the codes the
-// command may answer: IHAVE's first stage knows only 435/436, its second
-// only 235/436/437; CHECK only 238/431/438; TAKETHIS only 239/439 (and 400,
-// which closes the connection).
+// command may answer: each stage has one code for "refused" and one for
+// "try again later" (IHAVE's first stage 435/436, its second 437/436,
+// CHECK 438/431, TAKETHIS 439/400, which closes the connection), and every
+// refusal or try-again code of another stage becomes the stage's own.
 func feedResponse(err error, fam CommandFamily, second bool) *Error {
 	e := ResponseFor(err, fam)
+	var refused, later int
+	switch {
+	case fam == CmdIHave && !second:
+		refused, later = 435, 436
+	case fam == CmdIHave:
+		refused, later = 437, 436
+	case fam == CmdCheck:
+		refused, later = 438, 431
+	case fam == CmdTakeThis:
+		refused, later = 439, 400
+	default:
+		return e
+	}
 	code := e.Code
-	switch fam {
-	case CmdIHave:
-		switch {
-		case !second && (code == 437 || code == 438 || code == 439 || code == 441):
-			code = 435
-		case second && (code == 435 || code == 438 || code == 439 || code == 441):
-			code = 437
-		case code == 431 || code == 400:
-			code = 436
-		}
-	case CmdCheck:
-		switch code {
-		case 435, 437, 439, 441:
-			code = 438
-		case 436, 400:
-			code = 431
-		}
-	case CmdTakeThis:
-		switch code {
-		case 435, 437, 438, 441:
-			code = 439
-		case 436, 431:
-			code = 400
-		}
+	switch code {
+	case 435, 437, 438, 439, 441:
+		code = refused
+	case 436, 431, 400:
+		code = later
 	}
 	if code != e.Code {
 		return &Error{Code: code, Msg: e.Msg, Err: e.Err}
