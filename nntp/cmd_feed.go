@@ -75,18 +75,8 @@ func cmdIHave(c *conn, r request) error {
 		return nil
 	}
 	c.reply(335, "Send it")
-	art, err := c.readArticle(true)
-	switch {
-	case errors.Is(err, errTooLarge):
-		c.reply(437, "Article too large")
-		return nil
-	case errors.Is(err, errLineTooLong):
-		c.reply(437, "Article has a line that is too long")
-		return nil
-	case c.drainRefusal(err):
-		c.reply(437, "Article too large, closing connection")
-		return err
-	case err != nil:
+	art, ok, err := c.receiveArticle(437)
+	if !ok {
 		return err
 	}
 	if err := f.Receive(c.ctx, id, art); err != nil {

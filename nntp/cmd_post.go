@@ -1,7 +1,5 @@
 package nntp
 
-import "errors"
-
 // cmdPost serves POST (RFC 3977 section 6.3.1). The article is always
 // read to its end, even when too large, so the session stays in sync.
 func cmdPost(c *conn, r request) error {
@@ -19,18 +17,8 @@ func cmdPost(c *conn, r request) error {
 		return nil
 	}
 	c.reply(340, "Send article to be posted")
-	art, err := c.readArticle(true)
-	switch {
-	case errors.Is(err, errTooLarge):
-		c.reply(441, "Article too large")
-		return nil
-	case errors.Is(err, errLineTooLong):
-		c.reply(441, "Article has a line that is too long")
-		return nil
-	case c.drainRefusal(err):
-		c.reply(441, "Article too large, closing connection")
-		return err
-	case err != nil:
+	art, ok, err := c.receiveArticle(441)
+	if !ok {
 		return err
 	}
 	if err := p.Post(c.ctx, art); err != nil {

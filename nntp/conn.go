@@ -483,6 +483,29 @@ func (c *conn) readArticle(flush bool) ([]byte, error) {
 	return readDot(c.br, c.srv.maxArticle(), c.srv.maxArticleLine(), c.srv.drainLimit())
 }
 
+// receiveArticle reads the article a client sends after 340 or 335 and
+// answers one too large or with too long a line with refused (441 for
+// POST, 437 for IHAVE), so that POST and IHAVE refuse alike. ok false means
+// the command is over: err is then what it returns (nil or a reason to
+// close the connection).
+func (c *conn) receiveArticle(refused int) (art []byte, ok bool, err error) {
+	art, err = c.readArticle(true)
+	switch {
+	case errors.Is(err, errTooLarge):
+		c.reply(refused, "Article too large")
+		return nil, false, nil
+	case errors.Is(err, errLineTooLong):
+		c.reply(refused, "Article has a line that is too long")
+		return nil, false, nil
+	case c.drainRefusal(err):
+		c.reply(refused, "Article too large, closing connection")
+		return nil, false, err
+	case err != nil:
+		return nil, false, err
+	}
+	return art, true, nil
+}
+
 // drainRefusal reports whether err is errDrainLimit; if so it marks the
 // connection to be closed with a lingering close, so that the refusal the
 // caller writes reaches a client that is still sending.
