@@ -381,16 +381,23 @@ func (s *Server) admit(nc net.Conn) func() {
 func (s *Server) Close() error {
 	s.closing.Store(true)
 	s.mu.Lock()
+	err := s.closeListenersLocked()
+	for c := range s.conns {
+		c.nc.Close()
+	}
+	s.mu.Unlock()
+	return err
+}
+
+// closeListenersLocked closes every listener, for Close and Shutdown
+// alike, and returns the first error. The caller holds s.mu.
+func (s *Server) closeListenersLocked() error {
 	var err error
 	for l := range s.listeners {
 		if e := l.Close(); e != nil && err == nil {
 			err = e
 		}
 	}
-	for c := range s.conns {
-		c.nc.Close()
-	}
-	s.mu.Unlock()
 	return err
 }
 
@@ -400,12 +407,7 @@ func (s *Server) Close() error {
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.closing.Store(true)
 	s.mu.Lock()
-	var err error
-	for l := range s.listeners {
-		if e := l.Close(); e != nil && err == nil {
-			err = e
-		}
-	}
+	err := s.closeListenersLocked()
 	s.mu.Unlock()
 	done := make(chan struct{})
 	go func() { s.connWG.Wait(); close(done) }()
