@@ -117,9 +117,7 @@ func dialRaw(t testing.TB, addr string) *tconn {
 func dial(t testing.TB, addr string) *tconn {
 	t.Helper()
 	tc := dialRaw(t, addr)
-	if g := tc.line(); !strings.HasPrefix(g, "20") {
-		t.Fatalf("greeting %q", g)
-	}
+	tc.expect("greeting", "20")
 	return tc
 }
 
@@ -173,9 +171,16 @@ func (tc *tconn) block() []string {
 func (tc *tconn) cmd(line, want string) string {
 	tc.t.Helper()
 	tc.send(line + "\r\n")
+	return tc.expect(fmt.Sprintf("%q", line), want)
+}
+
+// expect reads a line and returns it, failing unless it starts with want;
+// what names the step in the failure.
+func (tc *tconn) expect(what, want string) string {
+	tc.t.Helper()
 	got := tc.line()
 	if !strings.HasPrefix(got, want) {
-		tc.t.Fatalf("%q: got %q, want %q...", line, got, want)
+		tc.t.Fatalf("%s: got %q, want %q...", what, got, want)
 	}
 	return got
 }

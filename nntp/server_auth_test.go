@@ -3,6 +3,7 @@ package nntp_test
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -115,9 +116,7 @@ func TestStartTLS(t *testing.T) {
 	// A command sent in clear text right after STARTTLS must not run
 	// inside the TLS session (RFC 4642 section 2.2.2).
 	tc.send("STARTTLS\r\nDATE\r\n")
-	if l := tc.line(); !strings.HasPrefix(l, "382 ") {
-		t.Fatalf("STARTTLS: %q", l)
-	}
+	tc.expect("STARTTLS", "382 ")
 	tlsConn := tls.Client(tc.c, clientTLS)
 	if err := tlsConn.Handshake(); err != nil {
 		t.Fatal(err)
@@ -173,9 +172,7 @@ func TestImplicitTLS(t *testing.T) {
 	}
 	defer c.Close()
 	tc := &tconn{t: t, c: c, br: newReader(c)}
-	if g := tc.line(); !strings.HasPrefix(g, "200 ") {
-		t.Fatalf("greeting %q", g)
-	}
+	tc.expect("greeting", "200 ")
 	if caps := capsOf(tc); strings.Contains(caps, "STARTTLS") || !strings.Contains(caps, "|AUTHINFO USER|") {
 		t.Fatalf("capabilities %s", caps)
 	}
@@ -201,9 +198,7 @@ func TestAuthFailuresCountAcrossCommands(t *testing.T) {
 			tc.cmd("DATE", "111 ")
 		}
 	}
-	if l := tc.line(); !strings.HasPrefix(l, "400 ") {
-		t.Fatalf("after %d failures: %q", nntp.DefaultMaxAuthFailures, l)
-	}
+	tc.expect(fmt.Sprintf("after %d failures", nntp.DefaultMaxAuthFailures), "400 ")
 	tc.expectClosed()
 }
 
@@ -301,9 +296,7 @@ func TestAuthConcurrencyBound(t *testing.T) {
 	time.Sleep(200 * time.Millisecond) // room for a second check to start, were it allowed
 	close(b.gate)
 	for _, tc := range conns {
-		if l := tc.line(); !strings.HasPrefix(l, "281 ") {
-			t.Fatalf("got %q", l)
-		}
+		tc.expect("AUTHINFO PASS", "281 ")
 	}
 	if *b.most != 1 {
 		t.Fatalf("%d password checks ran at once, want 1", *b.most)

@@ -22,9 +22,7 @@ func TestIHave(t *testing.T) {
 	tc.cmd("IHAVE <t1@x>", "335 ")
 	art := transitArticle("<t1@x>", "alt.test", ".leading dot")
 	tc.send(strings.ReplaceAll(art, "\r\n.", "\r\n..") + ".\r\n") // dot-stuffed
-	if l := tc.line(); !strings.HasPrefix(l, "235 ") {
-		t.Fatalf("IHAVE transfer: %q", l)
-	}
+	tc.expect("IHAVE transfer", "235 ")
 	tc.cmd("IHAVE <t1@x>", "435 ")
 	tc.cmd("ARTICLE <t1@x>", "220 0 <t1@x>")
 	if got := strings.Join(tc.block(), "\r\n") + "\r\n"; got != art {
@@ -33,9 +31,7 @@ func TestIHave(t *testing.T) {
 	// Refused after transfer (Message-ID differs from the offer): 437.
 	tc.cmd("IHAVE <t2@x>", "335 ")
 	tc.send(transitArticle("<other@x>", "alt.test", "b") + ".\r\n")
-	if l := tc.line(); !strings.HasPrefix(l, "437 ") {
-		t.Fatalf("IHAVE reject: %q", l)
-	}
+	tc.expect("IHAVE reject", "437 ")
 	tc.cmd("GROUP alt.test", "211 4 1 4 alt.test")
 }
 
@@ -106,9 +102,7 @@ func TestTakeThisTryLaterCloses(t *testing.T) {
 	tc := dial(t, addr)
 	tc.send("CHECK <a@x>\r\nCHECK <later1@x>\r\nTAKETHIS <later2@x>\r\n" + transitArticle("<later2@x>", "alt.test", "x") + ".\r\nCHECK <b@x>\r\n")
 	for _, w := range []string{"238 <a@x>", "431 <later1@x>", "400 "} {
-		if l := tc.line(); !strings.HasPrefix(l, w) {
-			t.Fatalf("got %q, want %q", l, w)
-		}
+		tc.expect("stream", w)
 	}
 	tc.expectClosed()
 }
@@ -124,9 +118,7 @@ func TestTransitNotPermitted(t *testing.T) {
 	tc.cmd("IHAVE <n@x>", "480 ")
 	tc.cmd("CHECK <n@x>", "480 ")
 	tc.send("TAKETHIS <n@x>\r\n" + transitArticle("<n@x>", "alt.test", "QUIT") + ".\r\n")
-	if l := tc.line(); !strings.HasPrefix(l, "480 ") {
-		t.Fatalf("TAKETHIS: %q", l)
-	}
+	tc.expect("TAKETHIS", "480 ")
 	tc.cmd("DATE", "111 ") // the article was drained, not run as commands
 	tc.cmd("STAT <n@x>", "430 ")
 
@@ -136,8 +128,6 @@ func TestTransitNotPermitted(t *testing.T) {
 	tc2.cmd("IHAVE <n@x>", "502 ")
 	tc2.cmd("MODE STREAM", "502 ")
 	tc2.send("TAKETHIS <n@x>\r\nQUIT\r\n.\r\n")
-	if l := tc2.line(); !strings.HasPrefix(l, "502 ") {
-		t.Fatalf("TAKETHIS: %q", l)
-	}
+	tc2.expect("TAKETHIS", "502 ")
 	tc2.cmd("DATE", "111 ")
 }

@@ -126,9 +126,7 @@ func TestOverlongAndJunkCommandLines(t *testing.T) {
 	// A line that never ends is drained only so far: 501, then closed.
 	tc2 := dial(t, addr)
 	tc2.send(strings.Repeat("y", 200<<10))
-	if l := tc2.line(); !strings.HasPrefix(l, "501 ") {
-		t.Fatalf("got %q", l)
-	}
+	tc2.expect("endless line", "501 ")
 	tc2.expectClosed()
 }
 
@@ -148,19 +146,13 @@ func TestArticleTooLarge(t *testing.T) {
 	tc.cmd("GROUP alt.test", "211 3 1 3 alt.test") // drained: in sync
 	tc.cmd("POST", "340 ")
 	tc.send(longLine)
-	if l := tc.line(); !strings.HasPrefix(l, "441 ") {
-		t.Fatalf("got %q", l)
-	}
+	tc.expect("POST with a long line", "441 ")
 	tc.cmd("IHAVE <big@x>", "335 ")
 	tc.send(big)
-	if l := tc.line(); !strings.HasPrefix(l, "437 ") {
-		t.Fatalf("IHAVE too large: %q", l)
-	}
+	tc.expect("IHAVE too large", "437 ")
 	tc.cmd("MODE STREAM", "203 ")
 	tc.send("TAKETHIS <big@x>\r\n" + big)
-	if l := tc.line(); !strings.HasPrefix(l, "439 <big@x>") {
-		t.Fatalf("TAKETHIS too large: %q", l)
-	}
+	tc.expect("TAKETHIS too large", "439 <big@x>")
 	tc.cmd("STAT <big@x>", "430 ")
 	tc.cmd("GROUP alt.test", "211 3 1 3 alt.test")
 }
@@ -169,9 +161,7 @@ func TestIdleTimeout(t *testing.T) {
 	_, addr := startServer(t, newMem(t), func(s *nntp.Server) { s.IdleTimeout = 200 * time.Millisecond })
 	tc := dial(t, addr)
 	tc.cmd("DATE", "111 ")
-	if l := tc.line(); !strings.HasPrefix(l, "400 ") {
-		t.Fatalf("got %q", l)
-	}
+	tc.expect("idle", "400 ")
 	tc.expectClosed()
 }
 
@@ -263,9 +253,7 @@ func TestBackendErrorNotLeaked(t *testing.T) {
 	// A failure after the first line cannot be reported inside the block:
 	// the connection is closed instead of ending the block as if complete.
 	tc.cmd("OVER 2-3", "224 ")
-	if l := tc.line(); !strings.HasPrefix(l, "2\t") {
-		t.Fatalf("first line %q", l)
-	}
+	tc.expect("first line", "2\t")
 	tc.expectClosed()
 }
 
@@ -283,9 +271,7 @@ func TestConnectionCaps(t *testing.T) {
 	a := dial(t, addr)
 	b := dial(t, addr)
 	c := dialRaw(t, addr)
-	if l := c.line(); !strings.HasPrefix(l, "400 ") {
-		t.Fatalf("third connection: %q", l)
-	}
+	c.expect("third connection", "400 ")
 	c.expectClosed()
 	a.cmd("QUIT", "205 ")
 	a.expectClosed()
@@ -304,9 +290,7 @@ func TestConnectionCaps(t *testing.T) {
 	})
 	dial(t, addr2).cmd("DATE", "111 ")
 	d := dialRaw(t, addr2)
-	if l := d.line(); !strings.HasPrefix(l, "400 ") {
-		t.Fatalf("second connection from one address: %q", l)
-	}
+	d.expect("second connection from one address", "400 ")
 	d.expectClosed()
 }
 
@@ -319,9 +303,7 @@ func TestPerIPLimitOnByDefault(t *testing.T) {
 		dial(t, addr)
 	}
 	d := dialRaw(t, addr)
-	if l := d.line(); !strings.HasPrefix(l, "400 ") {
-		t.Fatalf("connection %d from one address: %q", nntp.DefaultMaxConnectionsPerIP+1, l)
-	}
+	d.expect(fmt.Sprintf("connection %d from one address", nntp.DefaultMaxConnectionsPerIP+1), "400 ")
 	d.expectClosed()
 
 	_, addr = startServer(t, newMem(t), nil)
@@ -427,9 +409,7 @@ func TestMaxErrors(t *testing.T) {
 	tc.cmd("FOO", "500 ")
 	tc.cmd("GROUP", "501 ")
 	tc.cmd("AUTHINFO PASS x", "482 ")
-	if l := tc.line(); !strings.HasPrefix(l, "400 ") {
-		t.Fatalf("got %q", l)
-	}
+	tc.expect("after 3 errors", "400 ")
 	tc.expectClosed()
 }
 
@@ -512,17 +492,13 @@ func TestPastDrainCap(t *testing.T) {
 	} {
 		tc := dial(t, addr)
 		tc.send(c.first)
-		if l := tc.line(); !strings.HasPrefix(l, c.prompt) {
-			t.Fatalf("%q: %q", c.first, l)
-		}
+		tc.expect(fmt.Sprintf("%q", c.first), c.prompt)
 		go func() {
 			// The server stops reading part way: ignore the write error.
 			tc.c.SetWriteDeadline(time.Now().Add(20 * time.Second))
 			tc.c.Write([]byte(c.head + huge))
 		}()
-		if l := tc.line(); !strings.HasPrefix(l, c.want) {
-			t.Fatalf("%q past the drain cap: %q", c.first, l)
-		}
+		tc.expect(fmt.Sprintf("%q past the drain cap", c.first), c.want)
 		tc.expectClosed()
 	}
 }

@@ -182,9 +182,7 @@ func TestPost(t *testing.T) {
 	tc.cmd("POST x", "501 ")
 	tc.cmd("POST", "340 ")
 	tc.send("From: dave@example.invalid\r\nNewsgroups: alt.test\r\nSubject: posted\r\nMessage-ID: <p1@test>\r\n\r\n..starts with a dot\r\nbody\r\n.\r\n")
-	if l := tc.line(); !strings.HasPrefix(l, "240 ") {
-		t.Fatalf("POST: %q", l)
-	}
+	tc.expect("POST", "240 ")
 	tc.cmd("BODY <p1@test>", "222 0 <p1@test>")
 	if b := tc.block(); strings.Join(b, "|") != ".starts with a dot|body" {
 		t.Fatalf("body %q", b)
@@ -194,9 +192,7 @@ func TestPost(t *testing.T) {
 	// A duplicate and an article for no carried group are refused with 441.
 	tc.cmd("POST", "340 ")
 	tc.send("Newsgroups: alt.test\r\nMessage-ID: <p1@test>\r\n\r\nagain\r\n.\r\n")
-	if l := tc.line(); !strings.HasPrefix(l, "441 ") {
-		t.Fatalf("duplicate POST: %q", l)
-	}
+	tc.expect("duplicate POST", "441 ")
 	tc.cmd("POST", "340 ")
 	tc.send("Newsgroups: alt.nowhere\r\nSubject: x\r\n\r\nbody\r\n.\r\n")
 	if l := tc.line(); l != "441 article rejected: no carried newsgroup in Newsgroups" {
@@ -227,18 +223,14 @@ func TestPostAfterAuth(t *testing.T) {
 	mem.AddUser("u", "p")
 	_, addr := startServer(t, mem, nil)
 	tc := dialRaw(t, addr)
-	if g := tc.line(); !strings.HasPrefix(g, "201 ") {
-		t.Fatalf("greeting %q", g)
-	}
+	tc.expect("greeting", "201 ")
 	tc.cmd("POST", "480 ")
 	tc.cmd("AUTHINFO USER u", "381 ")
 	tc.cmd("AUTHINFO PASS p", "281 ")
 	tc.cmd("MODE READER", "200 ")
 	tc.cmd("POST", "340 ")
 	tc.send("Newsgroups: alt.test\r\n\r\nx\r\n.\r\n")
-	if l := tc.line(); !strings.HasPrefix(l, "240 ") {
-		t.Fatalf("POST after AUTHINFO: %q", l)
-	}
+	tc.expect("POST after AUTHINFO", "240 ")
 }
 
 // TestPostNotPermitted checks 440 and the 201 greeting when the session
@@ -249,9 +241,7 @@ func TestPostNotPermitted(t *testing.T) {
 	mem.Authenticated.Post = false
 	_, addr := startServer(t, noAuth{mem}, nil)
 	tc := dialRaw(t, addr)
-	if g := tc.line(); !strings.HasPrefix(g, "201 ") {
-		t.Fatalf("greeting %q", g)
-	}
+	tc.expect("greeting", "201 ")
 	tc.cmd("POST", "440 ")
 	tc.cmd("MODE READER", "201 ")
 	tc.cmd("CAPABILITIES", "101 ")
