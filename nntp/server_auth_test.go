@@ -123,12 +123,7 @@ func TestStartTLS(t *testing.T) {
 	}
 	tc = &tconn{t: t, c: tlsConn, br: newReader(tlsConn)}
 	tc.cmd("STAT", "412 ") // state was reset, and DATE did not run
-	if c := capsOf(tc); strings.Contains(c, "STARTTLS") || !strings.Contains(c, "|AUTHINFO USER|") {
-		t.Fatalf("capabilities after STARTTLS %s", c)
-	}
-	tc.cmd("STARTTLS", "502 ")
-	tc.cmd("AUTHINFO USER u", "381 ")
-	tc.cmd("AUTHINFO PASS p", "281 ")
+	loginOverTLS(t, tc)
 	tc.cmd("GROUP alt.test", "211 3 1 3 alt.test")
 	tc.cmd("QUIT", "205 ")
 
@@ -154,6 +149,18 @@ func TestStartTLS(t *testing.T) {
 	dial(t, addr).cmd("DATE", "111 ")
 }
 
+// loginOverTLS checks a session over TLS, by STARTTLS or implicit: it
+// offers AUTHINFO USER and no STARTTLS, refuses STARTTLS, and logs u in.
+func loginOverTLS(t *testing.T, tc *tconn) {
+	t.Helper()
+	if c := capsOf(tc); strings.Contains(c, "STARTTLS") || !strings.Contains(c, "|AUTHINFO USER|") {
+		t.Fatalf("capabilities over TLS %s", c)
+	}
+	tc.cmd("STARTTLS", "502 ")
+	tc.cmd("AUTHINFO USER u", "381 ")
+	tc.cmd("AUTHINFO PASS p", "281 ")
+}
+
 func TestImplicitTLS(t *testing.T) {
 	cert := testcert.New(t)
 	serverTLS, clientTLS := cert.Server, cert.Client()
@@ -173,12 +180,7 @@ func TestImplicitTLS(t *testing.T) {
 	defer c.Close()
 	tc := &tconn{t: t, c: c, br: newReader(c)}
 	tc.expect("greeting", "200 ")
-	if caps := capsOf(tc); strings.Contains(caps, "STARTTLS") || !strings.Contains(caps, "|AUTHINFO USER|") {
-		t.Fatalf("capabilities %s", caps)
-	}
-	tc.cmd("STARTTLS", "502 ")
-	tc.cmd("AUTHINFO USER u", "381 ")
-	tc.cmd("AUTHINFO PASS p", "281 ")
+	loginOverTLS(t, tc)
 	tc.cmd("ARTICLE <3@test>", "220 0 <3@test>")
 	tc.block()
 }
