@@ -24,6 +24,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/altcrypt/altcrypt/internal/pause"
 	"github.com/altcrypt/altcrypt/internal/unset"
 	"github.com/altcrypt/altcrypt/news"
 	"github.com/altcrypt/altcrypt/nntp"
@@ -207,7 +208,7 @@ func (s *sender) run(ctx context.Context) {
 	defer s.disconnect()
 	for ctx.Err() == nil {
 		if s.failures > 0 {
-			if !sleep(ctx, backoff(s.m.cfg.MinBackoff, s.m.cfg.MaxBackoff, s.failures)) {
+			if !pause.For(ctx, backoff(s.m.cfg.MinBackoff, s.m.cfg.MaxBackoff, s.failures)) {
 				return
 			}
 		}
@@ -386,7 +387,7 @@ func (s *sender) batch(ctx context.Context) (int, error) {
 		}
 		// The store is down: not the peer's fault; wait and try again.
 		s.log.Warn("feed: cannot read the queue", "err", err)
-		sleep(ctx, cfg.MinBackoff)
+		pause.For(ctx, cfg.MinBackoff)
 		return 0, nil
 	}
 	if len(q) == 0 {
@@ -571,15 +572,4 @@ func backoff(minD, maxD time.Duration, n int) time.Duration {
 	}
 	d = min(d, maxD)
 	return d - time.Duration(rand.Int64N(int64(d)/4+1))
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }

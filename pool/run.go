@@ -5,6 +5,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/altcrypt/altcrypt/internal/pause"
 	"github.com/altcrypt/altcrypt/pool/outbox"
 )
 
@@ -84,14 +85,14 @@ func (c *Client) Run(ctx context.Context, opt RunOptions) (RunStats, error) {
 			if fs.Posted+fs.Replayed > 0 {
 				logf("pool run: posted %d queued messages, %d waiting", fs.Posted+fs.Replayed, fs.Waiting)
 			}
-			if !sleep(ctx, poll) {
+			if !pause.For(ctx, poll) {
 				return st, nil
 			}
 		}
 	}
 	mean := time.Duration(float64(24*time.Hour) / opt.CoverRate)
 	for {
-		if !sleep(ctx, outbox.Exp(mean, opt.Rand)) {
+		if !pause.For(ctx, outbox.Exp(mean, opt.Rand)) {
 			return st, nil
 		}
 		ms, err := ob.List()
@@ -137,16 +138,4 @@ func (c *Client) postDummy(ctx context.Context, ob *outbox.Outbox, opt RunOption
 		return err
 	}
 	return c.PostWith(context.WithoutCancel(ctx), opt.Server, art, opt.Post)
-}
-
-// sleep waits d or until ctx ends; false means ctx ended.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }
