@@ -122,12 +122,29 @@ func TestBigRecordAndWindows(t *testing.T) {
 	}
 }
 
-func TestCorruptionDetected(t *testing.T) {
+// oneRecord returns a closed spool holding one committed record of size
+// octets, for the tests that read a spool back.
+func oneRecord(t *testing.T, size int) string {
+	t.Helper()
 	dir := t.TempDir()
-	w, _ := OpenWriter(dir, "s", "g")
-	w.Append(rec(1, 100))
-	w.Commit(1)
-	w.Close()
+	w, err := OpenWriter(dir, "s", "g")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Append(rec(1, size)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Commit(1); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func TestCorruptionDetected(t *testing.T) {
+	dir := oneRecord(t, 100)
 	seg := filepath.Join(dir, "00000001.seg")
 	data, _ := os.ReadFile(seg)
 	data[50] ^= 0xff
@@ -140,11 +157,7 @@ func TestCorruptionDetected(t *testing.T) {
 }
 
 func TestExamined(t *testing.T) {
-	dir := t.TempDir()
-	w, _ := OpenWriter(dir, "s", "g")
-	w.Append(rec(1, 1))
-	w.Commit(1)
-	w.Close()
+	dir := oneRecord(t, 1)
 	r, _ := OpenReader(dir)
 	p, err := r.Examined()
 	if err != nil || p != (Position{}) {
