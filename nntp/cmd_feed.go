@@ -219,13 +219,8 @@ func (p *pipeline) stop() {
 
 func cmdCheck(c *conn, r request) error {
 	p := c.pipeline()
-	if len(r.args) != 1 || !news.ValidMessageID(r.args[0]) {
-		p.answer(501, "Syntax: CHECK message-id")
-		return nil
-	}
-	id := r.args[0]
-	if !c.canFeed() {
-		c.streamRefusal(p)
+	id, ok := c.streamTarget(p, r, "CHECK")
+	if !ok {
 		return nil
 	}
 	f, _ := c.feeder()
@@ -244,13 +239,23 @@ func cmdCheck(c *conn, r request) error {
 	return nil
 }
 
-// streamRefusal answers a streaming command the session may not use.
-func (c *conn) streamRefusal(p *pipeline) {
-	if _, ok := c.feeder(); ok && c.authPossible() {
-		p.answer(480, "Authentication required")
-		return
+// streamTarget returns the message-id a CHECK or TAKETHIS names, or
+// answers the command and returns false: 501 for a bad argument, 480 or
+// 502 when the session may not feed.
+func (c *conn) streamTarget(p *pipeline, r request, verb string) (string, bool) {
+	if len(r.args) != 1 || !news.ValidMessageID(r.args[0]) {
+		p.answer(501, "Syntax: "+verb+" message-id")
+		return "", false
 	}
-	p.answer(502, "Transit not permitted")
+	if !c.canFeed() {
+		if _, ok := c.feeder(); ok && c.authPossible() {
+			p.answer(480, "Authentication required")
+		} else {
+			p.answer(502, "Transit not permitted")
+		}
+		return "", false
+	}
+	return r.args[0], true
 }
 
 // cmdTakeThis serves TAKETHIS. The article that follows is always read,
@@ -269,13 +274,8 @@ func cmdTakeThis(c *conn, r request) error {
 	if err != nil && !errors.Is(err, errTooLarge) && !errors.Is(err, errLineTooLong) {
 		return err
 	}
-	if len(r.args) != 1 || !news.ValidMessageID(r.args[0]) {
-		p.answer(501, "Syntax: TAKETHIS message-id")
-		return nil
-	}
-	id := r.args[0]
-	if !c.canFeed() {
-		c.streamRefusal(p)
+	id, ok := c.streamTarget(p, r, "TAKETHIS")
+	if !ok {
 		return nil
 	}
 	if err != nil {
