@@ -53,10 +53,11 @@ func testSyncServerDiesMidWindow(t *testing.T, conns int) {
 	cb := &countingBackend{count: map[int64]int{}, Backend: srv.backend}
 	reader := serve(t, srv.backend, func(nntp.Backend) nntp.Backend { return cb })
 	cb.numberArticles(t, srv.addr)
-	// About 20 KiB: the greeting, GROUP, OVER and some ten bodies.
-	proxy := cutProxy(t, reader.addr, 20<<10)
-	// On several connections, the first (cut) one lists and fetches the
-	// first chunk; the others fetch later ones, which are not stored.
+	// About 8 KiB: the greeting, GROUP, OVER and some four compressed
+	// bodies, less than the first chunk of ten. On several connections
+	// the first (cut) one lists and fetches that chunk, so it is cut
+	// however the others share out the rest (which is not stored).
+	proxy := cutProxy(t, reader.addr, 8<<10)
 	opt := SyncOptions{Window: 16, Compress: true, Connections: conns, OverChunk: 10}
 	st, err := bob.Sync(context.Background(), proxy, opt)
 	if err == nil || !strings.Contains(err.Error(), "closed the connection") {
