@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 	"time"
+
+	"github.com/altcrypt/altcrypt/internal/pause"
 )
 
 var (
@@ -69,14 +71,8 @@ func cmdAuthInfo(c *conn, r request) error {
 			lim.byUser.fail(user, now)
 		}
 		c.authFails++
-		if d := c.srv.authDelay(c.authFails); d > 0 {
-			t := time.NewTimer(d)
-			select {
-			case <-t.C:
-			case <-c.ctx.Done():
-				t.Stop()
-				return c.ctx.Err()
-			}
+		if d := c.srv.authDelay(c.authFails); d > 0 && !pause.For(c.ctx, d) {
+			return c.ctx.Err()
 		}
 		if err == errAuthBudget {
 			c.reply(481, "Too many authentication failures, try again later")

@@ -8,6 +8,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/altcrypt/altcrypt/internal/pause"
 	"github.com/altcrypt/altcrypt/pool"
 	"github.com/altcrypt/altcrypt/pool/home"
 	"github.com/altcrypt/altcrypt/pool/outbox"
@@ -206,10 +207,8 @@ func readLoop(ctx context.Context, c *pool.Client, addr string, every time.Durat
 		if err != nil && ctx.Err() == nil {
 			fmt.Fprintf(stderr, "pool run: read: %v\n", err)
 		}
-		select {
-		case <-ctx.Done():
+		if !pause.For(ctx, every) {
 			return
-		case <-time.After(every):
 		}
 	}
 }

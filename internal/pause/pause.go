@@ -1,6 +1,7 @@
-// Package pause waits out a delay unless a context ends first: the poll and
-// retry loops of outfeed and pool both need that, and it is easy to get
-// subtly wrong (a timer left running, or time.Sleep deaf to cancellation).
+// Package pause waits out a delay unless a context ends first: retry and
+// poll loops (outfeed, pool, pool run) and the server's delay after a
+// failed login all need that, and it is easy to get subtly wrong (a timer
+// left running, or time.Sleep deaf to cancellation).
 package pause
 
 import (
